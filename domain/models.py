@@ -1,0 +1,319 @@
+"""The plant's order-execution store (SQLAlchemy 2 typed ORM)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from domain.types import PortableJSON, UTCDateTime, str_enum
+from domain.vocab import (
+    AlertStatus,
+    ExceptionStatus,
+    OperationStatus,
+    OrderStatus,
+    OutboxStatus,
+    Stage,
+    TicketStatus,
+    WorkOrderStatus,
+)
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: PortableJSON}
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # Comma-joined Role values; few roles per person and read far more than written.
+    roles_csv: Mapped[str] = mapped_column(String(200), default="worker")
+    workshop: Mapped[str | None] = mapped_column(String(40))
+    zone: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles_csv.split(",") if r)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    kis_item_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_number: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    model: Mapped[str | None] = mapped_column(String(120))
+    kis_item_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_no: Mapped[str] = mapped_column(String(50), unique=True)
+    kis_inter_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    order_date: Mapped[date] = mapped_column(Date)
+    stage: Mapped[Stage] = mapped_column(str_enum(Stage), default=Stage.RECEIVED)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), default=OrderStatus.OPEN, index=True)
+    shipped_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    lines: Mapped[list[SalesOrderLine]] = relationship(
+        back_populates="order", order_by="SalesOrderLine.entry_id", cascade="all, delete-orphan"
+    )
+
+
+class SalesOrderLine(Base):
+    __tablename__ = "sales_order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"))
+    entry_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    # Moulded parts are counted in pieces.
+    qty: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    shipped_qty: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[SalesOrder] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship(lazy="joined")
+    work_orders: Mapped[list[WorkOrder]] = relationship(back_populates="line", order_by="WorkOrder.code")
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_orders"
+    __table_args__ = (Index("ix_work_orders_status_start", "status", "planned_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("sales_order_lines.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    planned_qty: Mapped[int] = mapped_column(Integer)
+    daily_plan_qty: Mapped[int] = mapped_column(Integer)
+    planned_start: Mapped[datetime]
+    planned_finish: Mapped[datetime]
+    mould: Mapped[str | None] = mapped_column(String(40))
+    machine: Mapped[str | None] = mapped_column(String(40), index=True)
+    workshop: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[WorkOrderStatus] = mapped_column(str_enum(WorkOrderStatus), default=WorkOrderStatus.PLANNED)
+    kis_icmo_bill_no: Mapped[str | None] = mapped_column(String(50), unique=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    line: Mapped[SalesOrderLine] = relationship(back_populates="work_orders")
+    product: Mapped[Product] = relationship(lazy="joined")
+    operations: Mapped[list[Operation]] = relationship(
+        back_populates="work_order", order_by="Operation.seq", cascade="all, delete-orphan"
+    )
+
+
+class Operation(Base):
+    """One step of a work order's route, e.g. 注塑 → 修边 → 质检 → 包装."""
+
+    __tablename__ = "operations"
+    __table_args__ = (UniqueConstraint("work_order_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(20))
+    workshop: Mapped[str] = mapped_column(String(40))
+    good_qty: Mapped[int] = mapped_column(Integer, default=0)
+    defect_qty: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[OperationStatus] = mapped_column(str_enum(OperationStatus), default=OperationStatus.PENDING)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    work_order: Mapped[WorkOrder] = relationship(back_populates="operations")
+
+
+class WorkReport(Base):
+    __tablename__ = "work_reports"
+    __table_args__ = (Index("ix_work_reports_operator_time", "operator_id", "reported_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The delivery's identity (WeCom MsgId, card event key, form token): a repeat can never count twice.
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    good_qty: Mapped[int] = mapped_column(Integer)
+    defect_qty: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    reported_at: Mapped[datetime]
+    # Production day in the plant's time zone, so "today" needs no time-zone arithmetic in SQL.
+    work_day: Mapped[date] = mapped_column(Date, index=True)
+
+    operation: Mapped[Operation] = relationship()
+    operator: Mapped[Person] = relationship()
+
+
+class ShopException(Base):
+    """An exception reported from the floor (设备故障, 材料不符, …)."""
+
+    __tablename__ = "exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    type: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ExceptionStatus] = mapped_column(str_enum(ExceptionStatus), default=ExceptionStatus.OPEN, index=True)
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    work_order: Mapped[WorkOrder | None] = relationship()
+    reporter: Mapped[Person] = relationship(foreign_keys=[reporter_id])
+    photos: Mapped[list[ExceptionPhoto]] = relationship(back_populates="exception", order_by="ExceptionPhoto.id")
+
+
+class ExceptionPhoto(Base):
+    __tablename__ = "exception_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exception_id: Mapped[int] = mapped_column(ForeignKey("exceptions.id"), index=True)
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    path: Mapped[str] = mapped_column(String(300))
+    thumb_path: Mapped[str] = mapped_column(String(300))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    exception: Mapped[ShopException] = relationship(back_populates="photos")
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_rule_subject", "rule", "subject_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    subject_key: Mapped[str] = mapped_column(String(120))
+    workshop: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[AlertStatus] = mapped_column(str_enum(AlertStatus), default=AlertStatus.OPEN, index=True)
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    fired_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class RepairTicket(Base):
+    __tablename__ = "repair_tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id"), unique=True)
+    machine: Mapped[str | None] = mapped_column(String(40))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[TicketStatus] = mapped_column(str_enum(TicketStatus), default=TicketStatus.OPEN, index=True)
+    opened_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class PointsEntry(Base):
+    __tablename__ = "points_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    work_report_id: Mapped[int | None] = mapped_column(ForeignKey("work_reports.id"), unique=True)
+    points: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(100))
+    work_day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_points_person_day", "person_id", "work_day"),)
+
+
+class SyncState(Base):
+    """Watermarks and last-run facts of the KIS sync jobs (one row per job)."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    watermark: Mapped[datetime | None]
+    last_run_at: Mapped[datetime | None]
+    last_ok: Mapped[bool | None]
+    last_message: Mapped[str | None] = mapped_column(Text)
+
+
+class KisOutbox(Base):
+    """Completions waiting to be written to the KIS staging table, once and only once."""
+
+    __tablename__ = "kis_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(64), unique=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    work_day: Mapped[date] = mapped_column(Date)
+    qty: Mapped[int] = mapped_column(Integer)
+    defect_qty: Mapped[int] = mapped_column(Integer)
+    operator: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus), default=OutboxStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    kis_bill_no: Mapped[str | None] = mapped_column(String(50))
+    kis_message: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ProcessedMessage(Base):
+    """Callbacks already handled, for de-duplication when Redis is not configured."""
+
+    __tablename__ = "processed_messages"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reply_xml: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)

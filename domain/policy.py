@@ -1,0 +1,29 @@
+"""Plant rules that come from settings, handed to services as plain values."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
+
+
+@dataclass(frozen=True)
+class PlantPolicy:
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # Presses may over-shoot the plan a little (runner scrap, set-up shots counted good).
+    tolerance_pct: float = 5.0
+    points_per_report: int = 1
+    points_per_hundred_good: int = 1
+    exception_types: tuple[str, ...] = DEFAULT_EXCEPTION_TYPES
+
+    def work_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def tolerance(self, base_qty: int) -> int:
+        return math.floor(base_qty * self.tolerance_pct / 100)
+
+    def points_for(self, good_qty: int) -> int:
+        return self.points_per_report + (good_qty // 100) * self.points_per_hundred_good

@@ -1,0 +1,1 @@
+"""Business services: fn(uow, *, typed args) -> frozen result; they flush, never commit."""

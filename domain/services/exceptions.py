@@ -1,0 +1,123 @@
+"""Exceptions from the floor: open → acknowledged → closed, each step with who and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from domain.errors import DomainError, NotFound
+from domain.models import ShopException, WorkOrder
+from domain.policy import PlantPolicy
+from domain.services.people import active_person
+from domain.uow import UnitOfWork
+from domain.vocab import ExceptionStatus
+
+MAX_DESCRIPTION = 500
+
+
+@dataclass(frozen=True)
+class ExceptionResult:
+    id: int
+    type: str
+    status: str
+    status_label: str
+    work_order_code: str | None
+    workshop: str | None
+    machine: str | None
+    reporter: str
+    duplicate: bool = False
+
+
+def _result(exc: ShopException, duplicate: bool = False) -> ExceptionResult:
+    wo = exc.work_order
+    return ExceptionResult(
+        id=exc.id,
+        type=exc.type,
+        status=exc.status,
+        status_label=ExceptionStatus(exc.status).label,
+        work_order_code=wo.code if wo else None,
+        workshop=wo.workshop if wo else exc.reporter.workshop,
+        machine=wo.machine if wo else None,
+        reporter=exc.reporter.name,
+        duplicate=duplicate,
+    )
+
+
+def open_exception(
+    uow: UnitOfWork,
+    policy: PlantPolicy,
+    *,
+    userid: str,
+    type: str,
+    source_key: str,
+    now: datetime,
+    work_order_code: str | None = None,
+    description: str = "",
+) -> ExceptionResult:
+    session = uow.session
+    existing = session.scalar(select(ShopException).where(ShopException.source_key == source_key))
+    if existing is not None:
+        return _result(existing, duplicate=True)
+    person = active_person(uow, userid)
+    if type not in policy.exception_types:
+        raise DomainError(f"异常类型「{type}」无效，可选：{'、'.join(policy.exception_types)}。")
+    if len(description) > MAX_DESCRIPTION:
+        raise DomainError(f"异常描述不能超过 {MAX_DESCRIPTION} 字。")
+    wo = None
+    if work_order_code:
+        wo = session.scalar(select(WorkOrder).where(WorkOrder.code == work_order_code.strip().upper()))
+        if wo is None:
+            raise NotFound(f"工单 {work_order_code} 不存在，请核对工单号。")
+    exc = ShopException(
+        source_key=source_key,
+        work_order=wo,
+        reporter_id=person.id,
+        type=type,
+        description=description.strip(),
+        status=ExceptionStatus.OPEN,
+        opened_at=now,
+    )
+    session.add(exc)
+    session.flush()
+    session.refresh(exc)
+    return _result(exc)
+
+
+def _get(uow: UnitOfWork, exception_id: int) -> ShopException:
+    exc = uow.session.get(ShopException, exception_id, with_for_update=True)
+    if exc is None:
+        raise NotFound(f"异常 #{exception_id} 不存在。")
+    return exc
+
+
+def acknowledge_exception(uow: UnitOfWork, *, exception_id: int, userid: str, now: datetime) -> ExceptionResult:
+    person = active_person(uow, userid)
+    exc = _get(uow, exception_id)
+    if exc.status == ExceptionStatus.CLOSED:
+        raise DomainError(f"异常 #{exc.id} 已关闭。")
+    if exc.status == ExceptionStatus.OPEN:
+        exc.status = ExceptionStatus.ACKNOWLEDGED
+        exc.acknowledged_at = now
+        exc.acknowledged_by_id = person.id
+    uow.flush()
+    return _result(exc)
+
+
+def close_exception(
+    uow: UnitOfWork, *, exception_id: int, userid: str, now: datetime, resolution: str = ""
+) -> ExceptionResult:
+    person = active_person(uow, userid)
+    exc = _get(uow, exception_id)
+    if exc.status == ExceptionStatus.CLOSED:
+        return _result(exc, duplicate=True)
+    if exc.acknowledged_at is None:
+        exc.acknowledged_at = now
+        exc.acknowledged_by_id = person.id
+    exc.status = ExceptionStatus.CLOSED
+    exc.closed_at = now
+    exc.closed_by_id = person.id
+    exc.resolution = resolution.strip() or None
+    uow.flush()
+    return _result(exc)

@@ -1,0 +1,280 @@
+"""Order progress: by bill number, by customer, and a person's own open work."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from domain.errors import DomainError, NotFound
+from domain.models import (
+    Customer,
+    Operation,
+    SalesOrder,
+    SalesOrderLine,
+    ShopException,
+    WorkOrder,
+    WorkReport,
+)
+from domain.services.people import active_person
+from domain.uow import UnitOfWork
+from domain.vocab import STAGE_ORDER, ExceptionStatus, OrderStatus, Role, Stage, WorkOrderStatus
+
+BILL_NO_RE = re.compile(r"^[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*$")
+MAX_MATCHES = 10
+
+
+@dataclass(frozen=True)
+class OperationProgress:
+    seq: int
+    name: str
+    workshop: str
+    good_qty: int
+    defect_qty: int
+    target_qty: int
+    status: str
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.good_qty / self.target_qty)) if self.target_qty else 0
+
+
+@dataclass(frozen=True)
+class WorkOrderProgress:
+    code: str
+    planned_qty: int
+    status: str
+    status_label: str
+    machine: str | None
+    mould: str | None
+    workshop: str
+    planned_start: str
+    planned_finish: str
+    operations: tuple[OperationProgress, ...]
+
+
+@dataclass(frozen=True)
+class LineProgress:
+    entry_id: int
+    item_number: str
+    product_name: str
+    model: str | None
+    qty: int
+    due_date: str
+    done_qty: int
+    work_orders: tuple[WorkOrderProgress, ...]
+
+
+@dataclass(frozen=True)
+class ExceptionInfo:
+    id: int
+    type: str
+    status: str
+    status_label: str
+    work_order_code: str | None
+    opened_at: str
+    description: str
+
+
+@dataclass(frozen=True)
+class OrderProgress:
+    bill_no: str
+    customer: str
+    order_date: str
+    status: str
+    stage: str
+    stage_label: str
+    stage_index: int
+    stages: tuple[str, ...]
+    due_date: str
+    late: bool
+    lines: tuple[LineProgress, ...]
+    open_exceptions: tuple[ExceptionInfo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    bill_no: str
+    customer: str
+    stage_label: str
+    due_date: str
+    qty: int
+    done_qty: int
+    late: bool
+
+
+def _order_query() -> Any:
+    return select(SalesOrder).options(
+        selectinload(SalesOrder.lines)
+        .selectinload(SalesOrderLine.work_orders)
+        .selectinload(WorkOrder.operations)
+    )
+
+
+def order_progress(uow: UnitOfWork, bill_no: str, *, today: date) -> OrderProgress:
+    order = uow.session.scalar(_order_query().where(func.upper(SalesOrder.bill_no) == bill_no.strip().upper()))
+    if order is None:
+        raise NotFound(f"没有找到订单 {bill_no.strip()}，请核对单号。")
+    wo_ids = [w.id for line in order.lines for w in line.work_orders]
+    exceptions = (
+        uow.session.scalars(
+            select(ShopException)
+            .where(ShopException.work_order_id.in_(wo_ids), ShopException.status != ExceptionStatus.CLOSED)
+            .order_by(ShopException.opened_at)
+        ).all()
+        if wo_ids
+        else []
+    )
+    return _progress(order, exceptions, today)
+
+
+def _progress(order: SalesOrder, exceptions: Any, today: date) -> OrderProgress:
+    lines = tuple(_line(line) for line in order.lines)
+    due = min((line.due_date for line in order.lines), default=order.order_date)
+    stage = Stage(order.stage)
+    return OrderProgress(
+        bill_no=order.bill_no,
+        customer=order.customer.name,
+        order_date=order.order_date.isoformat(),
+        status=order.status,
+        stage=stage.value,
+        stage_label=stage.label,
+        stage_index=stage.rank,
+        stages=tuple(s.label for s in STAGE_ORDER),
+        due_date=due.isoformat(),
+        late=_is_late(order, today),
+        lines=lines,
+        open_exceptions=tuple(
+            ExceptionInfo(
+                id=e.id,
+                type=e.type,
+                status=e.status,
+                status_label=ExceptionStatus(e.status).label,
+                work_order_code=e.work_order.code if e.work_order else None,
+                opened_at=e.opened_at.isoformat(timespec="minutes"),
+                description=e.description,
+            )
+            for e in exceptions
+        ),
+    )
+
+
+def _line(line: SalesOrderLine) -> LineProgress:
+    wos = tuple(_work_order(w) for w in line.work_orders if w.status != WorkOrderStatus.VOIDED)
+    return LineProgress(
+        entry_id=line.entry_id,
+        item_number=line.product.item_number,
+        product_name=line.product.name,
+        model=line.product.model,
+        qty=line.qty,
+        due_date=line.due_date.isoformat(),
+        done_qty=_line_done(line),
+        work_orders=wos,
+    )
+
+
+def _line_done(line: SalesOrderLine) -> int:
+    """Finished pieces: what the last operation of each live work order has passed."""
+    return sum(
+        w.operations[-1].good_qty for w in line.work_orders if w.operations and w.status != WorkOrderStatus.VOIDED
+    )
+
+
+def _work_order(wo: WorkOrder) -> WorkOrderProgress:
+    # Every step is shown against the plan: that is the number the floor and the office talk about.
+    ops = [
+        OperationProgress(
+            seq=op.seq,
+            name=op.name,
+            workshop=op.workshop,
+            good_qty=op.good_qty,
+            defect_qty=op.defect_qty,
+            target_qty=wo.planned_qty,
+            status=op.status,
+        )
+        for op in wo.operations
+    ]
+    status = WorkOrderStatus(wo.status)
+    return WorkOrderProgress(
+        code=wo.code,
+        planned_qty=wo.planned_qty,
+        status=status.value,
+        status_label=status.label,
+        machine=wo.machine,
+        mould=wo.mould,
+        workshop=wo.workshop,
+        planned_start=wo.planned_start.isoformat(timespec="minutes"),
+        planned_finish=wo.planned_finish.isoformat(timespec="minutes"),
+        operations=tuple(ops),
+    )
+
+
+def _is_late(order: SalesOrder, today: date) -> bool:
+    if order.status != OrderStatus.OPEN or Stage(order.stage).rank >= Stage.STOCKED.rank:
+        return False
+    return any(line.due_date < today for line in order.lines)
+
+
+def _summary(order: SalesOrder, today: date) -> OrderSummary:
+    return OrderSummary(
+        bill_no=order.bill_no,
+        customer=order.customer.name,
+        stage_label=Stage(order.stage).label,
+        due_date=min((line.due_date for line in order.lines), default=order.order_date).isoformat(),
+        qty=sum(line.qty for line in order.lines),
+        done_qty=sum(_line_done(line) for line in order.lines),
+        late=_is_late(order, today),
+    )
+
+
+def looks_like_bill_no(text: str) -> bool:
+    return bool(BILL_NO_RE.match(text.strip()))
+
+
+def search_orders(uow: UnitOfWork, query: str, *, today: date) -> tuple[list[OrderSummary], int]:
+    """Open orders whose customer name or number contains `query`; returns (first matches, total count)."""
+    q = query.strip()
+    if len(q) < 2:
+        raise DomainError("请输入至少两个字的客户名称，或完整的订单号。")
+    pattern = f"%{q}%"
+    base = (
+        _order_query()
+        .join(SalesOrder.customer)
+        .where(
+            SalesOrder.status == OrderStatus.OPEN,
+            SalesOrder.stage != Stage.SHIPPED,
+            or_(Customer.name.like(pattern), Customer.number.like(pattern)),
+        )
+    )
+    orders = uow.session.scalars(base.order_by(SalesOrder.order_date, SalesOrder.bill_no)).unique().all()
+    summaries = sorted((_summary(o, today) for o in orders), key=lambda s: (not s.late, s.due_date))
+    return summaries[:MAX_MATCHES], len(summaries)
+
+
+def my_orders(uow: UnitOfWork, userid: str, *, today: date) -> list[OrderSummary]:
+    """Open orders the person has reported on; team leads and supervisors also see their workshop's."""
+    person = active_person(uow, userid)
+    reported = select(WorkReport.work_order_id).where(WorkReport.operator_id == person.id)
+    conditions = [WorkOrder.id.in_(reported)]
+    if person.workshop and person.has_role(Role.TEAM_LEAD, Role.SUPERVISOR):
+        conditions.append(WorkOrder.workshop == person.workshop)
+        conditions.append(WorkOrder.id.in_(select(Operation.work_order_id).where(Operation.workshop == person.workshop)))
+    order_ids = (
+        select(SalesOrderLine.order_id)
+        .join(WorkOrder, WorkOrder.line_id == SalesOrderLine.id)
+        .where(
+            or_(*conditions),
+            WorkOrder.status.in_([WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS]),
+        )
+    )
+    orders = uow.session.scalars(
+        _order_query().where(SalesOrder.id.in_(order_ids), SalesOrder.status == OrderStatus.OPEN)
+    ).all()
+    return sorted((_summary(o, today) for o in orders), key=lambda s: (not s.late, s.due_date))[:MAX_MATCHES]

@@ -1,0 +1,125 @@
+"""People: who may use the bot, their roles and workshop; CSV import with all-or-nothing semantics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from domain.errors import DomainError, NotAllowed
+from domain.models import Person
+from domain.uow import UnitOfWork
+from domain.vocab import ROLE_ALIASES
+
+USERID_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+REQUIRED_COLUMNS = ("userid", "name", "roles", "workshop")
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    line: int
+    userid: str
+    name: str
+    roles: tuple[str, ...]
+    workshop: str | None
+    zone: str | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+class PeopleFileError(DomainError):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("\n".join(f"第 {e.line} 行：{e.message}" for e in errors))
+        self.errors = errors
+
+
+def parse_people_csv(text: str) -> list[PersonRow]:
+    """Parse userid,name,roles,workshop[,zone]; roles separated by ; | or space. Raises with every bad row."""
+    text = text.lstrip("\ufeff")  # Excel writes a BOM
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise PeopleFileError([RowError(1, f"缺少列：{', '.join(missing)}（需要 userid,name,roles,workshop）")])
+    reader.fieldnames = header
+    rows: list[PersonRow] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for raw in reader:
+        line = reader.line_num
+        rec = {k: (v or "").strip() for k, v in raw.items() if k}
+        problems = []
+        userid = rec.get("userid", "")
+        if not USERID_RE.match(userid):
+            problems.append(f"userid「{userid}」无效（只能是字母、数字、_.@-，1–64 位）")
+        elif userid in seen:
+            problems.append(f"userid「{userid}」与第 {seen[userid]} 行重复")
+        name = rec.get("name", "")
+        if not name or len(name) > 80:
+            problems.append("姓名不能为空且不超过 80 字")
+        roles: list[str] = []
+        for token in re.split(r"[;|/\s、，,]+", rec.get("roles", "")):
+            if not token:
+                continue
+            role = ROLE_ALIASES.get(token) or ROLE_ALIASES.get(token.lower())
+            if role is None:
+                problems.append(f"未知角色「{token}」")
+            elif role.value not in roles:
+                roles.append(role.value)
+        if not roles and not any(p.startswith("未知角色") for p in problems):
+            problems.append("至少需要一个角色")
+        if problems:
+            errors.append(RowError(line, "；".join(problems)))
+            continue
+        seen[userid] = line
+        rows.append(PersonRow(line, userid, name, tuple(roles), rec.get("workshop") or None, rec.get("zone") or None))
+    if errors:
+        raise PeopleFileError(errors)
+    if not rows:
+        raise PeopleFileError([RowError(1, "文件中没有人员数据")])
+    return rows
+
+
+def import_people(uow: UnitOfWork, rows: list[PersonRow]) -> ImportResult:
+    session = uow.session
+    existing = {p.userid: p for p in session.scalars(select(Person).where(Person.userid.in_([r.userid for r in rows])))}
+    created = updated = 0
+    for row in rows:
+        person = existing.get(row.userid)
+        if person is None:
+            person = Person(userid=row.userid)
+            session.add(person)
+            created += 1
+        else:
+            updated += 1
+        person.name = row.name
+        person.roles_csv = ",".join(row.roles)
+        person.workshop = row.workshop
+        person.zone = row.zone
+        person.active = True
+    session.flush()
+    return ImportResult(created=created, updated=updated)
+
+
+def find_person(uow: UnitOfWork, userid: str) -> Person | None:
+    return uow.session.scalar(select(Person).where(Person.userid == userid))
+
+
+def active_person(uow: UnitOfWork, userid: str) -> Person:
+    person = find_person(uow, userid)
+    if person is None or not person.active:
+        raise NotAllowed("您的账号尚未开通 FactoryBot，请联系系统管理员。")
+    return person

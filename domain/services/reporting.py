@@ -1,0 +1,251 @@
+"""Reporting work from the floor: the rule that decides what counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from domain.errors import DomainError, NotAllowed, NotFound
+from domain.models import Operation, Person, PointsEntry, WorkOrder, WorkReport
+from domain.policy import PlantPolicy
+from domain.services.people import active_person
+from domain.services.stages import advance_after_report
+from domain.uow import UnitOfWork
+from domain.vocab import OperationStatus, Role, Stage, WorkOrderStatus
+
+MAX_QTY_PER_REPORT = 1_000_000
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    report_id: int
+    duplicate: bool
+    work_order_code: str
+    bill_no: str
+    product_name: str
+    operation: str
+    good_qty: int
+    defect_qty: int
+    operation_good_total: int
+    operation_remaining: int
+    operation_done: bool
+    work_order_done: bool
+    next_operation: str | None
+    next_workshop: str | None
+    today_good_total: int
+    points_earned: int
+    points_today: int
+    stage: Stage
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How much an operation can still take, and how much of that is over-production tolerance."""
+
+    remaining: int
+    tolerance: int
+
+    @property
+    def limit(self) -> int:
+        return self.remaining + self.tolerance
+
+
+def capacity(wo: WorkOrder, op: Operation, policy: PlantPolicy) -> Capacity:
+    """The first operation is bounded by the plan (plus tolerance); later ones by what the previous produced."""
+    if op.seq == wo.operations[0].seq:
+        return Capacity(max(wo.planned_qty - op.good_qty, 0), policy.tolerance(wo.planned_qty))
+    prev = _previous(wo, op)
+    return Capacity(max(prev.good_qty - op.good_qty - op.defect_qty, 0), 0)
+
+
+def report_work(
+    uow: UnitOfWork,
+    policy: PlantPolicy,
+    *,
+    work_order_code: str,
+    userid: str,
+    good_qty: int,
+    defect_qty: int,
+    source_key: str,
+    now: datetime,
+    operation_name: str | None = None,
+) -> ReportResult:
+    session = uow.session
+    existing = session.scalar(select(WorkReport).where(WorkReport.source_key == source_key))
+    if existing is not None:
+        return _result(uow, policy, existing, duplicate=True, newly_done=False)
+
+    person = active_person(uow, userid)
+    if good_qty < 0 or defect_qty < 0 or good_qty + defect_qty <= 0:
+        raise DomainError("数量必须大于0：良品和不良品都不能为负数，且不能同时为0。")
+    if good_qty > MAX_QTY_PER_REPORT or defect_qty > MAX_QTY_PER_REPORT:
+        raise DomainError("数量过大，请核对后重新填写。")
+
+    wo = session.scalar(select(WorkOrder).where(WorkOrder.code == work_order_code.strip().upper()))
+    if wo is None:
+        raise NotFound(f"工单 {work_order_code} 不存在，请核对工单号。")
+    if wo.status in (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED, WorkOrderStatus.VOIDED):
+        raise DomainError(f"工单 {wo.code} {wo.status.label}，不能再报工。")
+
+    op = _choose_operation(wo, person, operation_name)
+    # Lock the row so two reports racing for the last units are serialised (PostgreSQL); on SQLite
+    # BEGIN IMMEDIATE already serialises writers. The conditional UPDATE below is the real guard.
+    session.execute(select(Operation.id).where(Operation.id == op.id).with_for_update())
+    session.refresh(op)
+    cap = capacity(wo, op, policy)
+    taken = good_qty if op.seq == wo.operations[0].seq else good_qty + defect_qty
+    if taken > cap.limit:
+        raise DomainError(_over_message(wo, op, cap, taken))
+
+    if op.seq == wo.operations[0].seq:
+        guard = Operation.good_qty + good_qty <= wo.planned_qty + cap.tolerance
+    else:
+        prev = _previous(wo, op)
+        prev_good = select(Operation.good_qty).where(Operation.id == prev.id).scalar_subquery()
+        guard = Operation.good_qty + Operation.defect_qty + good_qty + defect_qty <= prev_good
+    res = session.execute(
+        update(Operation)
+        .where(Operation.id == op.id, guard)
+        .values(good_qty=Operation.good_qty + good_qty, defect_qty=Operation.defect_qty + defect_qty)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(op)
+        raise DomainError(_over_message(wo, op, capacity(wo, op, policy), taken))
+    session.refresh(op)
+
+    work_day = policy.work_day(now)
+    points = policy.points_for(good_qty)
+    report = WorkReport(
+        source_key=source_key,
+        work_order_id=wo.id,
+        operation_id=op.id,
+        operator_id=person.id,
+        good_qty=good_qty,
+        defect_qty=defect_qty,
+        points=points,
+        reported_at=now,
+        work_day=work_day,
+    )
+    session.add(report)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same delivery raced us in another process
+        raise DomainError("该报工已记录，请勿重复提交。") from exc
+    session.add(
+        PointsEntry(
+            person_id=person.id,
+            work_report_id=report.id,
+            points=points,
+            reason=f"报工 {wo.code} {op.name}",
+            work_day=work_day,
+            created_at=now,
+        )
+    )
+    if op.started_at is None:
+        op.started_at = now
+    if wo.started_at is None:
+        wo.started_at = now
+    if wo.status == WorkOrderStatus.PLANNED:
+        wo.status = WorkOrderStatus.IN_PROGRESS
+    was_done = op.status == OperationStatus.DONE
+    _refresh_done(wo, now)
+    advance_after_report(uow, wo, op, now)
+    session.flush()
+    return _result(uow, policy, report, duplicate=False, newly_done=op.status == OperationStatus.DONE and not was_done)
+
+
+def _choose_operation(wo: WorkOrder, person: Person, name: str | None) -> Operation:
+    ops = wo.operations
+    if name:
+        op = next((o for o in ops if o.name == name), None)
+        if op is None:
+            raise NotFound(f"工单 {wo.code} 没有工序「{name}」，工序为：{'→'.join(o.name for o in ops)}。")
+        candidates = [op]
+    else:
+        candidates = [o for o in ops if o.status != OperationStatus.DONE]
+    if not person.has_role(Role.ADMIN):
+        candidates = [o for o in candidates if o.workshop == person.workshop]
+    candidates = [o for o in candidates if o.status != OperationStatus.DONE]
+    if candidates:
+        return candidates[0]
+    current = next((o for o in ops if o.status != OperationStatus.DONE), None)
+    if name:
+        op = next(o for o in ops if o.name == name)
+        if op.status == OperationStatus.DONE:
+            raise DomainError(f"工单 {wo.code} 的工序「{name}」已完成，不能再报工。")
+        raise NotAllowed(f"工序「{name}」属于{op.workshop}，您在{person.workshop or '未分配车间'}，不能报这道工序。")
+    where = f"当前工序：{current.name}（{current.workshop}）" if current else "所有工序已完成"
+    raise NotAllowed(f"工单 {wo.code} 没有属于您车间（{person.workshop or '未分配'}）的待报工序；{where}。")
+
+
+def _previous(wo: WorkOrder, op: Operation) -> Operation:
+    ops = wo.operations
+    return ops[[o.id for o in ops].index(op.id) - 1]
+
+
+def _over_message(wo: WorkOrder, op: Operation, cap: Capacity, taken: int) -> str:
+    extra = f"（含允许超产 {cap.tolerance} 件）" if cap.tolerance else ""
+    return (
+        f"数量超出：工单 {wo.code} 工序「{op.name}」最多还能报 {cap.limit} 件{extra}，"
+        f"本次报 {taken} 件。请核对数量。"
+    )
+
+
+def _refresh_done(wo: WorkOrder, now: datetime) -> None:
+    """Operations only ever move to done; a later step is done once it has used all the previous one made."""
+    prev: Operation | None = None
+    for op in wo.operations:
+        if op.status != OperationStatus.DONE:
+            if prev is None:
+                done = op.good_qty >= wo.planned_qty
+            else:
+                done = prev.status == OperationStatus.DONE and op.good_qty + op.defect_qty >= prev.good_qty
+            if done:
+                op.status = OperationStatus.DONE
+                op.finished_at = now
+            elif op.good_qty or op.defect_qty:
+                op.status = OperationStatus.IN_PROGRESS
+        prev = op
+    if all(o.status == OperationStatus.DONE for o in wo.operations):
+        wo.status = WorkOrderStatus.DONE
+        wo.finished_at = now
+
+
+def _result(
+    uow: UnitOfWork, policy: PlantPolicy, report: WorkReport, *, duplicate: bool, newly_done: bool
+) -> ReportResult:
+    session = uow.session
+    op = report.operation
+    wo = op.work_order
+    ops = wo.operations
+    idx = [o.id for o in ops].index(op.id)
+    nxt = ops[idx + 1] if idx + 1 < len(ops) else None
+    today_good, today_points = session.execute(
+        select(func.coalesce(func.sum(WorkReport.good_qty), 0), func.coalesce(func.sum(WorkReport.points), 0)).where(
+            WorkReport.operator_id == report.operator_id, WorkReport.work_day == report.work_day
+        )
+    ).one()
+    return ReportResult(
+        report_id=report.id,
+        duplicate=duplicate,
+        work_order_code=wo.code,
+        bill_no=wo.line.order.bill_no,
+        product_name=wo.product.name,
+        operation=op.name,
+        good_qty=report.good_qty,
+        defect_qty=report.defect_qty,
+        operation_good_total=op.good_qty,
+        operation_remaining=capacity(wo, op, policy).remaining,
+        operation_done=op.status == OperationStatus.DONE,
+        work_order_done=wo.status == WorkOrderStatus.DONE,
+        next_operation=nxt.name if (nxt and newly_done) else None,
+        next_workshop=nxt.workshop if (nxt and newly_done) else None,
+        today_good_total=int(today_good),
+        points_earned=report.points,
+        points_today=int(today_points),
+        stage=Stage(wo.line.order.stage),
+    )

@@ -1,0 +1,137 @@
+"""The `factorybot` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from domain.errors import DomainError
+from factorybot.config import ConfigError, Settings
+from factorybot.runtime import Runtime
+
+
+def _runtime() -> Runtime:
+    try:
+        return Runtime.build(Settings.from_env())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _fail(exc: DomainError) -> None:
+    click.secho(exc.message, fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """FactoryBot: order execution through WeCom, beside Kingdee KIS."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the schema (Alembic migrations)."""
+    from domain.migrate import current_revision, upgrade
+
+    rt = _runtime()
+    upgrade(rt.settings.database_url, revision)
+    click.echo(f"数据库已是最新版本 / schema at revision {current_revision(rt.settings.database_url)}")
+
+
+@main.command("demo-data")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Anchor date (default: today).")
+@click.option("--reset", is_flag=True, help="Delete everything first and rebuild the demo plant.")
+@click.option("--seed", type=int, default=20261125, show_default=True)
+def demo_data(today: object, reset: bool, seed: int) -> None:
+    """Load a deterministic demo plant (people, customers, three months of orders, reports, exceptions)."""
+    from domain.demo import load_demo_plant
+    from domain.migrate import upgrade
+
+    rt = _runtime()
+    upgrade(rt.settings.database_url)
+    anchor: date = today.date() if today else rt.today()  # type: ignore[attr-defined]
+    try:
+        with rt.uow() as uow:
+            summary = load_demo_plant(uow, today=anchor, policy=rt.policy, seed=seed, reset=reset)
+            uow.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"演示工厂已就绪（基准日 {anchor}）：")
+    for key, value in vars(summary).items():
+        click.echo(f"  {key}: {value}")
+
+
+@main.group()
+def people() -> None:
+    """The people who may use the bot."""
+
+
+@people.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def people_import(csv_file: Path) -> None:
+    """Import or update people from a CSV: userid,name,roles,workshop[,zone]. All rows or none."""
+    from domain.services.people import import_people, parse_people_csv
+
+    rt = _runtime()
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        text = csv_file.read_text(encoding="gb18030")  # saved from Excel on a Chinese Windows PC
+    try:
+        rows = parse_people_csv(text)
+        with rt.uow() as uow:
+            result = import_people(uow, rows)
+            uow.commit()
+    except DomainError as exc:
+        click.secho("导入失败，未做任何修改：", fg="red", err=True)
+        _fail(exc)
+    click.echo(f"导入完成：新增 {result.created} 人，更新 {result.updated} 人。")
+
+
+@main.group()
+def orders() -> None:
+    """Sales orders."""
+
+
+@orders.command("show")
+@click.argument("bill_no")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def orders_show(bill_no: str, as_json: bool) -> None:
+    """Show an order: lines, work orders, per-operation progress and stage."""
+    from bot.views import order_detail_text
+    from domain.services.orders import order_progress
+
+    rt = _runtime()
+    try:
+        with rt.uow() as uow:
+            progress = order_progress(uow, bill_no, today=rt.today())
+    except DomainError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(progress.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(order_detail_text(progress))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the WeCom callback (development server; production uses the Procfile's gunicorn)."""
+    from bot import create_app
+
+    app = create_app(Settings.from_env())
+    app.run(host=host, port=port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

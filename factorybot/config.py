@@ -1,0 +1,102 @@
+"""One typed configuration, read from the environment only by entry points (CLI, wsgi, worker)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
+DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_file=None)
+
+    database_url: str = Field(default="sqlite:///var/factorybot.db")
+    redis_url: str | None = None
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_base: str = DEFAULT_WECOM_API
+    kis_odbc: str | None = None
+    plant_tz: str = "Asia/Shanghai"
+    # Public base URL of the bot, used in links inside cards (mini-forms, detail pages).
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Reporting policy: share of the planned quantity a press may over-produce, and points per report.
+    report_tolerance_pct: float = 5.0
+    points_per_report: int = 1
+    points_per_hundred_good: int = 1
+    exception_types: str = ",".join(DEFAULT_EXCEPTION_TYPES)
+    # WeCom sends each callback up to ~4 times; seen keys are kept this long.
+    dedup_ttl_seconds: int = 600
+    max_callback_bytes: int = 64 * 1024
+
+    @field_validator("plant_tz")
+    @classmethod
+    def _tz_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            raw = base64.b64decode(value + "=", validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("must be the 43-character EncodingAESKey from the WeCom admin console") from exc
+        if len(value) != 43 or len(raw) != 32:
+            raise ValueError("must be the 43-character EncodingAESKey from the WeCom admin console")
+        return value
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build from the environment, turning pydantic's report into one line per bad variable."""
+        try:
+            return cls(**overrides)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                name = str(err["loc"][0]).upper() if err["loc"] else "?"
+                lines.append(f"{name}: {err['msg']}")
+            raise ConfigError("配置错误 / invalid configuration:\n  " + "\n  ".join(lines)) from exc
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.plant_tz)
+
+    @property
+    def exception_type_list(self) -> tuple[str, ...]:
+        return tuple(t.strip() for t in self.exception_types.split(",") if t.strip())
+
+    def require_wecom(self) -> None:
+        """Called when the WeCom part is built, so a missing secret fails at start-up, not in a request."""
+        missing = [
+            name.upper()
+            for name in ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
+            if getattr(self, name) in (None, "")
+        ]
+        if missing:
+            raise ConfigError("缺少企业微信配置 / missing WeCom settings: " + ", ".join(missing))
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :])
+        return None

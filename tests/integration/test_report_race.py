@@ -1,0 +1,62 @@
+"""Two workers racing for the last units of a work order on PostgreSQL never over-report."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from domain.db import make_engine, make_session_factory
+from domain.errors import DomainError
+from domain.models import Operation, WorkReport
+from domain.services.reporting import report_work
+from domain.uow import UnitOfWork
+from tests.factories import NOW, small_plant
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_factory(pg_database_url):
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_database_url)
+    engine = make_engine(pg_database_url, pool_size=10)
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory) as uow:
+        small_plant(uow)
+        uow.commit()
+    yield factory
+    engine.dispose()
+
+
+@pytest.mark.parametrize("rounds", range(5))
+def test_racing_reports_for_the_last_units_never_over_report(pg_factory, policy, rounds):
+    # 1000 planned + 5 % tolerance = 1050 at most. Two workers each try to report 700 at the same moment.
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker(userid: str) -> None:
+        with UnitOfWork(pg_factory) as uow:
+            barrier.wait()
+            try:
+                report_work(uow, policy, work_order_code="WO20261125-01", userid=userid, good_qty=700,
+                            defect_qty=0, source_key=f"race-{userid}", now=NOW)
+                uow.commit()
+                outcomes.append("ok")
+            except DomainError as exc:
+                outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=worker, args=(u,)) for u in ("w1", "w2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert outcomes.count("ok") == 1
+    assert any("最多还能报 350 件" in o for o in outcomes)
+    with UnitOfWork(pg_factory) as uow:
+        op = uow.session.scalar(select(Operation).where(Operation.name == "注塑"))
+        assert op.good_qty == 700
+        assert len(uow.session.scalars(select(WorkReport)).all()) == 1

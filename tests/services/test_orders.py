@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from domain.errors import DomainError, NotFound
+from domain.services.exceptions import open_exception
+from domain.services.orders import looks_like_bill_no, my_orders, order_progress, search_orders
+from domain.services.reporting import report_work
+from tests.factories import NOW, TODAY, add_order, small_plant
+
+
+@pytest.fixture
+def plant(make_uow):
+    with make_uow() as uow:
+        small_plant(uow)
+        add_order(uow, bill_no="SEORD000002", customer="格力电器", wo_code="WO20261125-02",
+                  due=TODAY - timedelta(days=1))
+        uow.commit()
+
+
+def test_progress_shows_stage_operations_and_a_new_report(plant, make_uow, policy):
+    with make_uow() as uow:
+        before = order_progress(uow, "seord000001", today=TODAY)
+    assert before.stage_label == "排产" and before.customer == "美的集团"
+    assert [op.name for op in before.lines[0].work_orders[0].operations] == ["注塑", "修边", "质检", "包装"]
+    with make_uow() as uow:
+        report_work(uow, policy, work_order_code="WO20261125-01", userid="w1", good_qty=800, defect_qty=12,
+                    source_key="r1", now=NOW)
+        open_exception(uow, policy, userid="w1", type="设备故障", source_key="e1", now=NOW,
+                       work_order_code="WO20261125-01", description="液压泵漏油")
+        uow.commit()
+    with make_uow() as uow:
+        after = order_progress(uow, "SEORD000001", today=TODAY)
+    moulding = after.lines[0].work_orders[0].operations[0]
+    assert (moulding.good_qty, moulding.defect_qty, moulding.percent) == (800, 12, 80)
+    assert after.stage_label == "生产"
+    assert [e.type for e in after.open_exceptions] == ["设备故障"]
+    assert after.to_dict()["lines"][0]["work_orders"][0]["operations"][0]["good_qty"] == 800
+
+
+def test_unknown_bill_is_a_clear_error(plant, make_uow):
+    with make_uow() as uow, pytest.raises(NotFound, match="没有找到订单 SEORD999999"):
+        order_progress(uow, "SEORD999999", today=TODAY)
+
+
+def test_customer_search_lists_open_orders_late_first(plant, make_uow):
+    with make_uow() as uow:
+        found, total = search_orders(uow, "格力", today=TODAY)
+    assert total == 1 and found[0].bill_no == "SEORD000002" and found[0].late
+    with make_uow() as uow, pytest.raises(DomainError, match="至少两个字"):
+        search_orders(uow, "格", today=TODAY)
+    with make_uow() as uow:
+        assert search_orders(uow, "不存在的客户", today=TODAY) == ([], 0)
+
+
+def test_my_orders_are_those_i_reported_on(plant, make_uow, policy):
+    with make_uow() as uow:
+        assert my_orders(uow, "w1", today=TODAY) == []
+        report_work(uow, policy, work_order_code="WO20261125-02", userid="w1", good_qty=10, defect_qty=0,
+                    source_key="x", now=NOW)
+        uow.commit()
+    with make_uow() as uow:
+        assert [o.bill_no for o in my_orders(uow, "w1", today=TODAY)] == ["SEORD000002"]
+        # The supervisor of the moulding shop sees both open orders of the shop.
+        assert {o.bill_no for o in my_orders(uow, "sup", today=TODAY)} == {"SEORD000001", "SEORD000002"}
+
+
+def test_bill_number_shape():
+    assert looks_like_bill_no("SEORD000123") and looks_like_bill_no("seord12345")
+    assert not looks_like_bill_no("美的") and not looks_like_bill_no("帮助")
