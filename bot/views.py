@@ -52,3 +52,18 @@ def order_list_text(title: str, orders: list[OrderSummary], total: int | None = 
         out.append(f"· {o.bill_no} {o.customer} 【{o.stage_label}】{pct}% 交期 {o.due_date}{late}")
     out.append("发送订单号可查看详情。")
     return "\n".join(out)
+
+
+def order_list_chunks(title: str, orders: list[OrderSummary], max_bytes: int = 2000) -> list[str]:
+    """Split a long list into texts that each fit WeCom's 2048-byte limit, in order."""
+    chunks: list[str] = []
+    current = [title]
+    for o in orders:
+        pct = round(100 * o.done_qty / o.qty) if o.qty else 0
+        line = f"· {o.bill_no} 【{o.stage_label}】{pct}% 交期 {o.due_date}{' ⚠逾期' if o.late else ''}"
+        if len("\n".join([*current, line]).encode()) > max_bytes:
+            chunks.append("\n".join(current))
+            current = []
+        current.append(line)
+    chunks.append("\n".join(current))
+    return chunks

@@ -54,6 +54,7 @@ def db_upgrade(revision: str) -> None:
 def demo_data(today: object, reset: bool, seed: int) -> None:
     """Load a deterministic demo plant (people, customers, three months of orders, reports, exceptions)."""
     from domain.demo import load_demo_plant
+
     from domain.migrate import upgrade
 
     rt = _runtime()

@@ -238,7 +238,9 @@ def looks_like_bill_no(text: str) -> bool:
     return bool(BILL_NO_RE.match(text.strip()))
 
 
-def search_orders(uow: UnitOfWork, query: str, *, today: date) -> tuple[list[OrderSummary], int]:
+def search_orders(
+    uow: UnitOfWork, query: str, *, today: date, limit: int | None = MAX_MATCHES
+) -> tuple[list[OrderSummary], int]:
     """Open orders whose customer name or number contains `query`; returns (first matches, total count)."""
     q = query.strip()
     if len(q) < 2:
@@ -255,7 +257,7 @@ def search_orders(uow: UnitOfWork, query: str, *, today: date) -> tuple[list[Ord
     )
     orders = uow.session.scalars(base.order_by(SalesOrder.order_date, SalesOrder.bill_no)).unique().all()
     summaries = sorted((_summary(o, today) for o in orders), key=lambda s: (not s.late, s.due_date))
-    return summaries[:MAX_MATCHES], len(summaries)
+    return (summaries if limit is None else summaries[:limit]), len(summaries)
 
 
 def my_orders(uow: UnitOfWork, userid: str, *, today: date) -> list[OrderSummary]:

@@ -1,0 +1,94 @@
+"""create_app: one Flask app per process, wired from Settings (the only config reader is the entry point)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from bot.dedup import DatabaseDedup, DedupStore, RedisDedup
+from bot.dispatch import BotCore
+from bot.handlers import build_router
+from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
+from bot.tasks import TaskDeps, task_table
+from bot.wecom.client import WeComClient
+from bot.wecom.crypto import WeComCrypto
+from factorybot.config import Settings
+from factorybot.runtime import Runtime
+
+
+@dataclass
+class BotDeps:
+    settings: Settings
+    runtime: Runtime
+    core: BotCore
+    crypto: WeComCrypto
+    client: WeComClient
+    queue: TaskQueue
+    redis: Any | None
+
+
+def build_client(settings: Settings, redis: Any | None) -> WeComClient:
+    assert settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None
+    return WeComClient(
+        settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, settings.wecom_api_base, redis=redis
+    )
+
+
+def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any | None = None) -> BotDeps:
+    settings.require_wecom()
+    assert settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id
+    runtime = Runtime.build(settings)
+    if redis is None and settings.redis_url:
+        import redis as redis_lib
+
+        redis = redis_lib.Redis.from_url(settings.redis_url)
+    dedup: DedupStore = (
+        RedisDedup(redis, settings.dedup_ttl_seconds)
+        if redis is not None
+        else DatabaseDedup(runtime.session_factory, settings.dedup_ttl_seconds)
+    )
+    client = build_client(settings, redis)
+    core = BotCore(
+        router=build_router(),
+        session_factory=runtime.session_factory,
+        policy=runtime.policy,
+        dedup=dedup,
+        queue=queue or _Pending(),
+        public_url=settings.public_url,
+    )
+    if queue is None:
+        if settings.redis_url:
+            from factorybot.celery_app import make_celery
+
+            queue = CeleryQueue(make_celery(settings))
+        else:
+            queue = InProcessQueue(task_table(TaskDeps(core, client)))
+        core.queue = queue
+    crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+    return BotDeps(settings, runtime, core, crypto, client, queue, redis)
+
+
+class _Pending:
+    def enqueue(self, name: str, **kwargs: Any) -> None:  # pragma: no cover - replaced before use
+        raise RuntimeError("queue not wired")
+
+
+def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask("factorybot")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
+    app.extensions["bot"] = build_deps(settings, queue=queue)
+
+    from bot.callback import bp as callback_bp
+
+    app.register_blueprint(callback_bp)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

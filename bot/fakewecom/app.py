@@ -1,0 +1,445 @@
+"""A local fake of the WeCom server API, for tests and the demo.
+
+It follows WeCom's observable contract closely enough to catch our mistakes: access tokens
+with 40014 on unknown tokens, per-type message validation, single-use 72 h response codes,
+media size limits, JSON errors with HTTP 200 from media/get, single-use OAuth codes. Under
+/_fake/ are control endpoints that WeCom does not have: call log, reset, fault injection,
+OAuth code minting, media staging.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask, Response, jsonify, request
+
+from bot.wecom.cards import INTERACTIVE_CARD_TYPES, validate_card
+
+TOKEN_TTL = 7200
+RESPONSE_CODE_TTL = 72 * 3600
+MEDIA_TTL = 3 * 24 * 3600
+OAUTH_CODE_TTL = 300
+MAX_TEXT_BYTES = 2048
+MEDIA_LIMITS = {
+    "image": 10 * 1024 * 1024,
+    "voice": 2 * 1024 * 1024,
+    "video": 10 * 1024 * 1024,
+    "file": 20 * 1024 * 1024,
+}
+MSG_TYPES = frozenset({"text", "markdown", "template_card", "file", "image", "textcard", "news"})
+
+# errcodes as WeCom documents them (path/90313), except where noted.
+E_INVALID_SECRET = 40001
+E_INVALID_MEDIA_TYPE = 40004
+E_INVALID_FILE_SIZE = 40006
+E_INVALID_MEDIA_ID = 40007
+E_INVALID_MSG_TYPE = 40008
+E_INVALID_CORPID = 40013
+E_INVALID_TOKEN = 40014
+E_INVALID_CODE = 40029
+E_INVALID_AGENTID = 40056
+E_INVALID_PARAM = 40058
+E_INVALID_RESPONSE_CODE = 40080  # stand-in: WeCom's exact code for a spent response_code is undocumented
+E_MISSING_TOKEN = 41001
+E_TOKEN_EXPIRED = 42001
+E_CONTENT_TOO_LONG = 45002
+E_USER_NOT_FOUND = 60111
+E_ALL_RECIPIENTS_INVALID = 81013
+
+
+class _Fail(Exception):
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(errmsg)
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+@dataclass
+class _Fault:
+    errcode: int | None
+    http_status: int | None
+    delay: float
+    count: int
+
+
+@dataclass
+class _State:
+    token: str | None = None
+    token_expires: float = 0.0
+    revoked: set[str] = field(default_factory=set)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    response_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
+    faults: dict[str, list[_Fault]] = field(default_factory=dict)
+    msg_seq: int = 0
+
+
+def _ok(**extra: Any) -> dict[str, Any]:
+    return {"errcode": 0, "errmsg": "ok", **extra}
+
+
+def create_fake_wecom(
+    corp_id: str,
+    secret: str,
+    agent_id: int,
+    users: Mapping[str, str] | None = None,
+    *,
+    strict_users: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    """Build the fake. `users` maps userid → name; unknown users still receive messages
+    unless strict_users=True. `clock` lets tests age tokens, codes and media."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # above WeCom's limits so we can report them
+    known_users = {k.lower(): (k, v) for k, v in (users or {}).items()}
+    state = _State()
+    lock = threading.Lock()
+    app.extensions["fakewecom"] = {"state": state, "lock": lock}
+
+    # --- helpers (call with the lock held) --------------------------------------------------
+
+    def check_token() -> None:
+        token = request.args.get("access_token", "")
+        if not token:
+            raise _Fail(E_MISSING_TOKEN, "access_token missing")
+        if token != state.token or token in state.revoked:
+            raise _Fail(E_INVALID_TOKEN, "invalid access_token")
+        if clock() >= state.token_expires:
+            raise _Fail(E_TOKEN_EXPIRED, "access_token expired")
+
+    def user_known(userid: str) -> bool:
+        return userid.lower() in known_users
+
+    def mint_response_code(kind: str, userids: list[str], task_id: str | None) -> str:
+        code = secrets.token_urlsafe(24)
+        state.response_codes[code] = {
+            "created": clock(),
+            "used": False,
+            "kind": kind,
+            "userids": userids,
+            "task_id": task_id,
+        }
+        return code
+
+    def store_media(kind: str, data: bytes, filename: str, content_type: str | None) -> str:
+        media_id = "MEDIA_" + secrets.token_urlsafe(18)
+        ctype = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        state.media[media_id] = {
+            "type": kind,
+            "data": data,
+            "filename": filename,
+            "content_type": ctype,
+            "created": clock(),
+        }
+        return media_id
+
+    def require_media(media_id: object) -> None:
+        item = state.media.get(str(media_id)) if media_id else None
+        if item is None or clock() - item["created"] > MEDIA_TTL:
+            raise _Fail(E_INVALID_MEDIA_ID, "invalid media_id")
+
+    def take_fault(path: str) -> _Fault | None:
+        queue = state.faults.get(path)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.count -= 1
+        if fault.count <= 0:
+            queue.pop(0)
+        return fault
+
+    def json_body() -> Any:
+        # wechatpy posts JSON without a JSON content type; multipart must not be read as JSON.
+        if request.mimetype == "multipart/form-data" or request.method != "POST":
+            return None
+        return request.get_json(force=True, silent=True)
+
+    def record(path: str, body: Any, touser: list[str], status: int, errcode: int | None) -> None:
+        params = {k: v for k, v in request.args.items() if k not in ("access_token", "corpsecret")}
+        files = {}
+        if request.mimetype == "multipart/form-data":
+            files = {
+                name: {"filename": f.filename, "mimetype": f.mimetype} for name, f in request.files.items()
+            }
+        state.calls.append(
+            {
+                "path": path,
+                "json": body,
+                "params": params,
+                "files": files,
+                "time": clock(),
+                "touser": touser,
+                "status": status,
+                "errcode": errcode,
+            }
+        )
+
+    # --- message/send validation ----------------------------------------------------------
+
+    def validate_send(body: dict[str, Any]) -> tuple[list[str], list[str]]:
+        if body.get("agentid") is None or str(body.get("agentid")) != str(agent_id):
+            raise _Fail(E_INVALID_AGENTID, "invalid agentid")
+        touser = [u for u in str(body.get("touser") or "").split("|") if u]
+        if not touser:
+            raise _Fail(E_ALL_RECIPIENTS_INVALID, "user & party & tag all invalid")
+        invalid = [u for u in touser if strict_users and not user_known(u)]
+        if len(invalid) == len(touser):
+            raise _Fail(E_ALL_RECIPIENTS_INVALID, "user & party & tag all invalid")
+        msgtype = body.get("msgtype")
+        if msgtype not in MSG_TYPES:
+            raise _Fail(E_INVALID_MSG_TYPE, f"invalid message type {msgtype!r}")
+        part = body.get(msgtype)
+        if not isinstance(part, dict):
+            raise _Fail(E_INVALID_PARAM, f"missing {msgtype}")
+        if msgtype in ("text", "markdown"):
+            content = part.get("content")
+            if not isinstance(content, str) or not content:
+                raise _Fail(E_INVALID_PARAM, "content empty")
+            if len(content.encode("utf-8")) > MAX_TEXT_BYTES:
+                raise _Fail(E_CONTENT_TOO_LONG, "content size out of limit")
+        elif msgtype in ("file", "image"):
+            require_media(part.get("media_id"))
+        elif msgtype == "textcard":
+            for key in ("title", "description", "url"):
+                if not part.get(key):
+                    raise _Fail(E_INVALID_PARAM, f"textcard.{key} missing")
+        elif msgtype == "news":
+            articles = part.get("articles")
+            if not isinstance(articles, list) or not 1 <= len(articles) <= 8:
+                raise _Fail(E_INVALID_PARAM, "news.articles must have 1..8 items")
+        elif msgtype == "template_card":
+            try:
+                validate_card(part)
+            except ValueError as exc:
+                raise _Fail(E_INVALID_PARAM, f"invalid template_card: {exc}") from exc
+        return touser, invalid
+
+    def handle_send(body: dict[str, Any]) -> dict[str, Any]:
+        touser, invalid = validate_send(body)
+        state.msg_seq += 1
+        result = _ok(msgid=f"fake-msg-{state.msg_seq}-{secrets.token_hex(4)}")
+        if invalid:
+            result["invaliduser"] = "|".join(u.lower() for u in invalid)
+        if body["msgtype"] == "template_card":
+            card = body["template_card"]
+            if card.get("card_type") in INTERACTIVE_CARD_TYPES or card.get("action_menu"):
+                valid = [u for u in touser if u not in invalid]
+                result["response_code"] = mint_response_code("send", valid, card.get("task_id"))
+        return result
+
+    def handle_update(body: dict[str, Any]) -> dict[str, Any]:
+        if str(body.get("agentid")) != str(agent_id):
+            raise _Fail(E_INVALID_AGENTID, "invalid agentid")
+        code = str(body.get("response_code") or "")
+        entry = state.response_codes.get(code)
+        if entry is None or entry["used"] or clock() - entry["created"] >= RESPONSE_CODE_TTL:
+            raise _Fail(E_INVALID_RESPONSE_CODE, "invalid response_code")
+        card = body.get("template_card")
+        button = body.get("button")
+        if card is not None:
+            try:
+                validate_card(card)
+            except ValueError as exc:
+                raise _Fail(E_INVALID_PARAM, f"invalid template_card: {exc}") from exc
+        elif not isinstance(button, dict) or not button.get("replace_name"):
+            raise _Fail(E_INVALID_PARAM, "button.replace_name or template_card required")
+        if not (body.get("userids") or body.get("partyids") or body.get("tagids") or body.get("atall")):
+            raise _Fail(E_ALL_RECIPIENTS_INVALID, "user & party & tag all invalid")
+        entry["used"] = True
+        return _ok(invaliduser=[])
+
+    # --- WeCom endpoints ------------------------------------------------------------------
+
+    def serve(path: str) -> Response:
+        with lock:
+            fault = take_fault(path)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.http_status is not None or fault.errcode is not None:
+                with lock:
+                    body = json_body()
+                    record(path, body, [], fault.http_status or 200, fault.errcode)
+                if fault.http_status is not None:
+                    return Response("fault injected", status=fault.http_status, mimetype="text/plain")
+                return jsonify({"errcode": fault.errcode, "errmsg": "fault injected"})
+        with lock:
+            body = json_body()
+            touser: list[str] = []
+            if isinstance(body, dict):
+                if path == "message/send":
+                    touser = [u for u in str(body.get("touser") or "").split("|") if u]
+                elif path == "message/update_template_card":
+                    touser = [str(u) for u in body.get("userids") or []]
+            try:
+                result = dispatch(path, body)
+            except _Fail as fail:
+                record(path, body, touser, 200, fail.errcode)
+                return jsonify({"errcode": fail.errcode, "errmsg": fail.errmsg})
+            if isinstance(result, Response):
+                record(path, body, touser, result.status_code, 0)
+                return result
+            record(path, body, touser, 200, int(result.get("errcode", 0)))
+            return jsonify(result)
+
+    def dispatch(path: str, body: Any) -> dict[str, Any] | Response:
+        if path == "gettoken":
+            if request.args.get("corpid") != corp_id:
+                raise _Fail(E_INVALID_CORPID, "invalid corpid")
+            if request.args.get("corpsecret") != secret:
+                raise _Fail(E_INVALID_SECRET, "invalid secret")
+            now = clock()
+            if state.token is None or now >= state.token_expires or state.token in state.revoked:
+                state.token = secrets.token_urlsafe(48)
+                state.token_expires = now + TOKEN_TTL
+            return _ok(access_token=state.token, expires_in=TOKEN_TTL)
+        check_token()
+        if path in ("message/send", "message/update_template_card"):
+            if not isinstance(body, dict):
+                raise _Fail(E_INVALID_PARAM, "body must be a JSON object")
+            return handle_send(body) if path == "message/send" else handle_update(body)
+        if path == "media/upload":
+            return handle_upload(request.args.get("type", ""))
+        if path == "media/get":
+            return handle_media_get(request.args.get("media_id", ""))
+        if path == "user/get":
+            userid = request.args.get("userid", "")
+            if not user_known(userid):
+                raise _Fail(E_USER_NOT_FOUND, "userid not found")
+            real_id, name = known_users[userid.lower()]
+            return _ok(userid=real_id, name=name, status=1, department=[1])
+        if path == "auth/getuserinfo":
+            code = request.args.get("code", "")
+            entry = state.oauth_codes.pop(code, None)  # single use, even when expired
+            if entry is None or clock() > entry[1]:
+                raise _Fail(E_INVALID_CODE, "invalid code")
+            return _ok(userid=entry[0])
+        return Response(f"unknown fake endpoint {path}", status=404, mimetype="text/plain")
+
+    def handle_upload(kind: str) -> dict[str, Any]:
+        if kind not in MEDIA_LIMITS:
+            raise _Fail(E_INVALID_MEDIA_TYPE, "invalid media type")
+        upload = request.files.get("media")
+        if upload is None:
+            raise _Fail(E_INVALID_PARAM, "multipart field 'media' missing")
+        data = upload.read()
+        if len(data) <= 5 or len(data) > MEDIA_LIMITS[kind]:
+            raise _Fail(E_INVALID_FILE_SIZE, "invalid file size")
+        ctype = upload.mimetype if upload.mimetype and upload.mimetype != "application/octet-stream" else None
+        media_id = store_media(kind, data, upload.filename or "file", ctype)
+        return _ok(type=kind, media_id=media_id, created_at=str(int(clock())))
+
+    def handle_media_get(media_id: str) -> Response:
+        require_media(media_id)
+        item = state.media[media_id]
+        resp = Response(item["data"], status=200, mimetype=item["content_type"])
+        # HTTP headers are latin-1: give an ASCII fallback plus the RFC 5987 UTF-8 name.
+        fallback = item["filename"].encode("ascii", "replace").decode().replace('"', "_")
+        resp.headers["Content-Disposition"] = (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(item['filename'])}"
+        )
+        return resp
+
+    for wecom_path in (
+        "gettoken",
+        "message/send",
+        "message/update_template_card",
+        "media/upload",
+        "media/get",
+        "user/get",
+        "auth/getuserinfo",
+    ):
+        app.add_url_rule(
+            f"/cgi-bin/{wecom_path}",
+            endpoint=f"wecom_{wecom_path.replace('/', '_')}",
+            view_func=lambda p=wecom_path: serve(p),
+            methods=["GET", "POST"],
+        )
+
+    # --- control endpoints ----------------------------------------------------------------
+
+    @app.get("/_fake/calls")
+    def fake_calls() -> Response:
+        userid = request.args.get("userid")
+        path = request.args.get("path")
+        with lock:
+            calls = [
+                c
+                for c in state.calls
+                if (path is None or c["path"] == path.strip("/").removeprefix("cgi-bin/"))
+                and (userid is None or userid.lower() in (u.lower() for u in c["touser"]))
+            ]
+            return jsonify(calls)
+
+    @app.post("/_fake/reset")
+    def fake_reset() -> Response:
+        with lock:
+            fresh = _State()
+            for name in fresh.__dataclass_fields__:
+                setattr(state, name, getattr(fresh, name))
+        return jsonify(_ok())
+
+    @app.post("/_fake/faults")
+    def fake_faults() -> tuple[Response, int] | Response:
+        spec = request.get_json(silent=True) or {}
+        path = str(spec.get("path") or "").strip("/").removeprefix("cgi-bin/")
+        if not path:
+            return jsonify({"error": "path required"}), 400
+        fault = _Fault(
+            errcode=spec.get("errcode"),
+            http_status=spec.get("http_status"),
+            delay=float(spec.get("delay") or 0.0),
+            count=max(1, int(spec.get("count") or 1)),
+        )
+        with lock:
+            state.faults.setdefault(path, []).append(fault)
+        return jsonify(_ok())
+
+    @app.post("/_fake/oauth_code")
+    def fake_oauth_code() -> tuple[Response, int] | Response:
+        userid = (request.get_json(silent=True) or {}).get("userid")
+        if not userid:
+            return jsonify({"error": "userid required"}), 400
+        code = secrets.token_urlsafe(24)
+        with lock:
+            state.oauth_codes[code] = (str(userid), clock() + OAUTH_CODE_TTL)
+        return jsonify({"code": code})
+
+    @app.post("/_fake/media")
+    def fake_media() -> tuple[Response, int] | Response:
+        upload = request.files.get("media")
+        kind = request.form.get("type", "image")
+        if upload is None:
+            return jsonify({"error": "multipart field 'media' required"}), 400
+        data = upload.read()
+        ctype = upload.mimetype if upload.mimetype and upload.mimetype != "application/octet-stream" else None
+        with lock:
+            media_id = store_media(kind, data, upload.filename or "photo.jpg", ctype)
+        return jsonify({"media_id": media_id})
+
+    @app.post("/_fake/revoke_tokens")
+    def fake_revoke_tokens() -> Response:
+        # WeCom may invalidate a token before expires_in; this simulates that.
+        with lock:
+            if state.token:
+                state.revoked.add(state.token)
+        return jsonify(_ok())
+
+    @app.post("/_fake/response_code")
+    def fake_response_code() -> Response:
+        # The ResponseCode a template_card_event would carry, for simulated card clicks.
+        spec = request.get_json(silent=True) or {}
+        userid = spec.get("userid")
+        with lock:
+            code = mint_response_code("event", [str(userid)] if userid else [], spec.get("task_id"))
+        return jsonify({"response_code": code})
+
+    return app

@@ -1,0 +1,36 @@
+"""帮助 and the welcome on entering the app: what this person's roles allow."""
+
+from __future__ import annotations
+
+from bot.routing import Ctx, Routes
+from bot.wecom.inbound import Inbound
+from bot.wecom.replies import Reply, Text
+from domain.vocab import ROLE_LABELS, Role
+
+routes = Routes("help")
+
+
+def help_text(ctx: Ctx) -> str:
+    from bot.handlers import ROUTER_HELP  # the frozen router's help lines, built once
+
+    roles = "、".join(ROLE_LABELS[Role(r)] for r in sorted(ctx.user.roles) if r in Role.__members__.values())
+    lines = [f"{ctx.user.name}您好（{roles or '未分配角色'}），您可以："]
+    for help_line, allowed in ROUTER_HELP:
+        if not allowed or ctx.user.roles & allowed:
+            lines.append(f"· {help_line}")
+    return "\n".join(lines)
+
+
+@routes.text(r"帮助|help|菜单|功能|\?|？", help="帮助：显示本说明")
+def show_help(msg: Inbound, ctx: Ctx) -> Reply:
+    return Text(help_text(ctx))
+
+
+@routes.menu("help")
+def help_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
+    return Text(help_text(ctx))
+
+
+@routes.event("enter_agent")
+def welcome(msg: Inbound, ctx: Ctx) -> Reply:
+    return Text(help_text(ctx))

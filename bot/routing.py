@@ -1,0 +1,155 @@
+"""Routes: each handler declares what it matches; the first match in ROUTES order wins.
+
+Shapes borrowed from Slack Bolt (one decorator per payload kind, ack-now/finish-later) and
+python-telegram-bot (the match result handed to the callback, checks at construction).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bot.wecom.inbound import CardClick, Inbound, MenuClick, ScanEvent, TextMsg
+from bot.wecom.replies import Reply
+from domain.models import Person
+from domain.policy import PlantPolicy
+from domain.uow import UnitOfWork
+
+Handler = Callable[[Any, "Ctx"], Reply]
+Matcher = Callable[[Inbound], Mapping[str, str] | None]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An active message to send once the transaction has committed."""
+
+    userids: tuple[str, ...]
+    text: str | None = None
+    card: Mapping[str, Any] | None = None
+
+
+@dataclass
+class Ctx:
+    uow: UnitOfWork
+    policy: PlantPolicy
+    now: datetime
+    user: Person
+    key: str  # the delivery's dedup key: the source key for any effect the handler records
+    match: Mapping[str, str] = field(default_factory=dict)
+    outbox: list[Outgoing] = field(default_factory=list)
+    public_url: str = ""
+
+    @property
+    def today(self) -> date:
+        return self.policy.work_day(self.now)
+
+    def send_text(self, userids: Iterable[str], text: str) -> None:
+        self.outbox.append(Outgoing(tuple(userids), text=text))
+
+    def send_card(self, userids: Iterable[str], card: Mapping[str, Any]) -> None:
+        self.outbox.append(Outgoing(tuple(userids), card=card))
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    kind: str
+    matcher: Matcher
+    fn: Handler
+    roles: frozenset[str] = frozenset()
+    defer: str | None = None
+    help: str | None = None
+    catch_all: bool = False
+
+    def allows(self, person: Person) -> bool:
+        return not self.roles or bool(person.roles & self.roles)
+
+
+class Routes:
+    """A module's routes, like a Flask blueprint: no global app at import time."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.routes: list[Route] = []
+
+    def _add(self, kind: str, matcher: Matcher, *, roles: Iterable[str] = (), defer: str | None = None,
+             help: str | None = None, catch_all: bool = False) -> Callable[[Handler], Handler]:
+        def decorate(fn: Handler) -> Handler:
+            self.routes.append(
+                Route(f"{self.module}.{fn.__name__}", kind, matcher, fn, frozenset(roles), defer, help, catch_all)
+            )
+            return fn
+
+        return decorate
+
+    def text(self, pattern: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """re.fullmatch on the stripped text; named groups land in ctx.match."""
+        rx = re.compile(pattern, re.IGNORECASE | re.DOTALL)
+
+        def match(msg: Inbound) -> Mapping[str, str] | None:
+            if not isinstance(msg, TextMsg):
+                return None
+            m = rx.fullmatch(msg.content.strip())
+            return {k: v for k, v in m.groupdict().items() if v is not None} if m else None
+
+        return self._add("text", match, catch_all=pattern in (".*", ".+", r"[\s\S]*"), **kw)
+
+    def menu(self, key: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("menu", lambda m: {} if isinstance(m, MenuClick) and m.key == key else None, **kw)
+
+    def event(self, kind: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("event", lambda m: {} if m.kind == kind else None, **kw)
+
+    def scan(self, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("scan", lambda m: {"scan_result": m.scan_result} if isinstance(m, ScanEvent) else None, **kw)
+
+    def card(self, *, key_prefix: str, **kw: Any) -> Callable[[Handler], Handler]:
+        def match(msg: Inbound) -> Mapping[str, str] | None:
+            if isinstance(msg, CardClick) and msg.event_key.startswith(key_prefix):
+                return {"arg": msg.event_key[len(key_prefix) :]}
+            return None
+
+        return self._add("card", match, **kw)
+
+    def image(self, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("image", lambda m: {} if m.kind == "image" else None, **kw)
+
+    def fallback(self, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("fallback", lambda m: {}, catch_all=True, **kw)
+
+
+class RouterError(RuntimeError):
+    pass
+
+
+class Router:
+    def __init__(self, groups: Iterable[Routes]) -> None:
+        self.routes: tuple[Route, ...] = tuple(r for g in groups for r in g.routes)
+        self.by_name: dict[str, Route] = {}
+        self._freeze()
+
+    def _freeze(self) -> None:
+        """Misconfiguration fails at start-up, not on a user's message."""
+        for route in self.routes:
+            if route.name in self.by_name:
+                raise RouterError(f"duplicate route name {route.name}")
+            self.by_name[route.name] = route
+        fallbacks = [i for i, r in enumerate(self.routes) if r.kind == "fallback"]
+        if fallbacks != [len(self.routes) - 1]:
+            raise RouterError("exactly one fallback route is required, and it must come last")
+        seen_catch_all: set[str] = set()
+        for route in self.routes[:-1]:
+            if route.kind in seen_catch_all:
+                raise RouterError(f"route {route.name} is shadowed by an earlier catch-all {route.kind} route")
+            if route.catch_all:
+                seen_catch_all.add(route.kind)
+
+    def match(self, msg: Inbound) -> tuple[Route, Mapping[str, str]]:
+        for route in self.routes:
+            found = route.matcher(msg)
+            if found is not None:
+                return route, found
+        raise RouterError("no route matched; the fallback should have")  # unreachable after _freeze

@@ -1,0 +1,368 @@
+"""WeCom API client: wechatpy's enterprise client with the gaps closed.
+
+What wechatpy 1.8.18 does not do and this adds: a configurable API base (for the fake
+server) including gettoken and media/get, timeouts everywhere, a bounded token retry instead
+of unbounded recursion, errors split into TransientError/WeComAPIError, template cards, and
+a per-member send throttle (WeCom silently drops messages over 30/min per member).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import requests
+from wechatpy.enterprise import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+from wechatpy.session.memorystorage import MemoryStorage
+from wechatpy.session.redisstorage import RedisStorage
+
+from bot.wecom.cards import validate_card
+from bot.wecom.errors import Throttled, TransientError, WeComAPIError
+from bot.wecom.replies import truncate_utf8
+
+T = TypeVar("T")
+
+TOKEN_ERRCODES = frozenset({40014, 42001})  # invalid / expired access_token: refetch once
+# -1 system busy, 45009 API frequency limit, 45033 too many concurrent calls.
+TRANSIENT_ERRCODES = frozenset({-1, 45009, 45033})
+
+MEDIA_LIMITS = {
+    "image": 10 * 1024 * 1024,
+    "voice": 2 * 1024 * 1024,
+    "video": 10 * 1024 * 1024,
+    "file": 20 * 1024 * 1024,
+}
+MEDIA_MIN_BYTES = 5  # WeCom requires every upload to be larger than 5 bytes
+RATE_WINDOW_SECONDS = 60.0
+MAX_RECIPIENTS = 1000  # touser limit of message/send
+
+
+def normalize_api_base(api_base: str) -> str:
+    """Accept http://host:port or http://host:port/cgi-bin[/] and return .../cgi-bin/."""
+    base = api_base.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"WECOM_API_BASE must start with http:// or https://: {api_base!r}")
+    if not base.endswith("/cgi-bin"):
+        base += "/cgi-bin"
+    return base + "/"
+
+
+class _TimeoutSession(requests.Session):
+    """requests.Session that applies a default timeout: wechatpy passes none for gettoken."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._default_timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+class _WxClient(WeChatClient):
+    """wechatpy client pointed at `api_base`, including its hardcoded gettoken URL."""
+
+    def __init__(
+        self, corp_id: str, secret: str, *, api_base: str, session: SessionStorage, timeout: float
+    ) -> None:
+        super().__init__(corp_id, secret, session=session, timeout=timeout, auto_retry=False)
+        # _request reads self.API_BASE_URL, so an instance attribute redirects every call.
+        self.API_BASE_URL = api_base
+        self._http = _TimeoutSession(timeout)
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        return self._fetch_access_token(
+            url=self.API_BASE_URL + "gettoken",
+            params={"corpid": self.corp_id, "corpsecret": self.secret},
+        )
+
+
+# --- per-member throttle -----------------------------------------------------------------
+
+# Sliding 60 s window over a sorted set per member, checked for all recipients atomically:
+# either every recipient gets a slot or none does (returns the wait in seconds).
+_RATE_SCRIPT = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local member = ARGV[4]
+local wait = 0
+for _, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local w = tonumber(oldest[2]) + window - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return tostring(wait) end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('EXPIRE', key, math.ceil(window) + 1)
+end
+return '0'
+"""
+
+
+class _RateLimiter:
+    def __init__(
+        self, limit: int, redis: Any | None, prefix: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.limit = limit
+        self._redis = redis
+        self._prefix = prefix
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._local: dict[str, deque[float]] = {}
+        self._script = redis.register_script(_RATE_SCRIPT) if redis is not None else None
+
+    def key(self, userid: str) -> str:
+        # WeCom userids are case-insensitive; count "ZhangSan" and "zhangsan" together.
+        return f"{self._prefix}:rate:{userid.lower()}"
+
+    def acquire(self, userids: Sequence[str]) -> None:
+        """Reserve one send for each recipient or raise Throttled without reserving any."""
+        if self.limit <= 0 or not userids:
+            return
+        now = self._clock()
+        if self._script is not None:
+            keys = sorted({self.key(u) for u in userids})
+            wait = float(
+                self._script(
+                    keys=keys,
+                    args=[repr(now), RATE_WINDOW_SECONDS, self.limit, f"{now!r}:{uuid.uuid4().hex}"],
+                )
+            )
+        else:
+            wait = self._acquire_local(sorted({u.lower() for u in userids}), now)
+        if wait > 0:
+            raise Throttled(retry_after=wait, message=f"per-member quota of {self.limit}/min reached")
+
+    def _acquire_local(self, users: list[str], now: float) -> float:
+        with self._lock:
+            wait = 0.0
+            for user in users:
+                q = self._local.setdefault(user, deque())
+                while q and q[0] <= now - RATE_WINDOW_SECONDS:
+                    q.popleft()
+                if len(q) >= self.limit:
+                    wait = max(wait, q[0] + RATE_WINDOW_SECONDS - now)
+            if wait > 0:
+                return wait
+            for user in users:
+                self._local[user].append(now)
+            return 0.0
+
+
+# --- the client ----------------------------------------------------------------------------
+
+
+def _map_client_exception(exc: WeChatClientException) -> Exception:
+    if exc.errcode is None:
+        status = getattr(exc.response, "status_code", None)
+        if status is None or status >= 500:
+            return TransientError(f"WeCom HTTP error {status}")
+        return WeComAPIError(None, f"HTTP {status}")
+    errcode = int(exc.errcode)
+    errmsg = str(exc.errmsg)
+    if errcode in TRANSIENT_ERRCODES:
+        return TransientError(f"WeCom errcode {errcode}: {errmsg}", errcode=errcode)
+    return WeComAPIError(errcode, errmsg)
+
+
+class WeComClient:
+    """Sends app messages for one agent. Raises TransientError (retry), WeComAPIError (don't)."""
+
+    def __init__(
+        self,
+        corp_id: str,
+        secret: str,
+        agent_id: int,
+        api_base: str,
+        redis: Any | None = None,
+        timeout: float = 5.0,
+        per_user_per_minute: int = 30,
+        *,
+        redis_prefix: str = "wecom",
+    ) -> None:
+        self.corp_id = corp_id
+        self.agent_id = int(agent_id)
+        self.api_base = normalize_api_base(api_base)
+        self.timeout = timeout
+        # RedisStorage shares the token between processes; each gettoken is rate limited by WeCom.
+        session: SessionStorage = (
+            RedisStorage(redis, prefix=redis_prefix) if redis is not None else MemoryStorage()
+        )
+        self._wx = _WxClient(corp_id, secret, api_base=self.api_base, session=session, timeout=timeout)
+        self._limiter = _RateLimiter(per_user_per_minute, redis, redis_prefix)
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _refresh_token(self) -> None:
+        self._wx.session.delete(self._wx.access_token_key)
+        self._wx.expires_at = None
+        self._wx.fetch_access_token()
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        """Run `fn`, refetching the token and retrying exactly once on 40014/42001."""
+        for attempt in range(2):
+            try:
+                return fn()
+            except WeChatClientException as exc:
+                if attempt == 0 and exc.errcode in TOKEN_ERRCODES:
+                    try:
+                        self._refresh_token()
+                    except WeChatClientException as fetch_exc:
+                        raise _map_client_exception(fetch_exc) from fetch_exc
+                    except (requests.ConnectionError, requests.Timeout) as net_exc:
+                        raise TransientError(f"network error fetching token: {net_exc}") from net_exc
+                    continue
+                raise _map_client_exception(exc) from exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise TransientError(f"network error: {exc}") from exc
+            except requests.RequestException as exc:
+                raise TransientError(f"HTTP client error: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _json(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        files: Any = None,
+    ) -> dict[str, Any]:
+        def once() -> dict[str, Any]:
+            kwargs: dict[str, Any] = {"params": dict(params or {})}  # fresh dict: wechatpy adds the token
+            if data is not None:
+                kwargs["data"] = data
+            if files is not None:
+                kwargs["files"] = files
+            result = self._wx._request(method, endpoint, **kwargs)
+            if not isinstance(result, dict):
+                raise TransientError(f"non-JSON response from {endpoint}")
+            return result
+
+        return self._call(once)
+
+    def _send(self, userids: Sequence[str], msg: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in userids if u]
+        if not users:
+            raise ValueError("at least one userid is required")
+        if len(users) > MAX_RECIPIENTS:
+            raise ValueError(f"at most {MAX_RECIPIENTS} userids per message, got {len(users)}")
+        self._limiter.acquire(users)
+        payload = {"touser": "|".join(users), "agentid": self.agent_id, **msg}
+        return self._json("post", "message/send", data=payload)
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def send_text(self, userids: Sequence[str], content: str) -> dict[str, Any]:
+        return self._send(userids, {"msgtype": "text", "text": {"content": truncate_utf8(content)}})
+
+    def send_markdown(self, userids: Sequence[str], content: str) -> dict[str, Any]:
+        return self._send(userids, {"msgtype": "markdown", "markdown": {"content": truncate_utf8(content)}})
+
+    def send_card(self, userids: Sequence[str], card: dict[str, Any]) -> dict[str, Any]:
+        """Send a template card; the result carries msgid and (interactive cards) response_code."""
+        validate_card(card)
+        return self._send(userids, {"msgtype": "template_card", "template_card": card})
+
+    def send_file(self, userids: Sequence[str], media_id: str) -> dict[str, Any]:
+        return self._send(userids, {"msgtype": "file", "file": {"media_id": media_id}})
+
+    def update_card(
+        self,
+        userids: Sequence[str],
+        response_code: str,
+        *,
+        card: dict[str, Any] | None = None,
+        replace_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Update a sent card (response_code: 72 h, single use). Give `card` or `replace_name`."""
+        if (card is None) == (replace_name is None):
+            raise ValueError("give exactly one of card= or replace_name=")
+        payload: dict[str, Any] = {
+            "userids": list(userids),
+            "agentid": self.agent_id,
+            "response_code": response_code,
+        }
+        if card is not None:
+            validate_card(card)
+            payload["template_card"] = card
+        else:
+            payload["button"] = {"replace_name": replace_name}
+        return self._json("post", "message/update_template_card", data=payload)
+
+    # --- media -------------------------------------------------------------------------------
+
+    def upload_media(self, kind: str, filename: str, data: bytes) -> str:
+        """Upload temporary media (valid 3 days); `filename` is what users see."""
+        limit = MEDIA_LIMITS.get(kind)
+        if limit is None:
+            raise ValueError(f"media kind must be one of {sorted(MEDIA_LIMITS)}, got {kind!r}")
+        if len(data) <= MEDIA_MIN_BYTES:
+            raise ValueError(f"media must be larger than {MEDIA_MIN_BYTES} bytes")
+        if len(data) > limit:
+            raise ValueError(f"{kind} larger than {limit // (1024 * 1024)} MB")
+        result = self._json("post", "media/upload", params={"type": kind}, files={"media": (filename, data)})
+        media_id = result.get("media_id")
+        if not media_id:
+            raise WeComAPIError(None, "media/upload returned no media_id")
+        return str(media_id)
+
+    def download_media(self, media_id: str) -> tuple[bytes, str]:
+        """Return (bytes, content_type). WeCom reports errors as JSON with HTTP 200."""
+
+        def once() -> tuple[bytes, str]:
+            res = self._wx._http.get(
+                self.api_base + "media/get",
+                params={"access_token": self._wx.access_token, "media_id": media_id},
+                timeout=self.timeout,
+            )
+            if res.status_code >= 400:
+                raise WeChatClientException(None, None, client=self._wx, request=res.request, response=res)
+            content_type = res.headers.get("Content-Type", "application/octet-stream")
+            body = res.content
+            if "json" in content_type or "text/plain" in content_type or body[:1] == b"{":
+                error = _json_error(body)
+                if error is not None:
+                    errcode, errmsg = error
+                    raise WeChatClientException(
+                        errcode, errmsg, client=self._wx, request=res.request, response=res
+                    )
+            return body, content_type
+
+        return self._call(once)
+
+    # --- users -------------------------------------------------------------------------------
+
+    def userid_from_oauth_code(self, code: str) -> str | None:
+        """Member userid for an OAuth code, None for a non-member (openid only).
+
+        An invalid/used/expired code raises WeComAPIError (errcode 40029)."""
+        result = self._json("get", "auth/getuserinfo", params={"code": code})
+        userid = result.get("userid") or result.get("UserId")
+        return str(userid) if userid else None
+
+    def get_user(self, userid: str) -> dict[str, Any]:
+        return self._json("get", "user/get", params={"userid": userid})
+
+
+def _json_error(body: bytes) -> tuple[int, str] | None:
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(doc, dict) and "errcode" in doc and int(doc["errcode"]) != 0:
+        return int(doc["errcode"]), str(doc.get("errmsg", ""))
+    return None

@@ -1,0 +1,107 @@
+"""Only WeCom's own, well-formed callbacks run anything."""
+
+from __future__ import annotations
+
+import pytest
+import xmltodict
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from bot.queue import RecordingQueue
+from bot.wecom.crypto import WeComCrypto
+from domain.models import ProcessedMessage
+from tests.bot.conftest import make_settings, uow_for
+
+# Tencent's legacy 企业号 sample (WXBizMsgCrypt), as quoted in the WeCom docs.
+VECTOR_TOKEN = "QDG6eK"
+VECTOR_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+VECTOR_CORP = "wx5823bf96d3bd56c7"
+VECTOR_GET = {
+    "msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
+    "timestamp": "1409659589",
+    "nonce": "263014780",
+    "echostr": "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==",
+}
+VECTOR_POST = {"msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6", "timestamp": "1409659813",
+               "nonce": "1372623149"}
+VECTOR_ENCRYPT = (
+    "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3"
+    "TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsi"
+    "jff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax"
+    "5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGH"
+    "BZZIs2pDBS8R07+qN+E7Q=="
+)
+
+
+@pytest.fixture
+def vector_app(db_url, fake_wecom):
+    settings = make_settings(db_url, fake_wecom.url).model_copy(
+        update={"wecom_token": VECTOR_TOKEN, "wecom_aes_key": VECTOR_KEY, "wecom_corp_id": VECTOR_CORP,
+                "wecom_agent_id": 218}
+    )
+    return create_app(settings, queue=RecordingQueue())
+
+
+def test_official_url_verification_vector(vector_app):
+    resp = vector_app.test_client().get("/wecom/callback", query_string=VECTOR_GET)
+    assert resp.status_code == 200 and resp.get_data(as_text=True) == "1616140317555161061"
+
+
+def test_official_message_vector_is_accepted_and_answered(vector_app):
+    body = f"<xml><ToUserName><![CDATA[{VECTOR_CORP}]]></ToUserName><Encrypt><![CDATA[{VECTOR_ENCRYPT}]]></Encrypt>" \
+           "<AgentID><![CDATA[218]]></AgentID></xml>"
+    resp = vector_app.test_client().post("/wecom/callback", query_string=VECTOR_POST, data=body)
+    assert resp.status_code == 200
+    plain = WeComCrypto(VECTOR_TOKEN, VECTOR_KEY, VECTOR_CORP).open_reply(resp.get_data(as_text=True))
+    reply = xmltodict.parse(plain)["xml"]
+    # The vector's sender "mycreate" is not one of the plant's people.
+    assert reply["ToUserName"] == "mycreate" and "尚未开通" in reply["Content"]
+
+
+def processed_count(harness) -> int:
+    with uow_for(harness) as uow:
+        return uow.session.scalar(select(func.count()).select_from(ProcessedMessage))
+
+
+def test_forged_and_hostile_callbacks_are_rejected_and_change_nothing(harness):
+    signed = harness.builder.sign(harness.builder.text("w1", "全部 小熊"))
+    client = harness.client
+    cases = {
+        "bad signature": (dict(signed.query, msg_signature="0" * 40), signed.body, 403),
+        "missing signature": ({k: v for k, v in signed.query.items() if k != "msg_signature"}, signed.body, 400),
+        "not xml": (signed.query, "hello world", 400),
+        "no Encrypt": (signed.query, "<xml><ToUserName>x</ToUserName></xml>", 400),
+        "entity bomb": (signed.query, '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                        '<!ENTITY lol2 "&lol;&lol;&lol;">]><xml><Encrypt>&lol2;</Encrypt></xml>', 400),
+        "oversized": (signed.query, "<xml><Encrypt>" + "A" * 200_000 + "</Encrypt></xml>", 400),
+    }
+    for name, (query, body, status) in cases.items():
+        resp = client.post("/wecom/callback", query_string=query, data=body)
+        assert resp.status_code == status, name
+    assert harness.queue.calls == [] and processed_count(harness) == 0
+
+
+def test_wrong_corp_id_is_rejected(harness):
+    from tests.bot.conftest import AES_KEY, TOKEN
+
+    other = WeComCrypto(TOKEN, AES_KEY, "wwsomeoneelse")
+    harness_other = type(harness)(harness.app, harness.client, harness.queue,
+                                  type(harness.builder)(other, "wwsomeoneelse", 1000002), other)
+    resp, _ = harness_other.post(harness_other.builder.text("w1", "帮助"))
+    assert resp.status_code == 403 and processed_count(harness) == 0
+
+
+def test_same_key_right_corp_but_other_agent_is_rejected(harness):
+    builder = type(harness.builder)(harness.crypto, harness.builder.corp_id, 999)
+    resp = harness.client.post("/wecom/callback", **_req(builder.sign(builder.text("w1", "帮助"))))
+    assert resp.status_code == 400
+
+
+def _req(signed):
+    return {"query_string": signed.query, "data": signed.body}
+
+
+def test_bad_verify_request(harness):
+    assert harness.client.get("/wecom/callback", query_string={"msg_signature": "x", "timestamp": "1", "nonce": "1",
+                                                               "echostr": "abc"}).status_code == 403
+    assert harness.client.get("/wecom/callback").status_code == 400
