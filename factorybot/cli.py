@@ -54,7 +54,6 @@ def db_upgrade(revision: str) -> None:
 def demo_data(today: object, reset: bool, seed: int) -> None:
     """Load a deterministic demo plant (people, customers, three months of orders, reports, exceptions)."""
     from domain.demo import load_demo_plant
-
     from domain.migrate import upgrade
 
     rt = _runtime()
@@ -132,6 +131,42 @@ def serve(host: str, port: int) -> None:
 
     app = create_app(Settings.from_env())
     app.run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+@click.option("--fake-port", default=8930, type=int, show_default=True, help="Port of the local fake WeCom API.")
+def demo(host: str, port: int, fake_port: int) -> None:
+    """Start the bot with the demo plant and a local WeCom emulator (SQLite, no Redis needed)."""
+    from factorybot.demo_cmd import run_demo
+    from factorybot.demo_env import demo_settings
+
+    try:
+        settings = demo_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    run_demo(settings, host, port, fake_port)
+
+
+@main.command()
+@click.option("--as", "userid", required=True, help="WeCom userid to speak as, e.g. zhangsan.")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The bot's base URL.")
+@click.option("--fake", "fake_url", default=None, help="The fake WeCom's base URL (default: WECOM_API_BASE).")
+@click.option("--say", multiple=True, help="Send this line and exit (repeatable); otherwise read stdin.")
+@click.option("--wait", default=2.0, show_default=True, help="Seconds to wait for active messages after each line.")
+def chat(userid: str, url: str, fake_url: str | None, say: tuple[str, ...], wait: float) -> None:
+    """Chat with the running bot as a WeCom user: real signed, encrypted callbacks."""
+    from factorybot.chat_cmd import run_chat
+    from factorybot.demo_env import demo_settings
+
+    try:
+        settings = demo_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if fake_url:
+        settings = settings.model_copy(update={"wecom_api_base": fake_url})
+    run_chat(settings, userid, url, list(say) if say else None, wait)
 
 
 if __name__ == "__main__":

@@ -82,3 +82,13 @@ def make_uow(session_factory: sessionmaker[Session]) -> Callable[[], UnitOfWork]
 @pytest.fixture
 def policy() -> PlantPolicy:
     return PlantPolicy()
+
+
+@pytest.fixture(scope="session")
+def fake_wecom():
+    """Our local fake WeCom API over real HTTP, shared by the session (tests reset it when they count calls)."""
+    from bot.fakewecom.server import FakeWeComServer
+    from tests.bot.conftest import AGENT_ID, CORP_ID, SECRET
+
+    with FakeWeComServer(CORP_ID, SECRET, AGENT_ID) as server:
+        yield server

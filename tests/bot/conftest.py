@@ -9,7 +9,6 @@ import pytest
 import xmltodict
 
 from bot.app import create_app
-from bot.fakewecom.server import FakeWeComServer
 from bot.queue import RecordingQueue
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.simulate import CallbackBuilder
@@ -24,24 +23,18 @@ SECRET = "fake-secret-0123456789"
 AGENT_ID = 1000002
 
 
-@pytest.fixture(scope="session")
-def fake_wecom():
-    with FakeWeComServer(CORP_ID, SECRET, AGENT_ID) as server:
-        yield server
-
-
 def make_settings(db_url: str, api_base: str, **extra: Any) -> Settings:
-    return Settings(
-        database_url=db_url,
-        redis_url=None,
-        wecom_corp_id=CORP_ID,
-        wecom_agent_id=AGENT_ID,
-        wecom_secret=SECRET,
-        wecom_token=TOKEN,
-        wecom_aes_key=AES_KEY,
-        wecom_api_base=api_base,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "redis_url": None,
+        "wecom_corp_id": CORP_ID,
+        "wecom_agent_id": AGENT_ID,
+        "wecom_secret": SECRET,
+        "wecom_token": TOKEN,
+        "wecom_aes_key": AES_KEY,
+        "wecom_api_base": api_base,
+    }
+    return Settings(**{**values, **extra})
 
 
 @dataclass

@@ -1,0 +1,166 @@
+"""`factorybot chat --as USERID`: type as a WeCom user; each line goes out as a real signed, encrypted callback."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+import xmltodict
+
+from bot.wecom.crypto import WeComCrypto
+from bot.wecom.simulate import CallbackBuilder
+from factorybot.config import Settings
+
+HELP = """输入文字即发送给机器人。特殊命令：
+  /enter                进入应用（enter_agent 事件）
+  /menu KEY             点击应用菜单（click 事件）
+  /scan 内容            扫一扫（scancode_waitmsg 事件）
+  /click KEY TASKID     点击卡片按钮（template_card_event）
+  /image 文件路径        发送图片
+  /quit                 退出"""
+
+
+class ChatSession:
+    def __init__(self, settings: Settings, userid: str, bot_url: str) -> None:
+        assert settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id
+        self.crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+        self.builder = CallbackBuilder(self.crypto, settings.wecom_corp_id, settings.wecom_agent_id or 0)
+        self.userid = userid
+        self.bot_url = bot_url.rstrip("/") + "/wecom/callback"
+        self.fake_url = settings.wecom_api_base.split("/cgi-bin")[0].rstrip("/")
+        self.http = requests.Session()
+        self.seen_calls = len(self._calls())
+
+    def _calls(self) -> list[dict[str, Any]]:
+        try:
+            resp = self.http.get(f"{self.fake_url}/_fake/calls", params={"userid": self.userid}, timeout=5)
+            resp.raise_for_status()
+            return resp.json()
+        except requests.RequestException:
+            return []
+
+    def plain_for(self, line: str) -> str:
+        b = self.builder
+        cmd, _, rest = line.partition(" ")
+        if cmd == "/enter":
+            return b.event(self.userid, "enter_agent")
+        if cmd == "/menu":
+            return b.event(self.userid, "click", key=rest.strip())
+        if cmd == "/scan":
+            return b.scan(self.userid, rest.strip())
+        if cmd == "/click":
+            key, _, task_id = rest.strip().partition(" ")
+            # A real click carries a fresh single-use ResponseCode; ask the fake WeCom for one.
+            resp = self.http.post(
+                f"{self.fake_url}/_fake/response_code", json={"userid": self.userid, "task_id": task_id.strip()},
+                timeout=5,
+            )
+            resp.raise_for_status()
+            return b.card_click(self.userid, key, task_id.strip(), resp.json()["response_code"])
+        if cmd == "/image":
+            data = Path(rest.strip()).expanduser().read_bytes()
+            resp = self.http.post(
+                f"{self.fake_url}/_fake/media", files={"media": (Path(rest.strip()).name, data)},
+                data={"type": "image"}, timeout=10,
+            )
+            resp.raise_for_status()
+            return b.image(self.userid, resp.json()["media_id"])
+        return b.text(self.userid, line)
+
+    def send(self, line: str) -> list[str]:
+        signed = self.builder.sign(self.plain_for(line))
+        resp = self.http.post(self.bot_url, params=signed.query, data=signed.body.encode(), timeout=15)
+        out: list[str] = []
+        if resp.status_code != 200:
+            out.append(f"[HTTP {resp.status_code}] {resp.text[:200]}")
+        elif resp.content:
+            reply = xmltodict.parse(self.crypto.open_reply(resp.text))["xml"]
+            out.append(describe_reply(reply))
+        return out
+
+    def active_messages(self, wait: float) -> list[str]:
+        """Messages the bot sent this user through the (fake) WeCom API since we last looked."""
+        deadline = time.monotonic() + wait
+        out: list[str] = []
+        while True:
+            calls = self._calls()
+            for call in calls[self.seen_calls :]:
+                if call.get("errcode") in (0, None):
+                    out.append("[主动消息] " + describe_call(call))
+            self.seen_calls = len(calls)
+            if out or time.monotonic() >= deadline:
+                return out
+            time.sleep(0.2)
+
+
+def describe_reply(reply: dict[str, Any]) -> str:
+    kind = reply.get("MsgType")
+    if kind == "text":
+        return reply.get("Content", "")
+    if kind == "update_button":
+        return f"[按钮已更新为「{reply.get('Button', {}).get('ReplaceName', '')}」]"
+    if kind == "update_template_card":
+        card = reply.get("TemplateCard", {})
+        return "[卡片已更新] " + str(card.get("MainTitle", {}).get("Title", ""))
+    return f"[{kind}]"
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    body = call.get("json") or {}
+    kind = body.get("msgtype")
+    if kind == "text":
+        return body["text"]["content"]
+    if kind == "markdown":
+        return body["markdown"]["content"]
+    if kind == "template_card":
+        card = body["template_card"]
+        rows = "；".join(f"{r.get('keyname')}: {r.get('value')}" for r in card.get("horizontal_content_list", []))
+        buttons = " ".join(f"[{b['text']}]({b['key']})" for b in card.get("button_list", []))
+        return f"卡片《{card.get('main_title', {}).get('title', '')}》{rows} {buttons} task_id={card.get('task_id')}"
+    if "update_template_card" in call.get("path", ""):
+        return "卡片已更新"
+    if kind == "file":
+        return f"文件 media_id={body['file']['media_id']}"
+    return f"{call.get('path')} {kind}"
+
+
+def run_chat(settings: Settings, userid: str, bot_url: str, lines: Iterable[str] | None, wait: float) -> None:
+    session = ChatSession(settings, userid, bot_url)
+    interactive = lines is None and sys.stdin.isatty()
+    if interactive:
+        click.echo(f"以 {userid} 的身份与 FactoryBot 对话（/help 查看命令）")
+    source = lines if lines is not None else _stdin_lines(interactive, userid)
+    for line in source:
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/help":
+            click.echo(HELP)
+            continue
+        if not interactive:
+            click.echo(f"{userid}> {line}")
+        try:
+            for out in session.send(line):
+                click.echo(out)
+        except requests.RequestException as exc:
+            raise click.ClickException(f"无法连接 FactoryBot（{bot_url}）：请先运行 ./run demo。{exc}") from exc
+        for out in session.active_messages(wait):
+            click.echo(out)
+
+
+def _stdin_lines(interactive: bool, userid: str) -> Iterable[str]:
+    while True:
+        try:
+            line = input(f"{userid}> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            return
+        if not interactive and line == "":
+            return
+        yield line

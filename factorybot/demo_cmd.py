@@ -1,0 +1,61 @@
+"""`factorybot demo`: the bot, the fake WeCom and the demo plant, in one foreground process."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from bot.fakewecom.app import create_fake_wecom
+from domain.demo import load_demo_plant
+from domain.migrate import upgrade
+from domain.models import Person
+from factorybot.config import Settings
+from factorybot.runtime import Runtime
+
+
+def ensure_demo_plant(rt: Runtime) -> str:
+    upgrade(rt.settings.database_url)
+    with rt.uow() as uow:
+        if uow.session.scalar(select(func.count()).select_from(Person)):
+            return "使用已有数据库（如需重建：factorybot demo-data --reset）"
+        summary = load_demo_plant(uow, today=rt.today(), policy=rt.policy)
+        uow.commit()
+    return f"已生成演示工厂：{summary.people} 人，{summary.orders} 张订单，{summary.work_orders} 张工单"
+
+
+def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
+    from bot import create_app
+
+    # The demo always talks to the fake WeCom it starts itself.
+    settings = settings.model_copy(update={"wecom_api_base": f"http://{host}:{fake_port}"})
+    rt = Runtime.build(settings)
+    click.echo(ensure_demo_plant(rt))
+    with rt.uow() as uow:
+        users = {p.userid: p.name for p in uow.session.scalars(select(Person))}
+    assert settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id
+    fake = create_fake_wecom(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, users)
+    fake_server = make_server(host, fake_port, fake, threaded=True)
+    threading.Thread(target=fake_server.serve_forever, name="fake-wecom", daemon=True).start()
+    bot_server = make_server(host, port, create_app(settings), threaded=True)
+    click.echo(
+        f"\nFactoryBot 演示已启动：\n"
+        f"  企业微信回调   http://{host}:{port}/wecom/callback\n"
+        f"  本地企业微信模拟 http://{host}:{fake_port}/cgi-bin/ （收到的主动消息：/_fake/calls）\n"
+        f"  数据库         {settings.database_url}\n"
+        f"  队列           {'Celery @ ' + settings.redis_url if settings.redis_url else '进程内线程池（未配置 REDIS_URL）'}\n\n"
+        f"在另一个终端里以演示用户身份聊天：\n"
+        f"  .venv/bin/factorybot chat --as zhangsan     （操作工，注塑车间）\n"
+        f"  .venv/bin/factorybot chat --as wangwu       （车间主管）\n"
+        f"  .venv/bin/factorybot chat --as boss         （管理层）\n"
+        f"按 Ctrl-C 停止。"
+    )
+    try:
+        bot_server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bot_server.shutdown()
+        fake_server.shutdown()

@@ -1,0 +1,106 @@
+"""Dedup across processes (real Redis) and deferred work reaching the user through the fake WeCom."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import create_app
+from bot.queue import RecordingQueue
+from bot.wecom.crypto import WeComCrypto
+from bot.wecom.simulate import CallbackBuilder
+from domain.db import make_engine, make_session_factory
+from domain.models import Base
+from domain.uow import UnitOfWork
+from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, BotHarness, make_settings
+from tests.factories import add_order, small_plant
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def sqlite_plant(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path}/plant.db"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        small_plant(uow)
+        for i in range(2, 15):
+            add_order(uow, bill_no=f"SEORD0000{i:02d}", customer="小熊电器股份有限公司", wo_code=f"WO20261125-{i:02d}")
+        uow.commit()
+    engine.dispose()
+    return url
+
+
+def harness_for(app, queue) -> BotHarness:
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    return BotHarness(app, app.test_client(), queue, CallbackBuilder(crypto, CORP_ID, AGENT_ID), crypto)
+
+
+def test_a_delivery_repeated_to_two_processes_runs_once(sqlite_plant, fake_wecom, real_redis):
+    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
+    queue_a, queue_b = RecordingQueue(), RecordingQueue()
+    a = harness_for(create_app(settings, queue=queue_a), queue_a)
+    b = harness_for(create_app(settings, queue=queue_b), queue_b)
+    resp, signed = a.post(a.builder.text("w1", "全部 小熊"))
+    replies = [a.reply_text(resp)]
+    for h in (b, a, b):
+        again, _ = h.post("", repeat_of=signed)
+        replies.append(h.reply_text(again))
+    assert replies == ["正在汇总，请稍候……"] * 4
+    assert len(queue_a.calls) + len(queue_b.calls) == 1
+    assert any(k.startswith(b"wecom:seen:msg:") for k in real_redis.keys("*"))
+
+
+def _wait_for_texts(fake_wecom, userid: str, count: int, timeout: float = 20) -> list[str]:
+    deadline = time.monotonic() + timeout
+    texts: list[str] = []
+    while time.monotonic() < deadline:
+        texts = [c["json"]["text"]["content"] for c in fake_wecom.calls(userid=userid, path="message/send")
+                 if c.get("errcode") == 0 and c["json"].get("msgtype") == "text"]
+        if len(texts) >= count:
+            return texts
+        time.sleep(0.2)
+    return texts
+
+
+def test_deferred_answer_arrives_actively_without_redis(sqlite_plant, fake_wecom):
+    fake_wecom.reset()
+    app = create_app(make_settings(sqlite_plant, fake_wecom.url))  # no REDIS_URL: in-process queue
+    h = harness_for(app, None)
+    resp, _ = h.post(h.builder.text("w1", "全部 小熊"))
+    assert h.reply_text(resp) == "正在汇总，请稍候……"
+    texts = _wait_for_texts(fake_wecom, "w1", 1)
+    joined = "\n".join(texts)
+    assert len(set(re.findall(r"SEORD0000\d\d", joined))) == 13
+
+
+def test_a_real_celery_worker_runs_deferred_routes(sqlite_plant, fake_wecom, real_redis, tmp_path):
+    fake_wecom.reset()
+    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
+    env = dict(os.environ, DATABASE_URL=sqlite_plant, REDIS_URL=settings.redis_url, WECOM_CORP_ID=CORP_ID,
+               WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=SECRET, WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY,
+               WECOM_API_BASE=fake_wecom.url)
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).with_name("celery")), "-A", "factorybot.worker", "worker", "--pool", "solo",
+         "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        h = harness_for(create_app(settings), None)
+        resp, _ = h.post(h.builder.text("w1", "全部 小熊"))
+        assert h.reply_text(resp) == "正在汇总，请稍候……"
+        texts = _wait_for_texts(fake_wecom, "w1", 1, timeout=40)
+        assert texts, log.read_text()[-3000:]
+        assert len(set(re.findall(r"SEORD0000\d\d", "\n".join(texts)))) == 13
+        assert "bot.run_deferred" in log.read_text()
+    finally:
+        worker.terminate()
+        worker.wait(20)
