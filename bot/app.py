@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -13,8 +15,10 @@ from bot.dispatch import BotCore
 from bot.handlers import build_router
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
 from bot.tasks import TaskDeps, task_table
+from bot.tools import HandlerTools
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto
+from domain.photos import PhotoStore
 from factorybot.config import Settings
 from factorybot.runtime import Runtime
 
@@ -58,6 +62,7 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
         dedup=dedup,
         queue=queue or _Pending(),
         public_url=settings.public_url,
+        tools=HandlerTools(client, PhotoStore(Path(settings.media_dir))),
     )
     if queue is None:
         if settings.redis_url:
@@ -83,9 +88,15 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
     app.extensions["bot"] = build_deps(settings, queue=queue)
 
+    # Mini-form sessions are signed with a key derived from the app secret: nothing more to configure.
+    app.secret_key = hashlib.sha256(f"factorybot-session\0{settings.wecom_secret}\0{settings.wecom_aes_key}".encode()).digest()
+    app.config.update(SESSION_COOKIE_NAME="fb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+
     from bot.callback import bp as callback_bp
+    from bot.forms import bp as forms_bp
 
     app.register_blueprint(callback_bp)
+    app.register_blueprint(forms_bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

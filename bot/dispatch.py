@@ -9,14 +9,15 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dedup import DedupStore
 from bot.queue import TaskQueue
 from bot.routing import Ctx, Outgoing, Route, Router
-from bot.wecom.inbound import Inbound
-from bot.wecom.replies import Reply, Text, render_xml
+from bot.wecom.inbound import CardClick, Inbound
+from bot.wecom.replies import NoReply, Reply, Text, render_xml
 from domain.errors import DomainError
 from domain.policy import PlantPolicy
 from domain.services.people import find_person
@@ -42,6 +43,7 @@ class BotCore:
     queue: TaskQueue
     public_url: str = ""
     clock: Callable[[], datetime] = field(default=_now)
+    tools: Any = None
 
     def handle(self, msg: Inbound) -> str:
         """Plaintext reply XML for a verified, parsed callback ('' means: answer with an empty body)."""
@@ -69,6 +71,10 @@ class BotCore:
             self.queue.enqueue("bot.run_deferred", route_name=route.name, inbound=msg.to_dict(), key=key)
             return Text(route.defer)
         reply, outbox = self.run_route(route, match, msg, key)
+        if isinstance(msg, CardClick) and isinstance(reply, Text):
+            # A card tap accepts only a card update as its reply; a refusal must still reach the user.
+            outbox = [*outbox, Outgoing((msg.userid,), text=reply.content)]
+            reply = NoReply()
         self.send_later(outbox)
         return reply
 
@@ -91,7 +97,7 @@ class BotCore:
                 return refusal, []
             user = find_person(uow, msg.userid)
             assert user is not None
-            ctx = Ctx(uow, self.policy, self.clock(), user, key, match, public_url=self.public_url)
+            ctx = Ctx(uow, self.policy, self.clock(), user, key, match, public_url=self.public_url, tools=self.tools)
             try:
                 reply = route.fn(msg, ctx)
             except DomainError as exc:
@@ -102,4 +108,6 @@ class BotCore:
 
     def send_later(self, outbox: list[Outgoing]) -> None:
         for out in outbox:
+            if out.file is not None:
+                raise RuntimeError("files can only be sent from a deferred route")
             self.queue.enqueue("bot.send", userids=list(out.userids), text=out.text, card=out.card)

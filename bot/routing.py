@@ -29,6 +29,8 @@ class Outgoing:
     userids: tuple[str, ...]
     text: str | None = None
     card: Mapping[str, Any] | None = None
+    # (filename, content): only deferred routes may send files, since queued tasks carry JSON
+    file: tuple[str, bytes] | None = None
 
 
 @dataclass
@@ -41,6 +43,11 @@ class Ctx:
     match: Mapping[str, str] = field(default_factory=dict)
     outbox: list[Outgoing] = field(default_factory=list)
     public_url: str = ""
+    tools: Any = None  # bot.tools.HandlerTools: the WeCom client and the photo store, for handlers that fetch
+
+    @property
+    def userid(self) -> str:
+        return self.user.userid
 
     @property
     def today(self) -> date:
@@ -51,6 +58,9 @@ class Ctx:
 
     def send_card(self, userids: Iterable[str], card: Mapping[str, Any]) -> None:
         self.outbox.append(Outgoing(tuple(userids), card=card))
+
+    def send_file(self, userids: Iterable[str], filename: str, content: bytes) -> None:
+        self.outbox.append(Outgoing(tuple(userids), file=(filename, content)))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,11 @@ def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], ke
     reply, outbox = deps.core.run_route(route, match, msg, key)
     # Follow-up messages first, so the reply (usually the summary or last part) arrives last.
     for out in outbox:
-        send(deps, userids=list(out.userids), text=out.text, card=out.card)
+        if out.file is not None:
+            media_id = deps.client.upload_media("file", out.file[0], out.file[1])
+            deps.client.send_file(list(out.userids), media_id)
+        else:
+            send(deps, userids=list(out.userids), text=out.text, card=out.card)
     deliver(deps.client, msg, reply)
 
 

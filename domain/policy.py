@@ -18,6 +18,8 @@ class PlantPolicy:
     points_per_report: int = 1
     points_per_hundred_good: int = 1
     exception_types: tuple[str, ...] = DEFAULT_EXCEPTION_TYPES
+    # Signs the QR codes on travellers (domain/qr_payload.py); empty means labels cannot be made or read.
+    label_key: bytes = field(default=b"", repr=False)
 
     def work_day(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()

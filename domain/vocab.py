@@ -96,6 +96,10 @@ class OperationStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
 
+    @property
+    def label(self) -> str:
+        return {"pending": "未开工", "in_progress": "进行中", "done": "已完成"}[self.value]
+
 
 class ExceptionStatus(StrEnum):
     OPEN = "open"

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 import requests
@@ -14,12 +15,15 @@ import xmltodict
 
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.simulate import CallbackBuilder
+from domain import qr_payload
 from factorybot.config import Settings
 
 HELP = """输入文字即发送给机器人。特殊命令：
   /enter                进入应用（enter_agent 事件）
   /menu KEY             点击应用菜单（click 事件）
   /scan 内容            扫一扫（scancode_waitmsg 事件）
+  /scanwo 工单号         扫工单流转卡上打印的二维码（内容由标签密钥签名）
+  /tap 按钮文字          点击最近一张卡片上的按钮（如 /tap 完成、/tap 设备故障）
   /click KEY TASKID     点击卡片按钮（template_card_event）
   /image 文件路径        发送图片
   /quit                 退出"""
@@ -34,6 +38,8 @@ class ChatSession:
         self.bot_url = bot_url.rstrip("/") + "/wecom/callback"
         self.fake_url = settings.wecom_api_base.split("/cgi-bin")[0].rstrip("/")
         self.http = requests.Session()
+        self.label_key = settings.label_secret
+        self.cards: list[dict[str, Any]] = []  # cards received, newest last, for /tap
         self.seen_calls = len(self._calls())
 
     def _calls(self) -> list[dict[str, Any]]:
@@ -53,15 +59,14 @@ class ChatSession:
             return b.event(self.userid, "click", key=rest.strip())
         if cmd == "/scan":
             return b.scan(self.userid, rest.strip())
+        if cmd == "/scanwo":
+            return b.scan(self.userid, qr_payload.encode(rest.strip(), self.label_key))
+        if cmd == "/tap":
+            key, task_id = self._button(rest.strip())
+            return self._click(key, task_id)
         if cmd == "/click":
             key, _, task_id = rest.strip().partition(" ")
-            # A real click carries a fresh single-use ResponseCode; ask the fake WeCom for one.
-            resp = self.http.post(
-                f"{self.fake_url}/_fake/response_code", json={"userid": self.userid, "task_id": task_id.strip()},
-                timeout=5,
-            )
-            resp.raise_for_status()
-            return b.card_click(self.userid, key, task_id.strip(), resp.json()["response_code"])
+            return self._click(key, task_id)
         if cmd == "/image":
             data = Path(rest.strip()).expanduser().read_bytes()
             resp = self.http.post(
@@ -71,6 +76,22 @@ class ChatSession:
             resp.raise_for_status()
             return b.image(self.userid, resp.json()["media_id"])
         return b.text(self.userid, line)
+
+    def _button(self, text: str) -> tuple[str, str]:
+        for card in reversed(self.cards):
+            for button in card.get("button_list", []):
+                if button.get("key") and button["text"].startswith(text):
+                    return button["key"], card["task_id"]
+        raise click.ClickException(f"最近的卡片上没有「{text}」按钮")
+
+    def _click(self, key: str, task_id: str) -> str:
+        # A real click carries a fresh single-use ResponseCode; ask the fake WeCom for one.
+        resp = self.http.post(
+            f"{self.fake_url}/_fake/response_code", json={"userid": self.userid, "task_id": task_id.strip()},
+            timeout=5,
+        )
+        resp.raise_for_status()
+        return self.builder.card_click(self.userid, key, task_id.strip(), resp.json()["response_code"])
 
     def send(self, line: str) -> list[str]:
         signed = self.builder.sign(self.plain_for(line))
@@ -91,7 +112,10 @@ class ChatSession:
             calls = self._calls()
             for call in calls[self.seen_calls :]:
                 if call.get("errcode") in (0, None):
-                    out.append("[主动消息] " + describe_call(call))
+                    body = call.get("json") or {}
+                    if body.get("msgtype") == "template_card":
+                        self.cards.append(body["template_card"])
+                    out.append("[主动消息] " + describe_call(call, self.fake_url, self.userid))
             self.seen_calls = len(calls)
             if out or time.monotonic() >= deadline:
                 return out
@@ -106,11 +130,23 @@ def describe_reply(reply: dict[str, Any]) -> str:
         return f"[按钮已更新为「{reply.get('Button', {}).get('ReplaceName', '')}」]"
     if kind == "update_template_card":
         card = reply.get("TemplateCard", {})
-        return "[卡片已更新] " + str(card.get("MainTitle", {}).get("Title", ""))
+        main = card.get("MainTitle", {})
+        rows = card.get("HorizontalContentList") or []
+        rows = rows if isinstance(rows, list) else [rows]
+        facts = "；".join(f"{r.get('KeyName') or r.get('Keyname')}: {r.get('Value')}" for r in rows if isinstance(r, dict))
+        return "[卡片已更新] " + " ".join(str(x) for x in (main.get("Title", ""), main.get("Desc", ""), facts) if x)
     return f"[{kind}]"
 
 
-def describe_call(call: dict[str, Any]) -> str:
+def _button_text(button: dict[str, Any], fake_url: str, userid: str) -> str:
+    if button.get("type") == 1:
+        # The fake WeCom's login stands for "this member is signed in to the WeCom app" before the page opens.
+        link = f"{fake_url}/_fake/login?" + urlencode({"userid": userid, "next": button.get("url", "")})
+        return f"[{button['text']} → 浏览器打开 {link}]"
+    return f"[{button['text']}]"
+
+
+def describe_call(call: dict[str, Any], fake_url: str = "", userid: str = "") -> str:
     body = call.get("json") or {}
     kind = body.get("msgtype")
     if kind == "text":
@@ -120,8 +156,10 @@ def describe_call(call: dict[str, Any]) -> str:
     if kind == "template_card":
         card = body["template_card"]
         rows = "；".join(f"{r.get('keyname')}: {r.get('value')}" for r in card.get("horizontal_content_list", []))
-        buttons = " ".join(f"[{b['text']}]({b['key']})" for b in card.get("button_list", []))
-        return f"卡片《{card.get('main_title', {}).get('title', '')}》{rows} {buttons} task_id={card.get('task_id')}"
+        buttons = " ".join(_button_text(b, fake_url, userid) for b in card.get("button_list", []))
+        main = card.get("main_title", {})
+        title = " ".join(x for x in (main.get("title", ""), main.get("desc", "")) if x)
+        return f"卡片《{title}》{rows}\n  按钮：{buttons}（/tap 按钮文字 点击）"
     if "update_template_card" in call.get("path", ""):
         return "卡片已更新"
     if kind == "file":

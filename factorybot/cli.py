@@ -123,6 +123,42 @@ def orders_show(bill_no: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--work-orders", "codes", default="", help="Work order codes, comma-separated: WO1,WO2.")
+@click.option("--order", "bill_no", default=None, help="Every work order of this sales order.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Every work order planned to start on this plant-day.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The PDF to write.")
+def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
+    """Make a PDF of QR labels for work orders, for A4 label paper (2 × 7, 99.1 × 38.1 mm).
+
+    Selectors add up: each work order named, or of the order, or starting on the day, gets one label.
+    """
+    from domain.services.labels import select_work_orders
+    from reports.labels import LABELS_PER_SHEET, pages_needed, render_label_sheet
+
+    rt = _runtime()
+    # Chinese input methods type a full-width comma; accept it rather than report a strange code.
+    wanted = [c for c in codes.replace("，", ",").split(",") if c.strip()]
+    try:
+        with rt.uow() as uow:
+            selected = select_work_orders(
+                uow, codes=wanted, bill_no=bill_no, planned_day=day.date() if day else None,  # type: ignore[attr-defined]
+                tz=rt.policy.tz, today=rt.today(),
+            )
+        pdf = render_label_sheet(selected, rt.policy.label_key)
+    except DomainError as exc:
+        _fail(exc)
+    # Written only once rendered, so a refused run leaves no half-made file to be printed.
+    try:
+        output.write_bytes(pdf)
+    except OSError as exc:
+        raise click.ClickException(f"无法写入 {output}：{exc.strerror}") from exc
+    click.echo(f"已生成 {len(selected)} 张工单标签，共 {pages_needed(len(selected))} 页 A4（每页 {LABELS_PER_SHEET} 张）：{output}")
+    click.echo(f"工单：{'、'.join(label.code for label in selected)}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, type=int, show_default=True)
 def serve(host: str, port: int) -> None:

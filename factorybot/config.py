@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
     # WeCom sends each callback up to ~4 times; seen keys are kept this long.
     dedup_ttl_seconds: int = 600
     max_callback_bytes: int = 64 * 1024
+    # Key that signs the work-order QR codes on travellers. Without it one is derived from the WeCom
+    # AES key, which would void every printed label when that key is rotated: set it in production.
+    label_key: str | None = None
+    # Where normalised exception photos are kept (served to managers from the bot).
+    media_dir: str = "var/media"
+    # WeCom's OAuth page for mini-forms; the demo and tests point it at the fake WeCom.
+    wecom_oauth_base: str = "https://open.weixin.qq.com"
 
     @field_validator("plant_tz")
     @classmethod
@@ -84,6 +92,14 @@ class Settings(BaseSettings):
     @property
     def exception_type_list(self) -> tuple[str, ...]:
         return tuple(t.strip() for t in self.exception_types.split(",") if t.strip())
+
+    @property
+    def label_secret(self) -> bytes:
+        if self.label_key:
+            return self.label_key.encode()
+        if self.wecom_aes_key:
+            return hashlib.sha256(f"factorybot-label\0{self.wecom_corp_id}\0{self.wecom_aes_key}".encode()).digest()
+        raise ConfigError("缺少标签密钥 / missing LABEL_KEY (or WECOM_AES_KEY to derive it from)")
 
     def require_wecom(self) -> None:
         """Called when the WeCom part is built, so a missing secret fails at start-up, not in a request."""

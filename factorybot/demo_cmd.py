@@ -30,7 +30,11 @@ def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
     from bot import create_app
 
     # The demo always talks to the fake WeCom it starts itself.
-    settings = settings.model_copy(update={"wecom_api_base": f"http://{host}:{fake_port}"})
+    settings = settings.model_copy(update={
+        "wecom_api_base": f"http://{host}:{fake_port}",
+        "wecom_oauth_base": f"http://{host}:{fake_port}",
+        "public_url": f"http://{host}:{port}",
+    })
     rt = Runtime.build(settings)
     click.echo(ensure_demo_plant(rt))
     with rt.uow() as uow:

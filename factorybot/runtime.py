@@ -11,16 +11,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from domain.db import make_engine, make_session_factory
 from domain.policy import PlantPolicy
 from domain.uow import UnitOfWork
-from factorybot.config import Settings
+from factorybot.config import ConfigError, Settings
 
 
 def build_policy(settings: Settings) -> PlantPolicy:
+    try:
+        label_key = settings.label_secret
+    except ConfigError:  # commands that print no label and read no scan need no key
+        label_key = b""
     return PlantPolicy(
         tz=settings.tz,
         tolerance_pct=settings.report_tolerance_pct,
         points_per_report=settings.points_per_report,
         points_per_hundred_good=settings.points_per_hundred_good,
         exception_types=settings.exception_type_list,
+        label_key=label_key,
     )
 
 

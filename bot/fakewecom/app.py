@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request
 
 from bot.wecom.cards import INTERACTIVE_CARD_TYPES, validate_card
 
@@ -80,6 +80,9 @@ class _State:
     oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
     msg_seq: int = 0
+
+
+LOGIN_COOKIE = "fake_wecom_user"
 
 
 def _ok(**extra: Any) -> dict[str, Any]:
@@ -412,6 +415,37 @@ def create_fake_wecom(
         with lock:
             state.oauth_codes[code] = (str(userid), clock() + OAUTH_CODE_TTL)
         return jsonify({"code": code})
+
+    # --- OAuth for H5 pages: WeCom's authorize page, with the signed-in member kept in a cookie ---------
+
+    @app.get("/_fake/login")
+    def fake_login() -> Response:
+        """Sign a member in to the fake WeCom client, then go on to `next` (a mini-form link)."""
+        userid = request.args.get("userid", "")
+        target = request.args.get("next", "")
+        if not userid:
+            return Response("userid required", status=400)
+        resp = redirect(target) if target.startswith(("http://", "https://", "/")) else Response(f"signed in as {userid}")
+        resp.set_cookie(LOGIN_COOKIE, userid, httponly=True, samesite="Lax")
+        return resp
+
+    @app.get("/connect/oauth2/authorize")
+    def oauth_authorize() -> Response:
+        # The real page is shown by the WeCom app itself, which knows the member; so does our cookie.
+        if request.args.get("appid") != corp_id or request.args.get("response_type") != "code":
+            return Response("bad appid or response_type", status=400)
+        redirect_uri = request.args.get("redirect_uri", "")
+        if not redirect_uri.startswith(("http://", "https://")):
+            return Response("redirect_uri required", status=400)
+        userid = request.cookies.get(LOGIN_COOKIE)
+        if not userid:
+            return Response("not signed in to the fake WeCom: open /_fake/login?userid=...&next=...", status=401)
+        code = secrets.token_urlsafe(24)
+        with lock:
+            state.oauth_codes[code] = (userid, clock() + OAUTH_CODE_TTL)
+        sep = "&" if "?" in redirect_uri else "?"
+        query = urlencode({"code": code, "state": request.args.get("state", "")})
+        return redirect(f"{redirect_uri}{sep}{query}")
 
     @app.post("/_fake/media")
     def fake_media() -> tuple[Response, int] | Response:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from bot.handlers import fallback, help, orders
+from bot.handlers import exceptions, fallback, help, labels, my_day, orders, scan_report, text_report
 from bot.routing import Router
 
-ROUTES = [help.routes, orders.routes, fallback.routes]
+# Shop-floor intents come before orders: its customer-name search would take any short text.
+ROUTES = [
+    help.routes, scan_report.routes, text_report.routes, exceptions.routes, my_day.routes, labels.routes,
+    orders.routes,
+    fallback.routes,
+]
 
 
 def build_router() -> Router:

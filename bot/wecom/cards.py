@@ -30,8 +30,9 @@ _TASK_ID_BAD_CHARS = re.compile(r"[^0-9A-Za-z_\-@]+")
 @dataclass(frozen=True)
 class Button:
     text: str
-    key: str
+    key: str = ""
     style: int = 1  # 1..4; WeCom's colour scheme, 1 = primary blue
+    url: str | None = None  # a link button (type 1) opens this page instead of calling back
 
 
 def _truncate_chars(s: str, limit: int) -> str:
@@ -90,7 +91,11 @@ def button_card(
     if url:
         card["card_action"] = {"type": 1, "url": url}
     card["task_id"] = task_id
-    card["button_list"] = [{"text": b.text, "style": b.style, "key": b.key} for b in buttons]
+    card["button_list"] = [
+        {"text": b.text, "style": b.style, "type": 1, "url": b.url} if b.url
+        else {"text": b.text, "style": b.style, "key": b.key}
+        for b in buttons
+    ]
     if replace_text:
         card["replace_text"] = replace_text
     validate_card(card)

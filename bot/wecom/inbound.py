@@ -111,7 +111,8 @@ class ScanEvent(Inbound):
     kind: ClassVar[str] = "scan"
 
     def _event_parts(self) -> tuple[str, str, str]:
-        return (self.event, self.key, "")
+        # Two different labels scanned in the same second are two scans; a retry repeats the result too.
+        return (self.event, self.key, self.scan_result)
 
 
 @dataclass(frozen=True)

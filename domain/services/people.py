@@ -12,7 +12,7 @@ from sqlalchemy import select
 from domain.errors import DomainError, NotAllowed
 from domain.models import Person
 from domain.uow import UnitOfWork
-from domain.vocab import ROLE_ALIASES
+from domain.vocab import ROLE_ALIASES, Role
 
 USERID_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 REQUIRED_COLUMNS = ("userid", "name", "roles", "workshop")
@@ -123,3 +123,27 @@ def active_person(uow: UnitOfWork, userid: str) -> Person:
     if person is None or not person.active:
         raise NotAllowed("您的账号尚未开通 FactoryBot，请联系系统管理员。")
     return person
+
+
+def workshop_leads(uow: UnitOfWork, workshop: str | None) -> list[str]:
+    """Who arranges work in a workshop: its team leads, else its supervisors (a small shop may have no lead)."""
+    if not workshop:
+        return []
+    people = uow.session.scalars(
+        select(Person).where(Person.workshop == workshop, Person.active.is_(True)).order_by(Person.userid)
+    ).all()
+    for role in (Role.TEAM_LEAD, Role.SUPERVISOR):
+        found = [p.userid for p in people if p.has_role(role)]
+        if found:
+            return found
+    return []
+
+
+def workshop_managers(uow: UnitOfWork, workshop: str | None) -> list[str]:
+    """Team leads and supervisors of a workshop together: both must hear of an exception on their floor."""
+    if not workshop:
+        return []
+    people = uow.session.scalars(
+        select(Person).where(Person.workshop == workshop, Person.active.is_(True)).order_by(Person.userid)
+    ).all()
+    return [p.userid for p in people if p.has_role(Role.TEAM_LEAD, Role.SUPERVISOR)]

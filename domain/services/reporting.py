@@ -72,6 +72,7 @@ def report_work(
     source_key: str,
     now: datetime,
     operation_name: str | None = None,
+    operation_seq: int | None = None,
 ) -> ReportResult:
     session = uow.session
     existing = session.scalar(select(WorkReport).where(WorkReport.source_key == source_key))
@@ -84,13 +85,8 @@ def report_work(
     if good_qty > MAX_QTY_PER_REPORT or defect_qty > MAX_QTY_PER_REPORT:
         raise DomainError("数量过大，请核对后重新填写。")
 
-    wo = session.scalar(select(WorkOrder).where(WorkOrder.code == work_order_code.strip().upper()))
-    if wo is None:
-        raise NotFound(f"工单 {work_order_code} 不存在，请核对工单号。")
-    if wo.status in (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED, WorkOrderStatus.VOIDED):
-        raise DomainError(f"工单 {wo.code} {wo.status.label}，不能再报工。")
-
-    op = _choose_operation(wo, person, operation_name)
+    wo = _open_work_order(uow, work_order_code)
+    op = _choose_operation(wo, person, _op_name(wo, operation_name, operation_seq))
     # Lock the row so two reports racing for the last units are serialised (PostgreSQL); on SQLite
     # BEGIN IMMEDIATE already serialises writers. The conditional UPDATE below is the real guard.
     session.execute(select(Operation.id).where(Operation.id == op.id).with_for_update())
@@ -156,6 +152,84 @@ def report_work(
     advance_after_report(uow, wo, op, now)
     session.flush()
     return _result(uow, policy, report, duplicate=False, newly_done=op.status == OperationStatus.DONE and not was_done)
+
+
+def _open_work_order(uow: UnitOfWork, work_order_code: str) -> WorkOrder:
+    wo = uow.session.scalar(select(WorkOrder).where(WorkOrder.code == work_order_code.strip().upper()))
+    if wo is None:
+        raise NotFound(f"工单 {work_order_code} 不存在，请核对工单号。")
+    if wo.status in (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED, WorkOrderStatus.VOIDED):
+        raise DomainError(f"工单 {wo.code} {WorkOrderStatus(wo.status).label}，不能再报工。")
+    return wo
+
+
+def _op_name(wo: WorkOrder, name: str | None, seq: int | None) -> str | None:
+    if seq is None:
+        return name
+    op = next((o for o in wo.operations if o.seq == seq), None)
+    if op is None:
+        raise NotFound(f"工单 {wo.code} 没有第 {seq} 道工序。")
+    return op.name
+
+
+@dataclass(frozen=True)
+class ReportPrompt:
+    """What a worker sees after scanning a traveller: the operation that is theirs and how much is left."""
+
+    work_order_code: str
+    bill_no: str
+    customer: str
+    product_name: str
+    item_number: str
+    mould: str | None
+    machine: str | None
+    operation: str
+    operation_seq: int
+    workshop: str
+    planned_qty: int
+    good_so_far: int
+    defect_so_far: int
+    remaining: int
+    tolerance: int
+    suggested_qty: int
+    route: tuple[tuple[str, str], ...]  # (operation, status label) in order
+
+
+def prepare_report(uow: UnitOfWork, policy: PlantPolicy, *, work_order_code: str, userid: str) -> ReportPrompt:
+    """The operation this worker would report on, with a suggested quantity for the one-tap 完成."""
+    person = active_person(uow, userid)
+    wo = _open_work_order(uow, work_order_code)
+    op = _choose_operation(wo, person, None)
+    cap = capacity(wo, op, policy)
+    if cap.remaining <= 0:
+        if op.seq == wo.operations[0].seq:
+            raise DomainError(f"工单 {wo.code} 工序「{op.name}」已报满计划数量 {wo.planned_qty} 件。")
+        prev = _previous(wo, op)
+        raise DomainError(
+            f"工单 {wo.code} 上道工序「{prev.name}」的良品已全部报完（{prev.good_qty} 件），"
+            f"工序「{op.name}」暂无可报数量。"
+        )
+    # One tap should finish what is left, but never more than a shift's plan on a long run.
+    suggested = min(cap.remaining, wo.daily_plan_qty) if wo.daily_plan_qty else cap.remaining
+    return ReportPrompt(
+        work_order_code=wo.code,
+        bill_no=wo.line.order.bill_no,
+        customer=wo.line.order.customer.name,
+        product_name=wo.product.name,
+        item_number=wo.product.item_number,
+        mould=wo.mould,
+        machine=wo.machine,
+        operation=op.name,
+        operation_seq=op.seq,
+        workshop=op.workshop,
+        planned_qty=wo.planned_qty,
+        good_so_far=op.good_qty,
+        defect_so_far=op.defect_qty,
+        remaining=cap.remaining,
+        tolerance=cap.tolerance,
+        suggested_qty=suggested,
+        route=tuple((o.name, OperationStatus(o.status).label) for o in wo.operations),
+    )
 
 
 def _choose_operation(wo: WorkOrder, person: Person, name: str | None) -> Operation:

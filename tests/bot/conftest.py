@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,3 +85,74 @@ def harness(db_url, plant_db, fake_wecom) -> BotHarness:
 
 def uow_for(harness: BotHarness) -> UnitOfWork:
     return harness.app.extensions["bot"].runtime.uow()
+
+
+LABEL_KEY = "test-label-key"
+_CLOCK_LOCK = threading.Lock()
+
+
+class SyncQueue:
+    """The in-process queue's task functions run at once in this thread: real delivery, no timing games."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, Any] = {}
+        self.names: list[str] = []
+
+    def enqueue(self, name: str, **kwargs: Any) -> None:
+        self.names.append(name)
+        self.tasks[name](**kwargs)
+
+
+@dataclass
+class LiveHarness(BotHarness):
+    """A bot whose active messages really go to the fake WeCom over HTTP, as in production."""
+
+    fake: Any = None
+    _clock: Any = None
+
+    def event_time(self) -> int:
+        """A new second per event: WeCom's retries share CreateTime, so two real scans must not."""
+        with _CLOCK_LOCK:
+            if self._clock is None:
+                self._clock = itertools.count(int(time.time()))
+            return next(self._clock)
+
+    def sent(self, userid: str, msgtype: str) -> list[dict[str, Any]]:
+        return [c["json"][msgtype] for c in self.fake.calls(userid=userid, path="message/send")
+                if c.get("errcode") == 0 and c["json"].get("msgtype") == msgtype]
+
+    def texts(self, userid: str) -> list[str]:
+        return [t["content"] for t in self.sent(userid, "text")]
+
+    def cards(self, userid: str) -> list[dict[str, Any]]:
+        return self.sent(userid, "template_card")
+
+    def scan(self, userid: str, payload: str) -> tuple[str, dict[str, Any] | None]:
+        """Scan a QR: the passive reply and the card that came with it (if any)."""
+        before = len(self.cards(userid))
+        text = self.reply_text(self.post(self.builder.scan(userid, payload, create_time=self.event_time()))[0])
+        cards = self.cards(userid)
+        return text, (cards[-1] if len(cards) > before else None)
+
+    def tap(self, userid: str, card: dict[str, Any], button_text_prefix: str) -> Any:
+        button = next(b for b in card["button_list"] if b["text"].startswith(button_text_prefix))
+        code = self.fake.response_code(userid, card["task_id"])
+        resp, _ = self.post(self.builder.card_click(userid, button["key"], card["task_id"], code,
+                                                   create_time=self.event_time()))
+        return resp
+
+
+@pytest.fixture
+def live(db_url, plant_db, fake_wecom, tmp_path) -> LiveHarness:
+    from bot.tasks import TaskDeps, task_table
+
+    fake_wecom.reset()
+    queue = SyncQueue()
+    settings = make_settings(db_url, fake_wecom.url, label_key=LABEL_KEY, media_dir=str(tmp_path / "media"),
+                             wecom_oauth_base=fake_wecom.url)
+    app = create_app(settings, queue=queue)
+    deps = app.extensions["bot"]
+    queue.tasks = task_table(TaskDeps(deps.core, deps.client))
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    return LiveHarness(app, app.test_client(), queue, CallbackBuilder(crypto, CORP_ID, AGENT_ID), crypto,
+                       fake=fake_wecom)

@@ -50,7 +50,7 @@ def test_enter_agent_welcomes_and_unknown_message_kinds_get_a_pointer(harness):
     assert "您可以" in harness.reply_text(resp)
     resp, _ = harness.post(harness.builder.event("w1", "view", key="http://x"))
     assert resp.status_code == 200 and resp.data == b""
-    resp, _ = harness.post(harness.builder.image("w1", "media123"))
+    resp, _ = harness.post(harness.builder.event("w1", "scancode_push_unknown_kind"))
     assert "发送「帮助」" in harness.reply_text(resp)
 
 

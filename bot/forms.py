@@ -1,0 +1,148 @@
+"""The quantity mini-form: an H5 page opened from the scan card, the worker known through WeCom OAuth.
+
+GET without a session → WeCom's authorize page → back here with ?code → auth/getuserinfo → session cookie.
+Each rendered form carries a one-time token bound to the worker; it is the report's source key, so a
+double submit or a refreshed POST counts once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session
+
+from bot.app import BotDeps
+from bot.report_flow import ReportRequest, done_headline, record_report
+from bot.routing import Outgoing
+from bot.wecom.errors import TransientError, WeComAPIError
+from domain import qr_payload
+from domain.errors import DomainError
+from domain.services import reporting
+
+log = logging.getLogger(__name__)
+bp = Blueprint("forms", __name__, url_prefix="/forms", template_folder="templates")
+
+SESSION_USER = "wecom_userid"
+SESSION_STATE = "oauth_state"
+
+
+def _deps() -> BotDeps:
+    return current_app.extensions["bot"]
+
+
+def _page(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("message.html", title=title, message=message), status
+
+
+def _form_token(userid: str, nonce: str) -> str:
+    key = current_app.secret_key
+    assert isinstance(key, bytes | str)
+    mac = hmac.new(key if isinstance(key, bytes) else key.encode(), f"{userid}:{nonce}".encode(), hashlib.sha256)
+    return f"{nonce}.{mac.hexdigest()[:20]}"
+
+
+def _token_ok(userid: str, token: str) -> bool:
+    nonce = token.split(".", 1)[0]
+    return bool(nonce) and hmac.compare_digest(_form_token(userid, nonce), token)
+
+
+def _authorize_redirect() -> Response:
+    deps = _deps()
+    s = deps.settings
+    state = secrets.token_urlsafe(12)
+    session[SESSION_STATE] = state
+    back = f"{s.public_url.rstrip('/')}{request.full_path.rstrip('?')}"
+    query = urlencode({"appid": s.wecom_corp_id, "redirect_uri": back, "response_type": "code",
+                       "scope": "snsapi_base", "state": state, "agentid": s.wecom_agent_id})
+    return redirect(f"{s.wecom_oauth_base.rstrip('/')}/connect/oauth2/authorize?{query}#wechat_redirect")
+
+
+def _sign_in(code: str) -> str | tuple[str, int]:
+    """The member behind an OAuth code, or an error page."""
+    if request.args.get("state") != session.pop(SESSION_STATE, None):
+        return _page(400, "链接已失效", "登录状态已失效，请回到企业微信重新打开此页面。")
+    try:
+        userid = _deps().client.userid_from_oauth_code(code)
+    except WeComAPIError:
+        return _page(403, "身份验证失败", "企业微信身份验证失败，请回到企业微信重新打开此页面。")
+    except TransientError:
+        return _page(503, "请稍后再试", "暂时无法连接企业微信，请稍后刷新页面。")
+    if not userid:
+        return _page(403, "无法使用", "此页面仅限本企业成员使用。")
+    return userid
+
+
+@bp.get("/report")
+def report_form() -> Any:
+    code = request.args.get("code")
+    if code:
+        who = _sign_in(code)
+        if not isinstance(who, str):
+            return who
+        session[SESSION_USER] = who
+        # Drop code/state from the address so a reload does not replay a used code.
+        return redirect(f"{request.path}?{urlencode({'wo': request.args.get('wo', '')})}")
+    userid = session.get(SESSION_USER)
+    if not userid:
+        return _authorize_redirect()
+    return _render_form(userid, request.args.get("wo", ""))
+
+
+def _render_form(userid: str, payload: str, *, error: str = "", good: str = "", defect: str = "",
+                 token: str | None = None, status: int = 200) -> Any:
+    deps = _deps()
+    try:
+        code = qr_payload.decode(payload, deps.runtime.policy.label_key)
+        with deps.runtime.uow() as uow:
+            prompt = reporting.prepare_report(uow, deps.runtime.policy, work_order_code=code, userid=userid)
+    except DomainError as exc:
+        return _page(400 if status == 200 else status, "无法报工", exc.message)
+    token = token or _form_token(userid, secrets.token_urlsafe(12))
+    return render_template("report_form.html", p=prompt, wo=payload, token=token, error=error,
+                           good=good or str(prompt.suggested_qty), defect=defect or "0"), status
+
+
+def _qty(raw: str, what: str) -> int:
+    raw = raw.strip()
+    try:
+        value = int(raw or "0")
+    except ValueError:
+        raise DomainError(f"{what}「{raw}」不是整数，请填写件数。") from None
+    if value < 0:
+        raise DomainError(f"{what}不能为负数。")
+    return value
+
+
+@bp.post("/report")
+def submit_report() -> Any:
+    userid = session.get(SESSION_USER)
+    if not userid:
+        return _page(401, "请重新打开", "登录已过期，请回到企业微信重新扫码打开此页面。")
+    form = request.form
+    payload, token = form.get("wo", ""), form.get("token", "")
+    good_raw, defect_raw = form.get("good", ""), form.get("defect", "")
+    if not _token_ok(userid, token):
+        return _page(400, "表单已失效", "表单已失效，请回到企业微信重新扫码。")
+    deps = _deps()
+    outbox: list[Outgoing] = []
+    try:
+        good = _qty(good_raw, "良品数量")
+        defect = _qty(defect_raw, "不良数量")
+        code = qr_payload.decode(payload, deps.runtime.policy.label_key)
+        with deps.runtime.uow() as uow:
+            result = record_report(
+                uow, deps.runtime.policy, userid=userid, now=deps.core.clock(),
+                notify=lambda users, text: outbox.append(Outgoing(tuple(users), text=text)),
+                req=ReportRequest(code, good, defect, source_key=f"form:{token.split('.', 1)[0]}"),
+            )
+            uow.commit()
+    except DomainError as exc:
+        return _render_form(userid, payload, error=exc.message, good=good_raw, defect=defect_raw, token=token,
+                            status=400)
+    deps.core.send_later(outbox)
+    return render_template("report_done.html", r=result, headline=done_headline(result))

@@ -1,0 +1,106 @@
+"""报异常: pick a preset type on a card (or type it), then send photos of what went wrong."""
+
+from __future__ import annotations
+
+import re
+
+from alerts.intake import exception_notice, exception_recipients
+from bot.routing import Ctx, Routes
+from bot.wecom.cards import MAX_BUTTONS, Button, button_card, make_task_id
+from bot.wecom.inbound import CardClick, ImageMsg, Inbound, TextMsg
+from bot.wecom.replies import NoReply, Reply, Text, UpdateCard
+from domain.errors import DomainError
+from domain.services import exception_photos
+from domain.services.exceptions import ExceptionResult, open_exception
+
+routes = Routes("exceptions")
+
+_WO = re.compile(r"^[A-Za-z]{2}[A-Za-z0-9-]{3,38}$")
+NO_WO = "-"
+
+
+def _types_hint(ctx: Ctx) -> str:
+    return "、".join(ctx.policy.exception_types)
+
+
+def type_card(ctx: Ctx, work_order_code: str | None) -> dict[str, object]:
+    wo = work_order_code or NO_WO
+    return button_card(
+        task_id=make_task_id("exc", wo, ctx.key),
+        title="报异常：请选择类型",
+        desc=f"工单 {work_order_code}" if work_order_code else "未关联工单（扫码后报异常可自动关联）",
+        buttons=[
+            Button(t, f"exc:type:{wo}:{i}", style=3 if i == 0 else 1)
+            for i, t in enumerate(ctx.policy.exception_types[:MAX_BUTTONS])
+        ],
+    )
+
+
+def _opened(ctx: Ctx, result: ExceptionResult, description: str = "") -> None:
+    if not result.duplicate:
+        ctx.send_text(exception_recipients(ctx.uow, result), exception_notice(result, description))
+
+
+def _opened_text(result: ExceptionResult) -> str:
+    where = f"（工单 {result.work_order_code}）" if result.work_order_code else ""
+    return (f"已报告异常 #{result.id}：{result.type}{where}，主管已收到通知。\n"
+            "请直接发送现场照片（可多张），会自动附到这条异常上。")
+
+
+@routes.text(r"报异常(?P<rest>.*)", help="报异常 [工单号] [类型] [说明]：上报异常，随后可发送照片")
+def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
+    tokens = ctx.match.get("rest", "").split()
+    code = tokens.pop(0).upper() if tokens and _WO.match(tokens[0]) else None
+    if not tokens:
+        ctx.send_card([ctx.userid], type_card(ctx, code))
+        return Text(f"请在卡片上选择异常类型，或直接回复：报异常 {code or '[工单号]'} 类型 说明\n"
+                    f"类型：{_types_hint(ctx)}")
+    kind, description = tokens[0], " ".join(tokens[1:])
+    result = open_exception(ctx.uow, ctx.policy, userid=ctx.userid, type=kind, source_key=ctx.key, now=ctx.now,
+                            work_order_code=code, description=description)
+    _opened(ctx, result, description)
+    return Text(_opened_text(result))
+
+
+@routes.card(key_prefix="exc:start:")
+def start_from_card(msg: CardClick, ctx: Ctx) -> Reply:
+    code = ctx.match["arg"]
+    ctx.send_card([ctx.userid], type_card(ctx, None if code == NO_WO else code))
+    return NoReply()
+
+
+@routes.card(key_prefix="exc:type:")
+def pick_type(msg: CardClick, ctx: Ctx) -> Reply:
+    try:
+        code, index = ctx.match["arg"].rsplit(":", 1)
+        kind = ctx.policy.exception_types[int(index)]
+    except (ValueError, IndexError) as exc:
+        raise DomainError("卡片已失效，请重新发送「报异常」。") from exc
+    result = open_exception(ctx.uow, ctx.policy, userid=ctx.userid, type=kind,
+                            source_key=f"card:{msg.task_id}:{msg.event_key}", now=ctx.now,
+                            work_order_code=None if code == NO_WO else code)
+    _opened(ctx, result)
+    return UpdateCard(button_card(
+        task_id=msg.task_id,
+        title=f"已报告异常 #{result.id}：{result.type}",
+        desc="请直接发送现场照片（可多张），会自动附到这条异常上。",
+        rows=[("工单", result.work_order_code or "未关联"), ("状态", result.status_label)],
+        buttons=[Button("已上报", f"exc:done:{result.id}", style=2)],
+    ))
+
+
+@routes.card(key_prefix="exc:done:")
+def already_reported(msg: CardClick, ctx: Ctx) -> Reply:
+    return NoReply()
+
+
+@routes.image(defer="照片已收到，正在保存……")
+def photo(msg: Inbound, ctx: Ctx) -> Reply:
+    assert isinstance(msg, ImageMsg)
+    # Fetch first: WeCom keeps media three days, and a refusal must leave nothing half-stored.
+    data = ctx.tools.fetch_media(msg.media_id)
+    result = exception_photos.attach_photo(
+        ctx.uow, store=ctx.tools.photo_store, userid=ctx.userid, source_key=ctx.key, data=data, now=ctx.now
+    )
+    where = f"（工单 {result.work_order_code}）" if result.work_order_code else ""
+    return Text(f"照片已附到异常 #{result.exception_id} {result.exception_type}{where}，共 {result.photo_count} 张。")

@@ -1,0 +1,49 @@
+"""今天 / 我的积分: a worker's own day, so they can check what was counted."""
+
+from __future__ import annotations
+
+from bot.routing import Ctx, Routes
+from bot.wecom.inbound import Inbound
+from bot.wecom.replies import Reply, Text
+from domain.policy import PlantPolicy
+from domain.services.my_day import DaySummary, day_summary
+
+routes = Routes("my_day")
+
+MAX_LINES = 15
+
+
+def today_text(s: DaySummary) -> str:
+    if not s.reports:
+        return f"{s.name}，今天（{s.day}）还没有报工记录。\n今日积分 {s.points_today}，本月积分 {s.points_month}。"
+    lines = [f"{s.name} 今天（{s.day}）报工 {len(s.reports)} 次："]
+    for r in s.reports[-MAX_LINES:]:
+        defect = f" 不良 {r.defect_qty}" if r.defect_qty else ""
+        lines.append(f"· {r.work_order_code} {r.operation} 良品 {r.good_qty}{defect} +{r.points}分")
+    if len(s.reports) > MAX_LINES:
+        lines.insert(1, f"（只显示最近 {MAX_LINES} 条）")
+    defect_total = f"，不良 {s.defect_total} 件" if s.defect_total else ""
+    lines.append(f"今日累计完成 {s.good_total} 件{defect_total}")
+    lines.append(f"今日积分 {s.points_today}，本月积分 {s.points_month}")
+    return "\n".join(lines)
+
+
+def points_text(s: DaySummary, policy: PlantPolicy) -> str:
+    return (f"{s.name}的积分：今日 {s.points_today} 分，本月 {s.points_month} 分。\n"
+            f"今天报工 {len(s.reports)} 次，完成 {s.good_total} 件。\n"
+            f"每次报工得 {policy.points_per_report} 分，每 100 件良品再加 {policy.points_per_hundred_good} 分。")
+
+
+@routes.text(r"今天|今日|今日报工|今天报工", help="今天：查看您今天的报工记录和积分")
+def today(msg: Inbound, ctx: Ctx) -> Reply:
+    return Text(today_text(day_summary(ctx.uow, ctx.userid, day=ctx.today)))
+
+
+@routes.text(r"我的积分|积分", help="我的积分：查看今日和本月积分")
+def points(msg: Inbound, ctx: Ctx) -> Reply:
+    return Text(points_text(day_summary(ctx.uow, ctx.userid, day=ctx.today), ctx.policy))
+
+
+@routes.card(key_prefix="me:today")
+def today_from_card(msg: Inbound, ctx: Ctx) -> Reply:
+    return today(msg, ctx)

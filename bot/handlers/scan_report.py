@@ -1,0 +1,47 @@
+"""Scan a traveller's QR, tap 完成: the two-action report the plant asked for."""
+
+from __future__ import annotations
+
+from bot.report_flow import ReportRequest, done_card, form_url, prompt_card, record_report
+from bot.routing import Ctx, Routes
+from bot.wecom.cards import make_task_id
+from bot.wecom.inbound import CardClick, ScanEvent
+from bot.wecom.replies import Reply, Text, UpdateCard
+from domain import qr_payload
+from domain.errors import DomainError
+from domain.services import reporting
+
+routes = Routes("scan_report")
+
+
+@routes.scan(help="扫一扫工单流转卡上的二维码：一键报工（完成 / 填写数量 / 报异常）")
+def scan_traveller(msg: ScanEvent, ctx: Ctx) -> Reply:
+    code = qr_payload.decode(msg.scan_result, ctx.policy.label_key)
+    prompt = reporting.prepare_report(ctx.uow, ctx.policy, work_order_code=code, userid=ctx.userid)
+    # A passive reply cannot carry a template card, so the card goes out as an active message.
+    card = prompt_card(
+        prompt,
+        task_id=make_task_id("rpt", prompt.work_order_code, prompt.operation_seq, ctx.key),
+        form_link=form_url(ctx.public_url, ctx.policy, prompt.work_order_code),
+    )
+    ctx.send_card([ctx.userid], card)
+    return Text(f"已识别工单 {prompt.work_order_code}（{prompt.operation}），请在下方卡片上点「完成」或「填写数量」。")
+
+
+@routes.card(key_prefix="rpt:done:")
+def tap_done(msg: CardClick, ctx: Ctx) -> Reply:
+    code, seq, qty = _done_args(ctx.match["arg"])
+    result = record_report(
+        ctx.uow, ctx.policy, userid=ctx.userid, now=ctx.now, notify=ctx.send_text,
+        # Keyed by the card and button, not the delivery: a second tap on the same card is the same report.
+        req=ReportRequest(code, qty, 0, source_key=f"card:{msg.task_id}:{msg.event_key}", operation_seq=seq),
+    )
+    return UpdateCard(done_card(result, task_id=msg.task_id))
+
+
+def _done_args(arg: str) -> tuple[str, int, int]:
+    try:
+        code, seq, qty = arg.rsplit(":", 2)
+        return code, int(seq), int(qty)
+    except ValueError as exc:
+        raise DomainError("卡片已失效，请重新扫码。") from exc

@@ -1,0 +1,134 @@
+"""Recording a work report from any channel (card tap, text, mini-form) and what follows it.
+
+Every channel reports through here, so the reply a worker sees and the notice the next operation's
+lead receives are the same whichever way the quantity came in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.wecom.cards import Button, button_card
+from domain import qr_payload
+from domain.policy import PlantPolicy
+from domain.services import reporting
+from domain.services.people import workshop_leads
+from domain.services.reporting import ReportPrompt, ReportResult
+from domain.uow import UnitOfWork
+
+Notify = Callable[[Iterable[str], str], None]
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    work_order_code: str
+    good_qty: int
+    defect_qty: int
+    source_key: str
+    operation_name: str | None = None
+    operation_seq: int | None = None
+
+
+def record_report(
+    uow: UnitOfWork, policy: PlantPolicy, *, userid: str, req: ReportRequest, now: datetime, notify: Notify
+) -> ReportResult:
+    result = reporting.report_work(
+        uow, policy, work_order_code=req.work_order_code, userid=userid, good_qty=req.good_qty,
+        defect_qty=req.defect_qty, source_key=req.source_key, now=now, operation_name=req.operation_name,
+        operation_seq=req.operation_seq,
+    )
+    # next_operation is set only on the report that finished the operation: the notice goes out once.
+    if result.next_operation and not result.duplicate:
+        leads = workshop_leads(uow, result.next_workshop)
+        if leads:
+            notify(leads, next_operation_text(result))
+    return result
+
+
+def next_operation_text(r: ReportResult) -> str:
+    return (
+        f"{r.operation}完成 {r.operation_good_total} 件，请安排{r.next_operation}\n"
+        f"工单 {r.work_order_code} · {r.product_name}\n订单 {r.bill_no}"
+    )
+
+
+def done_headline(r: ReportResult) -> str:
+    return f"已完成! 今日累计完成 {r.today_good_total} 件"
+
+
+def report_text(r: ReportResult) -> str:
+    lines = [done_headline(r)]
+    if r.duplicate:
+        lines.append("（这条报工之前已记录，本次未重复计数）")
+    defect = f" 不良 {r.defect_qty}" if r.defect_qty else ""
+    lines.append(f"工单 {r.work_order_code} {r.operation}：良品 {r.good_qty}{defect}")
+    lines.append(f"积分 +{r.points_earned}，今日积分 {r.points_today}")
+    lines.append(_progress_line(r))
+    return "\n".join(lines)
+
+
+def _progress_line(r: ReportResult) -> str:
+    if r.work_order_done:
+        return "工单已全部完成 ✓"
+    if r.operation_done:
+        return f"工序「{r.operation}」已完成 ✓（累计良品 {r.operation_good_total}）"
+    return f"工序「{r.operation}」累计良品 {r.operation_good_total}，剩余 {r.operation_remaining}"
+
+
+def _route_strip(prompt: ReportPrompt) -> str:
+    return "→".join(
+        f"【{name}】" if name == prompt.operation else (f"{name}✓" if label == "已完成" else name)
+        for name, label in prompt.route
+    )
+
+
+def form_url(public_url: str, policy: PlantPolicy, work_order_code: str) -> str:
+    return f"{public_url.rstrip('/')}/forms/report?wo={qr_payload.encode(work_order_code, policy.label_key)}"
+
+
+def done_key(prompt: ReportPrompt) -> str:
+    return f"rpt:done:{prompt.work_order_code}:{prompt.operation_seq}:{prompt.suggested_qty}"
+
+
+def prompt_card(prompt: ReportPrompt, *, task_id: str, form_link: str) -> dict[str, object]:
+    """The card a scan answers with: one tap on 完成 reports the suggested quantity as good."""
+    extra = f"（可超产 {prompt.tolerance}）" if prompt.tolerance else ""
+    return button_card(
+        task_id=task_id,
+        title=f"{prompt.work_order_code} · {prompt.operation}",
+        desc=f"{prompt.product_name}（{prompt.item_number}）",
+        rows=[
+            ("订单", f"{prompt.bill_no} {prompt.customer}"),
+            ("模具/机台", f"{prompt.mould or '-'} / {prompt.machine or '-'}"),
+            ("计划数量", f"{prompt.planned_qty} 件"),
+            ("已报", f"良品 {prompt.good_so_far} 不良 {prompt.defect_so_far}"),
+            ("剩余", f"{prompt.remaining} 件{extra}"),
+            ("工序", _route_strip(prompt)),
+        ],
+        buttons=[
+            Button(f"完成 {prompt.suggested_qty} 件", done_key(prompt), style=1),
+            Button("填写数量", url=form_link, style=2),
+            Button("报异常", f"exc:start:{prompt.work_order_code}", style=3),
+        ],
+    )
+
+
+def done_card(r: ReportResult, *, task_id: str) -> dict[str, object]:
+    """What the scan card turns into after 完成: the day's total, the points, the operation's progress."""
+    defect = f"，不良 {r.defect_qty} 件" if r.defect_qty else ""
+    return button_card(
+        task_id=task_id,
+        title=done_headline(r),
+        desc=f"{r.work_order_code} {r.operation} 良品 {r.good_qty} 件{defect}",
+        rows=[
+            ("本次积分", f"+{r.points_earned}"),
+            ("今日积分", str(r.points_today)),
+            ("工序进度", _progress_line(r)),
+        ],
+        buttons=[
+            Button("今日明细", "me:today", style=2),
+            Button("报异常", f"exc:start:{r.work_order_code}", style=3),
+        ],
+    )

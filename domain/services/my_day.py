@@ -1,0 +1,63 @@
+"""A worker's own figures: today's reports and points, this month's points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from domain.models import Operation, PointsEntry, WorkOrder, WorkReport
+from domain.services.people import active_person
+from domain.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    reported_at: datetime
+    work_order_code: str
+    operation: str
+    good_qty: int
+    defect_qty: int
+    points: int
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    name: str
+    day: date
+    reports: tuple[ReportLine, ...]
+    good_total: int
+    defect_total: int
+    points_today: int
+    points_month: int
+
+
+def day_summary(uow: UnitOfWork, userid: str, *, day: date) -> DaySummary:
+    person = active_person(uow, userid)
+    rows = uow.session.execute(
+        select(WorkReport.reported_at, WorkOrder.code, Operation.name, WorkReport.good_qty, WorkReport.defect_qty,
+               WorkReport.points)
+        .join(WorkOrder, WorkOrder.id == WorkReport.work_order_id)
+        .join(Operation, Operation.id == WorkReport.operation_id)
+        .where(WorkReport.operator_id == person.id, WorkReport.work_day == day)
+        .order_by(WorkReport.reported_at, WorkReport.id)
+    ).all()
+    lines = tuple(ReportLine(*row) for row in rows)
+    def points_since(first: date) -> int:
+        total = uow.session.scalar(
+            select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+                PointsEntry.person_id == person.id, PointsEntry.work_day >= first, PointsEntry.work_day <= day
+            )
+        )
+        return int(total or 0)
+
+    return DaySummary(
+        name=person.name,
+        day=day,
+        reports=lines,
+        good_total=sum(r.good_qty for r in lines),
+        defect_total=sum(r.defect_qty for r in lines),
+        points_today=points_since(day),
+        points_month=points_since(day.replace(day=1)),
+    )
