@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import click
 import requests
@@ -77,6 +77,18 @@ class ChatSession:
             return b.image(self.userid, resp.json()["media_id"])
         return b.text(self.userid, line)
 
+    def _save_file(self, media_id: str) -> str:
+        """Keep a file the bot sent, as the WeCom app would let the member open it."""
+        try:
+            resp = self.http.get(f"{self.fake_url}/_fake/media/{media_id}", timeout=10)
+            resp.raise_for_status()
+        except requests.RequestException:
+            return f"media_id={media_id}（无法下载）"
+        target = Path("received") / Path(unquote(resp.headers.get("X-Filename", media_id))).name
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(resp.content)
+        return f"已保存到 {target}（{len(resp.content) // 1024} KB）"
+
     def _button(self, text: str) -> tuple[str, str]:
         for card in reversed(self.cards):
             for button in card.get("button_list", []):
@@ -115,6 +127,9 @@ class ChatSession:
                     body = call.get("json") or {}
                     if body.get("msgtype") == "template_card":
                         self.cards.append(body["template_card"])
+                    if body.get("msgtype") == "file":
+                        out.append("[主动消息] 文件 " + self._save_file(body["file"]["media_id"]))
+                        continue
                     out.append("[主动消息] " + describe_call(call, self.fake_url, self.userid))
             self.seen_calls = len(calls)
             if out or time.monotonic() >= deadline:

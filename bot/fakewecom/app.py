@@ -459,6 +459,17 @@ def create_fake_wecom(
             media_id = store_media(kind, data, upload.filename or "photo.jpg", ctype)
         return jsonify({"media_id": media_id})
 
+    @app.get("/_fake/media/<media_id>")
+    def fake_media_download(media_id: str) -> Response:
+        # What the member's WeCom app would show for a received file; no token, for the chat client.
+        with lock:
+            item = state.media.get(media_id)
+        if item is None:
+            return Response("unknown media_id", status=404)
+        resp = Response(item["data"], mimetype=item["content_type"])
+        resp.headers["X-Filename"] = quote(item["filename"])
+        return resp
+
     @app.post("/_fake/revoke_tokens")
     def fake_revoke_tokens() -> Response:
         # WeCom may invalidate a token before expires_in; this simulates that.

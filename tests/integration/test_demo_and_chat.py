@@ -65,3 +65,35 @@ def test_demo_plant_answers_order_questions_in_chat(demo):
     assert f"订单 SEORD000500 · {order['customer']}" in out and f"【{order['stage_label']}】" in out
     assert "正在汇总" in out and "[主动消息] 「美的」的全部未完成订单" in out
     assert "尚未开通" in chat(env, port, fake_port, "somebody", "SEORD000500")
+
+
+def _open_moulding_work_order(env) -> tuple[str, int]:
+    """A demo work order whose moulding still has units left, read from the demo's own database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        code, planned, good = conn.execute(text(
+            "select w.code, w.planned_qty, o.good_qty from work_orders w join operations o on o.work_order_id = w.id"
+            " where o.seq = 1 and o.status != 'done' and w.status in ('planned', 'in_progress')"
+            " and w.workshop = '注塑车间' and w.planned_qty - o.good_qty > 100 order by w.code limit 1")).one()
+    engine.dispose()
+    return code, planned - good
+
+
+def test_a_demo_worker_reports_by_scan_and_text_and_reports_an_exception_with_a_photo(demo, tmp_path):
+    from PIL import Image
+
+    env, port, fake_port, _ = demo
+    code, remaining = _open_moulding_work_order(env)
+    photo = tmp_path / "leak.jpg"
+    Image.new("RGB", (1200, 900), (180, 60, 60)).save(photo, "JPEG")
+    out = chat(env, port, fake_port, "zhangsan",
+               f"/scanwo {code}", f"报工 {code} 良品 50 不良 2", "报工 WO00000000-00 良品 abc", "今天",
+               f"报异常 {code}", "/tap 设备故障", f"/image {photo}")
+    assert f"已识别工单 {code}（注塑）" in out and f"剩余: {remaining} 件" in out
+    assert "已完成! 今日累计完成" in out and f"工单 {code} 注塑：良品 50 不良 2" in out
+    assert "良品数量「abc」不是整数" in out
+    assert f"· {code} 注塑 良品 50 不良 2" in out
+    assert "[卡片已更新] 已报告异常 #" in out and "设备故障" in out
+    assert "照片已附到异常 #" in out and "共 1 张" in out
