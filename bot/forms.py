@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from bot.app import BotDeps
 from bot.report_flow import ReportRequest, done_headline, record_report
+from bot.report_parse import parse_qty
 from bot.routing import Outgoing
 from bot.wecom.errors import TransientError, WeComAPIError
 from domain import qr_payload
@@ -107,17 +108,6 @@ def _render_form(userid: str, payload: str, *, error: str = "", good: str = "", 
                            good=good or str(prompt.suggested_qty), defect=defect or "0"), status
 
 
-def _qty(raw: str, what: str) -> int:
-    raw = raw.strip()
-    try:
-        value = int(raw or "0")
-    except ValueError:
-        raise DomainError(f"{what}「{raw}」不是整数，请填写件数。") from None
-    if value < 0:
-        raise DomainError(f"{what}不能为负数。")
-    return value
-
-
 @bp.post("/report")
 def submit_report() -> Any:
     userid = session.get(SESSION_USER)
@@ -131,8 +121,8 @@ def submit_report() -> Any:
     deps = _deps()
     outbox: list[Outgoing] = []
     try:
-        good = _qty(good_raw, "良品数量")
-        defect = _qty(defect_raw, "不良数量")
+        good = parse_qty(good_raw.strip() or "0", "良品数量")
+        defect = parse_qty(defect_raw.strip() or "0", "不良数量")
         code = qr_payload.decode(payload, deps.runtime.policy.label_key)
         with deps.runtime.uow() as uow:
             result = record_report(

@@ -23,14 +23,20 @@ class ParsedReport:
     operation: str | None
 
 
-def _qty(token: str, what: str) -> int:
+def parse_qty(token: str, what: str, hint: str = "") -> int:
+    """A piece count as typed (full-width digits and thousands separators allowed); `hint` follows a refusal."""
+    suffix = f"\n{hint}" if hint else ""
     try:
         value = int(token.replace(",", "").replace("，", ""))
     except ValueError:
-        raise DomainError(f"{what}「{token}」不是整数，请填写件数。\n{USAGE}") from None
+        raise DomainError(f"{what}「{token}」不是整数，请填写件数。{suffix}") from None
     if value < 0:
-        raise DomainError(f"{what}不能为负数。\n{USAGE}")
+        raise DomainError(f"{what}不能为负数。{suffix}")
     return value
+
+
+def _qty(token: str, what: str) -> int:
+    return parse_qty(token, what, USAGE)
 
 
 def parse_report_text(rest: str) -> ParsedReport:

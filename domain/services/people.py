@@ -125,13 +125,17 @@ def active_person(uow: UnitOfWork, userid: str) -> Person:
     return person
 
 
-def workshop_leads(uow: UnitOfWork, workshop: str | None) -> list[str]:
-    """Who arranges work in a workshop: its team leads, else its supervisors (a small shop may have no lead)."""
+def _workshop_people(uow: UnitOfWork, workshop: str | None) -> list[Person]:
     if not workshop:
         return []
-    people = uow.session.scalars(
+    return list(uow.session.scalars(
         select(Person).where(Person.workshop == workshop, Person.active.is_(True)).order_by(Person.userid)
-    ).all()
+    ))
+
+
+def workshop_leads(uow: UnitOfWork, workshop: str | None) -> list[str]:
+    """Who arranges work in a workshop: its team leads, else its supervisors (a small shop may have no lead)."""
+    people = _workshop_people(uow, workshop)
     for role in (Role.TEAM_LEAD, Role.SUPERVISOR):
         found = [p.userid for p in people if p.has_role(role)]
         if found:
@@ -141,9 +145,4 @@ def workshop_leads(uow: UnitOfWork, workshop: str | None) -> list[str]:
 
 def workshop_managers(uow: UnitOfWork, workshop: str | None) -> list[str]:
     """Team leads and supervisors of a workshop together: both must hear of an exception on their floor."""
-    if not workshop:
-        return []
-    people = uow.session.scalars(
-        select(Person).where(Person.workshop == workshop, Person.active.is_(True)).order_by(Person.userid)
-    ).all()
-    return [p.userid for p in people if p.has_role(Role.TEAM_LEAD, Role.SUPERVISOR)]
+    return [p.userid for p in _workshop_people(uow, workshop) if p.has_role(Role.TEAM_LEAD, Role.SUPERVISOR)]
