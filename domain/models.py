@@ -245,6 +245,30 @@ class Alert(Base):
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # When the chain last moved up a level, and when an acknowledged alert was last reminded.
+    escalated_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    # Why it closed: a person's action ("已处理", "转维修") or the condition clearing by itself.
+    resolution: Mapped[str | None] = mapped_column(String(100))
+
+    cards: Mapped[list[AlertCard]] = relationship(back_populates="alert", order_by="AlertCard.id")
+
+
+class AlertCard(Base):
+    """One card send of an alert: its task id and the single-use response code that updates it."""
+
+    __tablename__ = "alert_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(128), unique=True)
+    userids: Mapped[str] = mapped_column(String(2000))  # "|"-joined, as WeCom's touser
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    response_code: Mapped[str | None] = mapped_column(String(200))
+    code_used: Mapped[bool] = mapped_column(default=False)
+    sent_at: Mapped[datetime | None]
+
+    alert: Mapped[Alert] = relationship(back_populates="cards")
 
 
 class RepairTicket(Base):
@@ -260,6 +284,10 @@ class RepairTicket(Base):
     accepted_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    workshop: Mapped[str | None] = mapped_column(String(40))
+    # Technicians already asked, so a re-dispatch goes to the next nearest instead of back.
+    tried_userids: Mapped[str] = mapped_column(String(500), default="")
+    task_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class PointsEntry(Base):
