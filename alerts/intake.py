@@ -1,35 +1,34 @@
-"""Where a floor exception goes the moment it is opened.
-
-First routing only: the managers of the workshop it happened in hear of it at once, the operations
-managers when that workshop has none. Alert cards, acknowledgement, escalation and repair tickets build
-on this in the alerts issue.
-"""
+"""A floor exception becomes an alert the moment it is opened; an equipment fault also calls a technician."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
 
-from domain.models import Person
-from domain.services.exceptions import ExceptionResult
-from domain.services.people import workshop_managers
+from alerts import repair
+from alerts.engine import EvalResult, apply
+from alerts.policy import AlertPolicy
+from alerts.rules import EXCEPTION, OpenException, exceptions_open
+from domain.models import ShopException
 from domain.uow import UnitOfWork
-from domain.vocab import Role
+
+EQUIPMENT_FAULT = "设备故障"
 
 
-def exception_recipients(uow: UnitOfWork, exc: ExceptionResult) -> list[str]:
-    found = workshop_managers(uow, exc.workshop)
-    if found:
-        return found
-    people = uow.session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.userid)).all()
-    return [p.userid for p in people if p.has_role(Role.OPS_MANAGER)]
+def exception_opened(uow: UnitOfWork, policy: AlertPolicy, exception_id: int, now: datetime) -> int | None:
+    """Fire the exception's alert (cards to its workshop's managers) and, for a fault, open a repair ticket.
 
+    Returns the repair ticket id, if one was opened.
+    """
+    exc = uow.session.get(ShopException, exception_id)
+    if exc is None:
+        return None
+    wo = exc.work_order
+    item = OpenException(exc.id, exc.type, wo.workshop if wo else exc.reporter.workshop, wo.code if wo else None,
+                         wo.machine if wo else None, exc.reporter.name, exc.description or "", exc.opened_at)
+    apply(uow, policy, EXCEPTION, exceptions_open([item], policy), now, EvalResult(), clear_missing=False)
+    if exc.type == EQUIPMENT_FAULT and item.machine:
+        ticket = repair.open_ticket(uow, policy, machine=item.machine, workshop=item.workshop, now=now,
+                                    exception_id=exc.id)
+        return ticket.id
+    return None
 
-def exception_notice(exc: ExceptionResult, description: str = "") -> str:
-    where = f"工单 {exc.work_order_code}" if exc.work_order_code else "未关联工单"
-    machine = f" · 机台 {exc.machine}" if exc.machine else ""
-    lines = [f"【异常 #{exc.id}】{exc.type}", f"{exc.workshop or '未分配车间'} · {where}{machine}",
-             f"报告人：{exc.reporter}"]
-    if description:
-        lines.append(f"说明：{description}")
-    lines.append("现场照片随后由报告人发送。")
-    return "\n".join(lines)

@@ -15,6 +15,7 @@ from bot.dispatch import BotCore
 from bot.handlers import build_router
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
 from bot.tasks import TaskDeps, task_table
+from bot.ticker import start_ticker
 from bot.tools import HandlerTools
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto
@@ -41,7 +42,8 @@ def build_client(settings: Settings, redis: Any | None) -> WeComClient:
     )
 
 
-def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any | None = None) -> BotDeps:
+def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any | None = None,
+               start_periodic: bool = False) -> BotDeps:
     settings.require_wecom()
     assert settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id
     runtime = Runtime.build(settings)
@@ -62,7 +64,7 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
         dedup=dedup,
         queue=queue or _Pending(),
         public_url=settings.public_url,
-        tools=HandlerTools(client, PhotoStore(Path(settings.media_dir))),
+        tools=HandlerTools(client, PhotoStore(Path(settings.media_dir)), runtime.alert_policy),
     )
     if queue is None:
         if settings.redis_url:
@@ -70,7 +72,10 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
 
             queue = CeleryQueue(make_celery(settings))
         else:
-            queue = InProcessQueue(task_table(TaskDeps(core, client)))
+            table = task_table(TaskDeps(core, client, runtime.alert_policy))
+            queue = InProcessQueue(table)
+            if start_periodic:
+                start_ticker(table["alerts.tick"], table["alerts.deliver"])
         core.queue = queue
     crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     return BotDeps(settings, runtime, core, crypto, client, queue, redis)
@@ -86,7 +91,8 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask("factorybot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
-    app.extensions["bot"] = build_deps(settings, queue=queue)
+    # The web process runs the periodic alert rounds itself only when no Celery beat exists (no Redis).
+    app.extensions["bot"] = build_deps(settings, queue=queue, start_periodic=queue is None)
 
     # Mini-form sessions are signed with a key derived from the app secret: nothing more to configure.
     app.secret_key = hashlib.sha256(f"factorybot-session\0{settings.wecom_secret}\0{settings.wecom_aes_key}".encode()).digest()

@@ -104,6 +104,8 @@ class BotCore:
                 uow.rollback()
                 return Text(exc.message), []
             uow.commit()
+            for name, kwargs in ctx.tasks:
+                self.queue.enqueue(name, **kwargs)
             return reply, ctx.outbox
 
     def send_later(self, outbox: list[Outgoing]) -> None:

@@ -44,6 +44,7 @@ class Ctx:
     outbox: list[Outgoing] = field(default_factory=list)
     public_url: str = ""
     tools: Any = None  # bot.tools.HandlerTools: the WeCom client and the photo store, for handlers that fetch
+    tasks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # queued once the transaction commits
 
     @property
     def userid(self) -> str:
@@ -58,6 +59,9 @@ class Ctx:
 
     def send_card(self, userids: Iterable[str], card: Mapping[str, Any]) -> None:
         self.outbox.append(Outgoing(tuple(userids), card=card))
+
+    def enqueue(self, name: str, **kwargs: Any) -> None:
+        self.tasks.append((name, kwargs))
 
     def send_file(self, userids: Iterable[str], filename: str, content: bytes) -> None:
         self.outbox.append(Outgoing(tuple(userids), file=(filename, content)))

@@ -11,10 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.policy import AlertPolicy
 from bot.dispatch import BotCore
 from bot.wecom.client import WeComClient
 from bot.wecom.inbound import CardClick, Inbound, from_dict
 from bot.wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
+from domain.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 class TaskDeps:
     core: BotCore
     client: WeComClient
+    alert_policy: AlertPolicy
 
 
 def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], key: str) -> None:
@@ -65,9 +68,36 @@ def deliver(client: WeComClient, msg: Inbound, reply: Reply) -> None:
         log.warning("no active form for reply %r to %s", type(reply).__name__, msg.kind)
 
 
+def alerts_tick(deps: TaskDeps) -> None:
+    """Evaluate, escalate, remind and re-dispatch, then send what that queued."""
+    from alerts.tick import tick
+
+    with UnitOfWork(deps.core.session_factory) as uow:
+        tick(uow, deps.alert_policy, deps.core.clock())
+        uow.commit()
+    alerts_deliver(deps)
+
+
+def alerts_deliver(deps: TaskDeps) -> None:
+    from alerts.outbox import deliver
+
+    deliver(deps.core.session_factory, deps.client, deps.core.clock)
+
+
+def alerts_update_cards(deps: TaskDeps, *, alert_id: int, tapped_task_id: str, response_code: str) -> None:
+    from alerts.card_updates import update_cards
+
+    update_cards(deps.core.session_factory, deps.client, deps.alert_policy, alert_id=alert_id,
+                 tapped_task_id=tapped_task_id, response_code=response_code, now=deps.core.clock())
+    alerts_deliver(deps)
+
+
 def task_table(deps: TaskDeps) -> dict[str, Any]:
     """Task name → callable, for the in-process queue (Celery registers the same names)."""
     return {
         "bot.run_deferred": lambda **kw: run_deferred(deps, **kw),
         "bot.send": lambda **kw: send(deps, **kw),
+        "alerts.tick": lambda **kw: alerts_tick(deps),
+        "alerts.deliver": lambda **kw: alerts_deliver(deps),
+        "alerts.update_cards": lambda **kw: alerts_update_cards(deps, **kw),
     }

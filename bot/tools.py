@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alerts.policy import AlertPolicy
 from bot.wecom.client import WeComClient
 from bot.wecom.errors import WeComAPIError
 from domain.errors import DomainError
@@ -14,6 +15,7 @@ from domain.photos import PhotoStore
 class HandlerTools:
     client: WeComClient
     photo_store: PhotoStore
+    alert_policy: AlertPolicy
 
     def fetch_media(self, media_id: str) -> bytes:
         """The file behind a media id; a permanent WeCom refusal becomes a reply, a transient one a retry."""

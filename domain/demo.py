@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from domain.models import (
     Person,
     PointsEntry,
     Product,
+    RepairTicket,
     SalesOrder,
     SalesOrderLine,
     ShopException,
@@ -34,7 +36,15 @@ from domain.models import (
 from domain.policy import PlantPolicy
 from domain.services.stages import QC_OPERATION
 from domain.uow import UnitOfWork
-from domain.vocab import ExceptionStatus, OperationStatus, OrderStatus, Role, Stage, WorkOrderStatus
+from domain.vocab import (
+    ExceptionStatus,
+    OperationStatus,
+    OrderStatus,
+    Role,
+    Stage,
+    TicketStatus,
+    WorkOrderStatus,
+)
 
 INJECTION = "注塑车间"
 FINISHING = "后加工车间"
@@ -55,6 +65,9 @@ SHIP_AFTER_DAYS = 5
 # Share of defects each operation makes (upper bound of a uniform draw): moulding scraps most.
 DEFECT_RATE: dict[str, float] = {"注塑": 0.03, "修边": 0.01, "质检": 0.008, "包装": 0.002}
 NOT_STARTED_COUNT = 4
+# This week's busiest mould scraps this much more at moulding, so the demo shows a defect-streak alert.
+TROUBLE_DAYS = 6
+TROUBLE_EXTRA_DEFECT = 0.04
 
 ALREADY_LOADED = "数据库中已有数据；如需重建演示工厂请加 --reset。"
 
@@ -350,6 +363,7 @@ class _Plant:
         self._orders()
         self._work_orders()
         self._schedule()
+        self.trouble_mould = self._trouble_mould()
         for wo in self.work_orders:
             self._execute(wo)
         self._assign_operators()
@@ -485,6 +499,14 @@ class _Plant:
 
     # execution ---------------------------------------------------------------------------------------
 
+    def _trouble_mould(self) -> str | None:
+        """The mould busiest this week, which the demo gives a defect problem (a 连续两单不良率超标 alert)."""
+        week = self.today - timedelta(days=TROUBLE_DAYS)
+        recent = Counter(w.line.product.mould for w in self.work_orders
+                         if w.start_day is not None and week <= w.start_day <= self.today)
+        busiest = sorted(recent.items(), key=lambda kv: (-kv[1], kv[0]))
+        return busiest[0][0] if busiest and busiest[0][1] >= 2 else None
+
     def _execute(self, wo: _WorkOrder) -> None:
         """Generate the work order's reports day by day, keep those made by noon today, then apply them."""
         if wo.start_day is None or wo.finish_day is None or wo.start_day > self.today:
@@ -494,6 +516,8 @@ class _Plant:
         tolerance = self.policy.tolerance(qty)
         names = [op.name for op in wo.ops]
         rates = [rng.uniform(0, DEFECT_RATE[n]) for n in names]
+        if wo.line.product.mould == self.trouble_mould and wo.start_day >= self.today - timedelta(days=TROUBLE_DAYS):
+            rates[0] += TROUBLE_EXTRA_DEFECT  # added, not drawn: every other figure of the demo stays the same
         # Moulding over-shoots a little to cover downstream scrap, within the tolerance.
         keep = math.prod(1 - r for r in rates[1:])
         good = [min(qty + tolerance, math.ceil(qty / keep) + rng.randint(0, tolerance // 4))]
@@ -977,5 +1001,28 @@ def _write(uow: UnitOfWork, plant: _Plant) -> None:
                 resolution=e.resolution,
             )
             for n, e in enumerate(plant.exceptions, start=1)
+        ],
+    )
+    # Today's breakdown was sent to the zone's technician, who has not answered yet: the demo's repair alert.
+    exception_ids: dict[str, int] = dict(
+        session.execute(select(ShopException.source_key, ShopException.id).where(
+            ShopException.source_key.like("demo:exc:%"))).all()
+    )
+    _insert(
+        uow,
+        RepairTicket,
+        [
+            dict(
+                exception_id=exception_ids[f"demo:exc:{n}"],
+                machine=e.wo.machine,
+                workshop=INJECTION,
+                technician_id=person_ids[plant._handler(e.type, e.wo)],
+                tried_userids=plant._handler(e.type, e.wo),
+                status=TicketStatus.OPEN,
+                opened_at=e.opened_at,
+                dispatched_at=e.opened_at + timedelta(minutes=2),
+            )
+            for n, e in enumerate(plant.exceptions, start=1)
+            if e.type == "设备故障" and e.status == ExceptionStatus.OPEN
         ],
     )

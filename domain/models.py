@@ -271,6 +271,26 @@ class AlertCard(Base):
     alert: Mapped[Alert] = relationship(back_populates="cards")
 
 
+class Notice(Base):
+    """A message waiting to go out through WeCom, written in the same transaction as what caused it.
+
+    Whatever process notices something (a Celery beat tick, the CLI, a callback) only writes rows here; the
+    running service sends them, so nothing is lost when the sender is down and nothing is sent twice.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userids: Mapped[str] = mapped_column(String(2000))  # "|"-joined, as WeCom's touser
+    text: Mapped[str | None] = mapped_column(Text)
+    card: Mapped[dict[str, Any] | None] = mapped_column()
+    alert_card_id: Mapped[int | None] = mapped_column(ForeignKey("alert_cards.id"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
 class RepairTicket(Base):
     __tablename__ = "repair_tickets"
 

@@ -6,6 +6,9 @@ from celery import Celery
 
 from factorybot.config import Settings
 
+ALERT_TICK_SECONDS = 120.0
+ALERT_DELIVER_SECONDS = 15.0
+
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("factorybot", broker=settings.redis_url, backend=None)
@@ -17,4 +20,9 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         task_default_queue="factorybot",
     )
+    # Alerts: rules every two minutes (escalation granularity), notices written elsewhere sent within seconds.
+    app.conf.beat_schedule = {
+        "alerts-tick": {"task": "alerts.tick", "schedule": ALERT_TICK_SECONDS},
+        "alerts-deliver": {"task": "alerts.deliver", "schedule": ALERT_DELIVER_SECONDS},
+    }
     return app

@@ -40,7 +40,11 @@ class ChatSession:
         self.http = requests.Session()
         self.label_key = settings.label_secret
         self.cards: list[dict[str, Any]] = []  # cards received, newest last, for /tap
-        self.seen_calls = len(self._calls())
+        earlier = self._calls()
+        # Cards that arrived before this session (an alert sent while nobody was chatting) can be tapped too.
+        self.cards = [c["json"]["template_card"] for c in earlier
+                      if c.get("errcode") in (0, None) and (c.get("json") or {}).get("msgtype") == "template_card"]
+        self.seen_calls = len(earlier)
 
     def _calls(self) -> list[dict[str, Any]]:
         try:
@@ -113,6 +117,8 @@ class ChatSession:
             out.append(f"[HTTP {resp.status_code}] {resp.text[:200]}")
         elif resp.content:
             reply = xmltodict.parse(self.crypto.open_reply(resp.text))["xml"]
+            if reply.get("MsgType") == "update_template_card":
+                self.cards.append(_card_from_xml(reply.get("TemplateCard") or {}))
             out.append(describe_reply(reply))
         return out
 
@@ -125,7 +131,7 @@ class ChatSession:
             for call in calls[self.seen_calls :]:
                 if call.get("errcode") in (0, None):
                     body = call.get("json") or {}
-                    if body.get("msgtype") == "template_card":
+                    if body.get("template_card"):  # a card sent, or one updated through the API
                         self.cards.append(body["template_card"])
                     if body.get("msgtype") == "file":
                         out.append("[主动消息] 文件 " + self._save_file(body["file"]["media_id"]))
@@ -135,6 +141,14 @@ class ChatSession:
             if out or time.monotonic() >= deadline:
                 return out
             time.sleep(0.2)
+
+
+def _card_from_xml(card: dict[str, Any]) -> dict[str, Any]:
+    """The tappable part of a card that came back as passive-reply XML."""
+    buttons = card.get("ButtonList") or []
+    buttons = buttons if isinstance(buttons, list) else [buttons]
+    return {"task_id": card.get("TaskId", ""),
+            "button_list": [{"text": b.get("Text", ""), "key": b.get("Key", "")} for b in buttons if isinstance(b, dict)]}
 
 
 def describe_reply(reply: dict[str, Any]) -> str:
@@ -176,7 +190,9 @@ def describe_call(call: dict[str, Any], fake_url: str = "", userid: str = "") ->
         title = " ".join(x for x in (main.get("title", ""), main.get("desc", "")) if x)
         return f"卡片《{title}》{rows}\n  按钮：{buttons}（/tap 按钮文字 点击）"
     if "update_template_card" in call.get("path", ""):
-        return "卡片已更新"
+        card = body.get("template_card") or {}
+        main = card.get("main_title", {})
+        return f"卡片已更新《{main.get('title', '')} {main.get('desc', '')}》{card.get('sub_title_text', '')}"
     if kind == "file":
         return f"文件 media_id={body['file']['media_id']}"
     return f"{call.get('path')} {kind}"

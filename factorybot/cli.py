@@ -205,5 +205,13 @@ def chat(userid: str, url: str, fake_url: str | None, say: tuple[str, ...], wait
     run_chat(settings, userid, url, list(say) if say else None, wait)
 
 
+def _register_groups() -> None:
+    from alerts.cli import alerts_group
+
+    main.add_command(alerts_group)
+
+
+_register_groups()
+
 if __name__ == "__main__":
     main()

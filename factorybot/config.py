@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     # WeCom sends each callback up to ~4 times; seen keys are kept this long.
     dedup_ttl_seconds: int = 600
     max_callback_bytes: int = 64 * 1024
+    # Alerts (alerts/): thresholds, the shift, who hears first, and who next when nobody acknowledges.
+    alert_start_grace_minutes: int = 30
+    alert_plan_threshold_pct: float = 70.0
+    shift_hours: str = "08:00-20:00"
+    alert_plan_checkpoints: str = "11:00,15:00,19:00"
+    alert_defect_limit_pct: float = 3.0
+    alert_defect_scope: str = "mould"  # mould | product | machine: whose consecutive orders are compared
+    alert_ack_minutes: int = 15
+    alert_escalation_chain: str = "supervisor,ops_manager,executive"
+    alert_routes: str = ""  # per-rule first recipients, e.g. "exception:team_lead|supervisor;kis_pull_failed:admin"
+    repair_answer_minutes: int = 10
+    machine_zones: str = ",".join(f"P{n:02d}:{'A区' if n <= 4 else 'B区' if n <= 7 else 'C区'}" for n in range(1, 11))
+    zone_distances: str = "A区-B区:1,B区-C区:1,A区-C区:2"
+    technician_machines: str = ""  # e.g. "tech01:P01|P02;tech02:P05"; a technician not listed may repair any machine
     # Key that signs the work-order QR codes on travellers. Without it one is derived from the WeCom
     # AES key, which would void every printed label when that key is rotated: set it in production.
     label_key: str | None = None

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.policy import AlertConfigError, AlertPolicy, parse_policy
 from domain.db import make_engine, make_session_factory
 from domain.policy import PlantPolicy
 from domain.uow import UnitOfWork
@@ -29,17 +30,34 @@ def build_policy(settings: Settings) -> PlantPolicy:
     )
 
 
+def build_alert_policy(settings: Settings) -> AlertPolicy:
+    try:
+        return parse_policy(
+            tz=settings.tz, start_grace_minutes=settings.alert_start_grace_minutes,
+            plan_threshold_pct=settings.alert_plan_threshold_pct, shift_hours=settings.shift_hours,
+            checkpoints=settings.alert_plan_checkpoints, defect_limit_pct=settings.alert_defect_limit_pct,
+            defect_scope=settings.alert_defect_scope, ack_minutes=settings.alert_ack_minutes,
+            chain=settings.alert_escalation_chain, routes=settings.alert_routes,
+            repair_answer_minutes=settings.repair_answer_minutes, machine_zones=settings.machine_zones,
+            zone_distances=settings.zone_distances, technician_machines=settings.technician_machines,
+        )
+    except AlertConfigError as exc:
+        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc
+
+
 @dataclass
 class Runtime:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
     policy: PlantPolicy
+    alert_policy: AlertPolicy
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.database_url)
-        return cls(settings, engine, make_session_factory(engine), build_policy(settings))
+        return cls(settings, engine, make_session_factory(engine), build_policy(settings),
+                   build_alert_policy(settings))
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)

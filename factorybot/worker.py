@@ -37,7 +37,7 @@ def task_deps() -> Any:
 
         queue: TaskQueue = _CeleryQueue()
         deps = build_deps(Settings.from_env(), queue=queue)
-        _deps = TaskDeps(deps.core, deps.client)
+        _deps = TaskDeps(deps.core, deps.client, deps.runtime.alert_policy)
     return _deps
 
 
@@ -65,3 +65,25 @@ def send_task(self: Task, userids: list[str], text: str | None = None, card: dic
     from bot.tasks import send
 
     _retrying(self, send, userids=userids, text=text, card=card)
+
+
+@celery.task(name="alerts.tick", bind=True, base=BaseTask)
+def alerts_tick_task(self: Task) -> None:
+    from bot.tasks import alerts_tick
+
+    _retrying(self, lambda deps: alerts_tick(deps))
+
+
+@celery.task(name="alerts.deliver", bind=True, base=BaseTask)
+def alerts_deliver_task(self: Task) -> None:
+    from bot.tasks import alerts_deliver
+
+    _retrying(self, lambda deps: alerts_deliver(deps))
+
+
+@celery.task(name="alerts.update_cards", bind=True, base=BaseTask)
+def alerts_update_cards_task(self: Task, alert_id: int, tapped_task_id: str, response_code: str) -> None:
+    from bot.tasks import alerts_update_cards
+
+    _retrying(self, alerts_update_cards, alert_id=alert_id, tapped_task_id=tapped_task_id,
+              response_code=response_code)

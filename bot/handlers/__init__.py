@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.handlers import exceptions, fallback, help, labels, my_day, orders, scan_report, text_report
+from bot.handlers import alerts, exceptions, fallback, help, labels, my_day, orders, scan_report, text_report
 from bot.routing import Router
 
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [
-    help.routes, scan_report.routes, text_report.routes, exceptions.routes, my_day.routes, labels.routes,
+    help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, my_day.routes, labels.routes,
     orders.routes,
     fallback.routes,
 ]

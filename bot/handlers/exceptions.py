@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from alerts.intake import exception_notice, exception_recipients
+from alerts.intake import exception_opened
 from bot.routing import Ctx, Routes
 from bot.wecom.cards import MAX_BUTTONS, Button, button_card, make_task_id
 from bot.wecom.inbound import CardClick, ImageMsg, Inbound, TextMsg
@@ -36,9 +36,10 @@ def type_card(ctx: Ctx, work_order_code: str | None) -> dict[str, object]:
     )
 
 
-def _opened(ctx: Ctx, result: ExceptionResult, description: str = "") -> None:
+def _opened(ctx: Ctx, result: ExceptionResult) -> None:
     if not result.duplicate:
-        ctx.send_text(exception_recipients(ctx.uow, result), exception_notice(result, description))
+        exception_opened(ctx.uow, ctx.tools.alert_policy, result.id, ctx.now)
+        ctx.enqueue("alerts.deliver")
 
 
 def _opened_text(result: ExceptionResult) -> str:
@@ -58,7 +59,7 @@ def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
     kind, description = tokens[0], " ".join(tokens[1:])
     result = open_exception(ctx.uow, ctx.policy, userid=ctx.userid, type=kind, source_key=ctx.key, now=ctx.now,
                             work_order_code=code, description=description)
-    _opened(ctx, result, description)
+    _opened(ctx, result)
     return Text(_opened_text(result))
 
 

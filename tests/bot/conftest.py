@@ -152,7 +152,7 @@ def live(db_url, plant_db, fake_wecom, tmp_path) -> LiveHarness:
                              wecom_oauth_base=fake_wecom.url)
     app = create_app(settings, queue=queue)
     deps = app.extensions["bot"]
-    queue.tasks = task_table(TaskDeps(deps.core, deps.client))
+    queue.tasks = task_table(TaskDeps(deps.core, deps.client, deps.runtime.alert_policy))
     crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
     return LiveHarness(app, app.test_client(), queue, CallbackBuilder(crypto, CORP_ID, AGENT_ID), crypto,
                        fake=fake_wecom)

@@ -54,8 +54,11 @@ def test_card_flow_opens_the_exception_tells_the_floor_and_takes_photos(live, tm
     exc = exceptions(live)[0]
     assert opened["TemplateCard"]["MainTitle"]["Title"] == f"已报告异常 #{exc.id}：设备故障"
     assert exc.type == "设备故障" and exc.work_order.code == WO and exc.status == "open"
-    notice = live.texts("sup")
-    assert len(notice) == 1 and notice[0].startswith(f"【异常 #{exc.id}】设备故障\n注塑车间 · 工单 {WO} · 机台 P01")
+    [alert_card] = live.cards("sup")  # the workshop's supervisor gets an alert card at once
+    assert alert_card["main_title"]["desc"] == f"异常 #{exc.id} 设备故障"
+    facts = {r["keyname"]: r["value"] for r in alert_card["horizontal_content_list"]}
+    assert facts["工单"] == WO and facts["机台"] == "P01" and facts["报告人"] == "张三"
+    assert [b["text"] for b in alert_card["button_list"]] == ["认领", "已处理", "转维修"]
 
     passive, active = send_photo(live, "w1", png_bytes())
     assert passive == "照片已收到，正在保存……"
@@ -84,7 +87,8 @@ def test_text_flow_and_bad_types(live):
     exc = exceptions(live)[0]
     assert reply.startswith(f"已报告异常 #{exc.id}：模具问题（工单 {WO}），主管已收到通知。")
     assert exc.description == "顶针断了"
-    assert "说明：顶针断了" in live.texts("sup")[0]
+    facts = {r["keyname"]: r["value"] for r in live.cards("sup")[0]["horizontal_content_list"]}
+    assert facts["说明"] == "顶针断了" and facts["类型"] == "模具问题"
 
     bad = live.say("w1", f"报异常 {WO} 停电")
     assert "异常类型「停电」无效，可选：设备故障、材料不符、模具问题、品质异常、其他" in bad

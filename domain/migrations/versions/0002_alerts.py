@@ -1,14 +1,15 @@
-"""alerts: cards, escalation and repair dispatch
+"""alerts: cards per send, a notice outbox, escalation and repair dispatch fields
 
 Revision ID: 0002_alerts
 Revises: 0001
-Create Date: 2026-11-25 09:38:04.563933
+Create Date: 2026-11-25 09:41:08.913073
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import domain.types
 
@@ -37,6 +38,27 @@ def upgrade() -> None:
     with op.batch_alter_table("alert_cards", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alert_cards_alert_id"), ["alert_id"], unique=False)
 
+    op.create_table(
+        "notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("userids", sa.String(length=2000), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column(
+            "card", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column("alert_card_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", domain.types.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", domain.types.UTCDateTime(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["alert_card_id"], ["alert_cards.id"], name=op.f("fk_notices_alert_card_id_alert_cards")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notices")),
+    )
+    with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notices_sent_at"), ["sent_at"], unique=False)
+
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("escalated_at", domain.types.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("reminded_at", domain.types.UTCDateTime(), nullable=True))
@@ -64,6 +86,10 @@ def downgrade() -> None:
         batch_op.drop_column("reminded_at")
         batch_op.drop_column("escalated_at")
 
+    with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notices_sent_at"))
+
+    op.drop_table("notices")
     with op.batch_alter_table("alert_cards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_cards_alert_id"))
 

@@ -1,0 +1,98 @@
+"""认领 / 已处理 / 转维修 on an alert card, recorded with who and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from alerts import repair
+from alerts.policy import AlertPolicy
+from alerts.rules import EXCEPTION
+from domain.errors import DomainError, NotAllowed, NotFound
+from domain.models import Alert, AlertCard, Person, ShopException
+from domain.services.people import active_person
+from domain.uow import UnitOfWork
+from domain.vocab import AlertStatus, ExceptionStatus, Role
+
+MANAGERS = (Role.OPS_MANAGER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    alert_id: int
+    status: str
+    changed: bool
+    message: str
+
+
+def _load(uow: UnitOfWork, alert_id: int, userid: str) -> tuple[Alert, Person]:
+    person = active_person(uow, userid)
+    alert = uow.session.get(Alert, alert_id, with_for_update=True)
+    if alert is None:
+        raise NotFound(f"预警 #{alert_id} 不存在。")
+    told = {u for row in uow.session.scalars(select(AlertCard.userids).where(AlertCard.alert_id == alert_id))
+            for u in row.split("|")}
+    if userid not in told and not person.has_role(*MANAGERS):
+        raise NotAllowed(f"预警 #{alert_id} 不是发给您的，不能处理。")
+    return alert, person
+
+
+def _exception_of(uow: UnitOfWork, alert: Alert) -> ShopException | None:
+    if alert.rule != EXCEPTION or not alert.subject_key.startswith("exc:"):
+        return None
+    return uow.session.get(ShopException, int(alert.subject_key.split(":", 1)[1]))
+
+
+def acknowledge(uow: UnitOfWork, *, alert_id: int, userid: str, now: datetime) -> ActionResult:
+    alert, person = _load(uow, alert_id, userid)
+    if alert.status != AlertStatus.OPEN:
+        return ActionResult(alert.id, alert.status, False, f"预警 #{alert.id} 已被处理或认领。")
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_at = now
+    alert.acknowledged_by_id = person.id
+    exc = _exception_of(uow, alert)
+    if exc is not None and exc.status == ExceptionStatus.OPEN:
+        exc.status = ExceptionStatus.ACKNOWLEDGED
+        exc.acknowledged_at = now
+        exc.acknowledged_by_id = person.id
+    uow.flush()
+    return ActionResult(alert.id, alert.status, True, f"已认领预警 #{alert.id}。")
+
+
+def close(uow: UnitOfWork, *, alert_id: int, userid: str, now: datetime, resolution: str = "已处理") -> ActionResult:
+    alert, person = _load(uow, alert_id, userid)
+    if alert.status == AlertStatus.CLOSED:
+        return ActionResult(alert.id, alert.status, False, f"预警 #{alert.id} 已关闭。")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = now
+        alert.acknowledged_by_id = person.id
+    alert.status = AlertStatus.CLOSED
+    alert.closed_at = now
+    alert.closed_by_id = person.id
+    alert.resolution = resolution
+    exc = _exception_of(uow, alert)
+    if exc is not None and exc.status != ExceptionStatus.CLOSED and resolution != "转维修":
+        exc.status = ExceptionStatus.CLOSED
+        exc.closed_at = now
+        exc.closed_by_id = person.id
+        exc.resolution = resolution
+    uow.flush()
+    return ActionResult(alert.id, alert.status, True, f"预警 #{alert.id} 已关闭（{resolution}）。")
+
+
+def to_repair(uow: UnitOfWork, policy: AlertPolicy, *, alert_id: int, userid: str, now: datetime) -> ActionResult:
+    alert, _ = _load(uow, alert_id, userid)
+    if alert.status == AlertStatus.CLOSED:
+        return ActionResult(alert.id, alert.status, False, f"预警 #{alert.id} 已关闭。")
+    machine = alert.facts.get("机台")
+    if not machine or machine == "-":
+        raise DomainError(f"预警 #{alert.id} 没有关联机台，无法转维修。")
+    exc = _exception_of(uow, alert)
+    ticket = repair.open_ticket(uow, policy, machine=machine, workshop=alert.workshop, now=now,
+                                exception_id=exc.id if exc else None)
+    close(uow, alert_id=alert_id, userid=userid, now=now, resolution="转维修")
+    tech = uow.session.get(Person, ticket.technician_id) if ticket.technician_id else None
+    who = f"已派给 {tech.name}" if tech else "暂无空闲技术员，稍后自动派单"
+    return ActionResult(alert.id, AlertStatus.CLOSED, True, f"已开维修工单 #{ticket.id}（{machine}），{who}。")

@@ -1,0 +1,50 @@
+"""The alert card: the facts, the state, and 认领 / 已处理 / 转维修 until it is closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.policy import AlertPolicy
+from alerts.rules import RULE_LABELS
+from bot.wecom.cards import MAX_ROWS, Button, button_card
+from domain.models import Alert, Person
+from domain.vocab import AlertStatus
+
+ESCALATED = "【升级】"
+REMINDER = "【未关闭提醒】"
+
+
+def _who(person: Person | None) -> str:
+    return person.name if person else "系统"
+
+
+def state_line(alert: Alert, policy: AlertPolicy, people: dict[int, Person]) -> str:
+    if alert.status == AlertStatus.CLOSED:
+        when = policy.local(alert.closed_at).strftime("%H:%M") if alert.closed_at else ""
+        who = _who(people.get(alert.closed_by_id)) if alert.closed_by_id else "系统"
+        return f"已关闭：{who} {when}（{alert.resolution or '已处理'}）"
+    if alert.status == AlertStatus.ACKNOWLEDGED:
+        when = policy.local(alert.acknowledged_at).strftime("%H:%M") if alert.acknowledged_at else ""
+        return f"已认领：{_who(people.get(alert.acknowledged_by_id or 0))} {when}，处理中"
+    return f"待认领 · 触发于 {policy.local(alert.fired_at).strftime('%m-%d %H:%M')}"
+
+
+def alert_card(alert: Alert, *, task_id: str, policy: AlertPolicy, people: dict[int, Person],
+               prefix: str = "") -> dict[str, Any]:
+    rows = [(k, str(v)[:40]) for k, v in list(alert.facts.items())[:MAX_ROWS]]
+    if alert.status == AlertStatus.CLOSED:
+        buttons = [Button("已关闭", f"alert:noop:{alert.id}", style=2)]
+    else:
+        buttons = [Button("已处理", f"alert:close:{alert.id}", style=1),
+                   Button("转维修", f"alert:repair:{alert.id}", style=3)]
+        if alert.status == AlertStatus.OPEN:
+            buttons.insert(0, Button("认领", f"alert:ack:{alert.id}", style=1))
+    return button_card(
+        task_id=task_id,
+        title=f"{prefix}【{RULE_LABELS.get(alert.rule, alert.rule)}】#{alert.id}",
+        desc=alert.title,
+        sub_title=state_line(alert, policy, people),
+        rows=rows,
+        buttons=buttons,
+        source_desc="FactoryBot 预警",
+    )

@@ -1,0 +1,188 @@
+"""Evaluate every rule against the store, fire what is found, clear what is no longer found, queue cards."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, select
+
+from alerts import rules
+from alerts.cards import alert_card
+from alerts.outbox import queue_card
+from alerts.policy import AlertPolicy
+from alerts.routing import recipients
+from alerts.rules import Finding
+from alerts.store import clear, fire
+from bot.wecom.cards import make_task_id
+from domain.models import (
+    Alert,
+    AlertCard,
+    Operation,
+    Person,
+    Product,
+    RepairTicket,
+    SalesOrder,
+    SalesOrderLine,
+    ShopException,
+    WorkOrder,
+    WorkReport,
+)
+from domain.uow import UnitOfWork
+from domain.vocab import AlertStatus, ExceptionStatus, TicketStatus, WorkOrderStatus
+
+LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
+
+
+@dataclass
+class EvalResult:
+    fired: list[int] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+    by_rule: dict[str, int] = field(default_factory=dict)  # open alerts per rule after this run
+
+
+def people_by_id(uow: UnitOfWork, ids: set[int | None]) -> dict[int, Person]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {p.id: p for p in uow.session.scalars(select(Person).where(Person.id.in_(wanted)))}
+
+
+def send_alert_card(uow: UnitOfWork, policy: AlertPolicy, alert: Alert, *, level: int, now: datetime,
+                    userids: list[str] | None = None, prefix: str = "") -> AlertCard | None:
+    """Queue a card of this alert to the level's recipients (or the given people), remembered for updates."""
+    users = userids if userids is not None else recipients(
+        uow, policy, rule=alert.rule, workshop=alert.workshop, level=level)
+    if not users:
+        return None
+    n = uow.session.scalar(select(func.count()).select_from(AlertCard).where(AlertCard.alert_id == alert.id)) or 0
+    row = AlertCard(alert_id=alert.id, task_id=make_task_id("alert", alert.id, level, n + 1),
+                    userids="|".join(sorted(set(users))), level=level)
+    uow.session.add(row)
+    uow.session.flush()
+    people = people_by_id(uow, {alert.acknowledged_by_id, alert.closed_by_id})
+    queue_card(uow, users, alert_card(alert, task_id=row.task_id, policy=policy, people=people, prefix=prefix),
+               now, alert_card_id=row.id)
+    return row
+
+
+def apply(uow: UnitOfWork, policy: AlertPolicy, rule: str, findings: list[Finding], now: datetime,
+          result: EvalResult, *, keep: set[str] | None = None, clear_missing: bool = True) -> None:
+    """Fire the findings of one rule and clear its other open alerts (except subjects in `keep`).
+
+    clear_missing=False fires only: for one new fact (an exception just opened) among others not looked at.
+    """
+    found = {f.subject_key for f in findings}
+    for f in findings:
+        fired = fire(uow, rule=rule, subject_key=f.subject_key, title=f.title, now=now, facts=dict(f.facts),
+                     workshop=f.workshop)
+        if fired.new:
+            result.fired.append(fired.alert_id)
+            alert = uow.session.get(Alert, fired.alert_id)
+            assert alert is not None
+            send_alert_card(uow, policy, alert, level=0, now=now)
+    if not clear_missing:
+        return
+    open_subjects = uow.session.scalars(
+        select(Alert.subject_key).where(Alert.rule == rule, Alert.status != AlertStatus.CLOSED)).all()
+    for subject in set(open_subjects) - found - (keep or set()):
+        cleared = clear(uow, rule=rule, subject_key=subject, now=now)
+        if cleared is not None:
+            result.cleared.append(cleared)
+
+
+def evaluate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> EvalResult:
+    result = EvalResult()
+    apply(uow, policy, rules.LATE_START, rules.late_starts(_unstarted(uow, policy, now), now, policy), now, result)
+    today = policy.local(now).date()
+    plan_findings, verdict = rules.plan_behind(_workshop_days(uow, policy, now), now, policy)
+    # Before the first checkpoint there is no verdict on today: keep today's alerts, clear older days'.
+    keep = set() if verdict else {f"plan:{w}:{today.isoformat()}" for w in _workshops(uow)}
+    apply(uow, policy, rules.PLAN_BEHIND, plan_findings, now, result, keep=keep)
+    apply(uow, policy, rules.DEFECT_STREAK, rules.defect_streaks(_quality_runs(uow, policy), policy), now, result)
+    apply(uow, policy, rules.EXCEPTION, rules.exceptions_open(_open_exceptions(uow), policy), now, result)
+    apply(uow, policy, rules.REPAIR_UNANSWERED,
+          rules.repairs_unanswered(_waiting_tickets(uow), now, policy), now, result)
+    uow.flush()
+    result.by_rule = dict(uow.session.execute(
+        select(Alert.rule, func.count()).where(Alert.status != AlertStatus.CLOSED).group_by(Alert.rule)).all())
+    return result
+
+
+# --- facts from the store, in as few queries as the rules need -------------------------------------------------
+
+
+def _unstarted(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[rules.UnstartedWorkOrder]:
+    reported = exists().where(WorkReport.work_order_id == WorkOrder.id)
+    rows = uow.session.execute(
+        select(WorkOrder.code, SalesOrder.bill_no, Product.name, WorkOrder.workshop, WorkOrder.machine,
+               WorkOrder.planned_start)
+        .join(SalesOrderLine, SalesOrderLine.id == WorkOrder.line_id)
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+        .join(Product, Product.id == WorkOrder.product_id)
+        .where(WorkOrder.status == WorkOrderStatus.PLANNED, WorkOrder.planned_start < now - policy.start_grace,
+               ~reported)
+    ).all()
+    return [rules.UnstartedWorkOrder(*row, reported=False) for row in rows]
+
+
+def _workshops(uow: UnitOfWork) -> list[str]:
+    return list(uow.session.scalars(select(WorkOrder.workshop).distinct()))
+
+
+def _workshop_days(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[rules.WorkshopDay]:
+    today = policy.local(now).date()
+    day_start = policy.at(today, datetime.min.time())
+    day_end = day_start + timedelta(days=1)
+    running = and_(WorkOrder.planned_start < day_end, WorkOrder.planned_finish >= day_start,
+                   WorkOrder.status.in_(LIVE + (WorkOrderStatus.DONE,)))
+    planned = dict(uow.session.execute(
+        select(WorkOrder.workshop, func.sum(WorkOrder.daily_plan_qty)).where(running).group_by(WorkOrder.workshop)
+    ).all())
+    done = dict(uow.session.execute(
+        select(WorkOrder.workshop, func.coalesce(func.sum(WorkReport.good_qty), 0))
+        .join(WorkReport, WorkReport.work_order_id == WorkOrder.id)
+        .join(Operation, and_(Operation.id == WorkReport.operation_id, Operation.seq == 1))
+        .where(running, WorkReport.work_day == today).group_by(WorkOrder.workshop)
+    ).all())
+    return [rules.WorkshopDay(w, today, int(p or 0), int(done.get(w, 0))) for w, p in planned.items()]
+
+
+def _quality_runs(uow: UnitOfWork, policy: AlertPolicy) -> dict[str, list[rules.OrderQuality]]:
+    scope = {"mould": WorkOrder.mould, "product": Product.item_number, "machine": WorkOrder.machine}[
+        policy.defect_scope]
+    rows = uow.session.execute(
+        select(scope, WorkOrder.code, WorkOrder.workshop, Operation.good_qty, Operation.defect_qty)
+        .join(Operation, and_(Operation.work_order_id == WorkOrder.id, Operation.seq == 1))
+        .join(Product, Product.id == WorkOrder.product_id)
+        .where(WorkOrder.started_at.is_not(None), scope.is_not(None),
+               WorkOrder.status != WorkOrderStatus.VOIDED, Operation.good_qty + Operation.defect_qty > 0)
+        .order_by(scope, WorkOrder.started_at, WorkOrder.id)
+    ).all()
+    runs: dict[str, list[rules.OrderQuality]] = defaultdict(list)
+    for key, code, workshop, good, defect in rows:
+        runs[key].append(rules.OrderQuality(key, code, workshop, good, defect))
+    return runs
+
+
+def _open_exceptions(uow: UnitOfWork) -> list[rules.OpenException]:
+    rows = uow.session.execute(
+        select(ShopException.id, ShopException.type, WorkOrder.workshop, Person.workshop, WorkOrder.code,
+               WorkOrder.machine, Person.name, ShopException.description, ShopException.opened_at)
+        .join(Person, Person.id == ShopException.reporter_id)
+        .outerjoin(WorkOrder, WorkOrder.id == ShopException.work_order_id)
+        .where(ShopException.status != ExceptionStatus.CLOSED)
+    ).all()
+    return [rules.OpenException(i, t, wo_ws or p_ws, code, machine, name, desc or "", at)
+            for i, t, wo_ws, p_ws, code, machine, name, desc, at in rows]
+
+
+def _waiting_tickets(uow: UnitOfWork) -> list[rules.WaitingTicket]:
+    rows = uow.session.execute(
+        select(RepairTicket.id, RepairTicket.machine, RepairTicket.workshop, Person.name, RepairTicket.dispatched_at,
+               RepairTicket.opened_at)
+        .outerjoin(Person, Person.id == RepairTicket.technician_id)
+        .where(RepairTicket.status == TicketStatus.OPEN)
+    ).all()
+    return [rules.WaitingTicket(*row) for row in rows]

@@ -1,0 +1,155 @@
+"""Repair tickets (维修工单): the nearest free qualified technician is asked; silence asks the next one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from alerts.outbox import queue_card, queue_text
+from alerts.policy import AlertPolicy
+from alerts.routing import people_with
+from alerts.rules import span
+from bot.wecom.cards import Button, button_card, make_task_id
+from domain.errors import DomainError, NotAllowed, NotFound
+from domain.models import Person, RepairTicket, ShopException
+from domain.services.people import active_person
+from domain.uow import UnitOfWork
+from domain.vocab import ExceptionStatus, Role, TicketStatus
+
+BUSY = (TicketStatus.OPEN, TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
+STATUS_LABELS = {TicketStatus.OPEN: "待接单", TicketStatus.ACCEPTED: "已接单", TicketStatus.ON_SITE: "已到场",
+                 TicketStatus.DONE: "已完成"}
+
+
+def _tried(ticket: RepairTicket) -> list[str]:
+    return [u for u in ticket.tried_userids.split("|") if u]
+
+
+def choose_technician(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket) -> Person | None:
+    busy = set(uow.session.scalars(
+        select(RepairTicket.technician_id).where(RepairTicket.status.in_(BUSY), RepairTicket.id != ticket.id,
+                                                 RepairTicket.technician_id.is_not(None))))
+    zone = policy.machine_zones.get(ticket.machine or "")
+    tried = set(_tried(ticket))
+    candidates = [
+        p for p in uow.session.scalars(select(Person).where(Person.active.is_(True)))
+        if p.has_role(Role.TECHNICIAN) and p.id not in busy and p.userid not in tried
+        and policy.qualified(p.userid, ticket.machine)
+    ]
+    candidates.sort(key=lambda p: (policy.distance(zone, p.zone), p.userid))
+    return candidates[0] if candidates else None
+
+
+def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str) -> dict[str, Any]:
+    status = TicketStatus(ticket.status)
+    buttons = {
+        TicketStatus.OPEN: [Button("接单", f"repair:accept:{ticket.id}")],
+        TicketStatus.ACCEPTED: [Button("到场", f"repair:arrive:{ticket.id}")],
+        TicketStatus.ON_SITE: [Button("完成", f"repair:done:{ticket.id}")],
+        TicketStatus.DONE: [Button("已完成", f"repair:noop:{ticket.id}", style=2)],
+    }[status]
+    rows = [("机台", ticket.machine or "-"), ("车间", ticket.workshop or "-"), ("状态", STATUS_LABELS[status])]
+    if exc is not None:
+        rows.insert(0, ("异常", f"#{exc.id} {exc.type}"))
+        if exc.description:
+            rows.append(("说明", exc.description[:40]))
+    return button_card(task_id=task_id, title=f"【维修工单】#{ticket.id} {ticket.machine or ''}".strip(),
+                       desc="请尽快接单并到场处理", rows=rows, buttons=buttons, source_desc="FactoryBot 维修")
+
+
+def dispatch(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: datetime) -> Person | None:
+    """Ask the nearest free technician; with nobody free the ticket waits and the next tick tries again."""
+    tech = choose_technician(uow, policy, ticket)
+    if tech is None:
+        ticket.technician_id = None
+        return None
+    ticket.technician_id = tech.id
+    ticket.dispatched_at = now
+    ticket.tried_userids = "|".join([*_tried(ticket), tech.userid])
+    ticket.task_id = make_task_id("repair", ticket.id, len(_tried(ticket)))
+    uow.session.flush()
+    exc = uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
+    queue_card(uow, [tech.userid], ticket_card(ticket, exc, task_id=ticket.task_id), now)
+    return tech
+
+
+def open_ticket(uow: UnitOfWork, policy: AlertPolicy, *, machine: str | None, workshop: str | None,
+                now: datetime, exception_id: int | None = None) -> RepairTicket:
+    if exception_id is not None:
+        existing = uow.session.scalar(select(RepairTicket).where(RepairTicket.exception_id == exception_id))
+        if existing is not None:
+            return existing
+    ticket = RepairTicket(exception_id=exception_id, machine=machine, workshop=workshop, status=TicketStatus.OPEN,
+                          opened_at=now, tried_userids="")
+    uow.session.add(ticket)
+    uow.session.flush()
+    dispatch(uow, policy, ticket, now)
+    return ticket
+
+
+def redispatch_unanswered(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
+    """Tickets nobody accepted in time go to the next nearest technician; the supervisors are told."""
+    moved = []
+    waiting = uow.session.scalars(select(RepairTicket).where(RepairTicket.status == TicketStatus.OPEN)).all()
+    for ticket in waiting:
+        since = ticket.dispatched_at or ticket.opened_at
+        if ticket.technician_id is not None and now - since <= policy.repair_answer_within:
+            continue
+        before = uow.session.get(Person, ticket.technician_id) if ticket.technician_id else None
+        tech = dispatch(uow, policy, ticket, now)
+        if tech is None and before is None:
+            continue  # still nobody free: the repair_unanswered alert is already telling the supervisors
+        moved.append(ticket.id)
+        if before is not None:
+            text = (f"维修工单 #{ticket.id}（{ticket.machine or '-'}）{before.name} "
+                    f"{span((now - since).total_seconds() / 60)}未接单，"
+                    + (f"已改派 {tech.name}。" if tech else "暂无其他空闲技术员，请协调。"))
+            queue_text(uow, people_with(uow, (Role.SUPERVISOR,), ticket.workshop), text, now)
+    return moved
+
+
+@dataclass(frozen=True)
+class TicketStep:
+    ticket_id: int
+    status: str
+    changed: bool
+
+
+def _mine(uow: UnitOfWork, ticket_id: int, userid: str) -> tuple[RepairTicket, Person]:
+    person = active_person(uow, userid)
+    ticket = uow.session.get(RepairTicket, ticket_id, with_for_update=True)
+    if ticket is None:
+        raise NotFound(f"维修工单 #{ticket_id} 不存在。")
+    if ticket.technician_id != person.id:
+        raise NotAllowed(f"维修工单 #{ticket_id} 已改派给其他技术员。")
+    return ticket, person
+
+
+def step(uow: UnitOfWork, *, ticket_id: int, userid: str, action: str, now: datetime) -> TicketStep:
+    """接单 → 到场 → 完成, each once; a repeat or a late tap changes nothing."""
+    ticket, _ = _mine(uow, ticket_id, userid)
+    order = [TicketStatus.OPEN, TicketStatus.ACCEPTED, TicketStatus.ON_SITE, TicketStatus.DONE]
+    target = {"accept": TicketStatus.ACCEPTED, "arrive": TicketStatus.ON_SITE, "done": TicketStatus.DONE}[action]
+    current = TicketStatus(ticket.status)
+    if order.index(current) >= order.index(target):
+        return TicketStep(ticket.id, current, changed=False)
+    if order.index(target) != order.index(current) + 1:
+        raise DomainError(f"维修工单 #{ticket.id} 当前为「{STATUS_LABELS[current]}」，请按 接单→到场→完成 的顺序操作。")
+    ticket.status = target
+    if target == TicketStatus.ACCEPTED:
+        ticket.accepted_at = now
+    elif target == TicketStatus.ON_SITE:
+        ticket.arrived_at = now
+    else:
+        ticket.finished_at = now
+        exc = uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
+        if exc is not None and exc.status != ExceptionStatus.CLOSED:
+            exc.status = ExceptionStatus.CLOSED
+            exc.closed_at = now
+            exc.closed_by_id = ticket.technician_id
+            exc.resolution = "维修完成"
+    uow.flush()
+    return TicketStep(ticket.id, target, changed=True)

@@ -1,0 +1,65 @@
+"""How fast alerts are handled: mean time to acknowledge and to close, and the share closed the same day."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from alerts.policy import AlertPolicy
+from domain.models import Alert, RepairTicket
+from domain.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class AlertStats:
+    rule: str
+    workshop: str
+    count: int
+    mean_ack_minutes: float | None
+    mean_close_minutes: float | None
+    closed_same_day_pct: float
+
+
+@dataclass(frozen=True)
+class RepairStats:
+    count: int
+    mean_response_minutes: float | None  # dispatched → accepted
+    mean_repair_minutes: float | None  # accepted → finished
+
+
+def month_bounds(month: str, policy: AlertPolicy) -> tuple[datetime, datetime]:
+    first = date.fromisoformat(f"{month}-01")
+    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return policy.at(first, datetime.min.time()), policy.at(nxt, datetime.min.time())
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def alert_stats(uow: UnitOfWork, policy: AlertPolicy, month: str) -> list[AlertStats]:
+    start, end = month_bounds(month, policy)
+    groups: dict[tuple[str, str], list[Alert]] = defaultdict(list)
+    for a in uow.session.scalars(select(Alert).where(Alert.fired_at >= start, Alert.fired_at < end)):
+        groups[(a.rule, a.workshop or "全厂")].append(a)
+    out = []
+    for (rule, workshop), alerts in sorted(groups.items()):
+        acks = [(a.acknowledged_at - a.fired_at).total_seconds() / 60 for a in alerts if a.acknowledged_at]
+        closes = [(a.closed_at - a.fired_at).total_seconds() / 60 for a in alerts if a.closed_at]
+        same_day = sum(1 for a in alerts if a.closed_at
+                       and policy.local(a.closed_at).date() == policy.local(a.fired_at).date())
+        out.append(AlertStats(rule, workshop, len(alerts), _mean(acks), _mean(closes), 100 * same_day / len(alerts)))
+    return out
+
+
+def repair_stats(uow: UnitOfWork, policy: AlertPolicy, month: str) -> RepairStats:
+    start, end = month_bounds(month, policy)
+    tickets = uow.session.scalars(
+        select(RepairTicket).where(RepairTicket.opened_at >= start, RepairTicket.opened_at < end)).all()
+    response = [(t.accepted_at - t.dispatched_at).total_seconds() / 60 for t in tickets
+                if t.accepted_at and t.dispatched_at]
+    repair = [(t.finished_at - t.accepted_at).total_seconds() / 60 for t in tickets if t.finished_at and t.accepted_at]
+    return RepairStats(len(tickets), _mean(response), _mean(repair))

@@ -1,0 +1,106 @@
+"""Alert cards and repair tickets acted on from WeCom: 认领 / 已处理 / 转维修, 接单 / 到场 / 完成."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from alerts import actions, repair
+from alerts.cards import state_line
+from alerts.engine import people_by_id
+from alerts.rules import RULE_LABELS
+from bot.routing import Ctx, Routes
+from bot.wecom.inbound import CardClick, Inbound
+from bot.wecom.replies import NoReply, Reply, Text, UpdateCard
+from domain.errors import DomainError
+from domain.models import Alert, AlertCard, RepairTicket, ShopException
+from domain.vocab import AlertStatus
+
+routes = Routes("alerts")
+
+
+def _id(ctx: Ctx) -> int:
+    try:
+        return int(ctx.match["arg"])
+    except ValueError as exc:
+        raise DomainError("卡片已失效。") from exc
+
+
+def _after_action(msg: CardClick, ctx: Ctx, alert_id: int) -> None:
+    # Every copy of the card is updated through the API: a passive reply would only change the tapper's.
+    ctx.enqueue("alerts.update_cards", alert_id=alert_id, tapped_task_id=msg.task_id,
+                response_code=msg.response_code)
+    ctx.enqueue("alerts.deliver")
+
+
+@routes.card(key_prefix="alert:ack:")
+def acknowledge(msg: CardClick, ctx: Ctx) -> Reply:
+    result = actions.acknowledge(ctx.uow, alert_id=_id(ctx), userid=ctx.userid, now=ctx.now)
+    _after_action(msg, ctx, result.alert_id)
+    return NoReply()
+
+
+@routes.card(key_prefix="alert:close:")
+def close(msg: CardClick, ctx: Ctx) -> Reply:
+    result = actions.close(ctx.uow, alert_id=_id(ctx), userid=ctx.userid, now=ctx.now)
+    _after_action(msg, ctx, result.alert_id)
+    return NoReply()
+
+
+@routes.card(key_prefix="alert:repair:")
+def to_repair(msg: CardClick, ctx: Ctx) -> Reply:
+    result = actions.to_repair(ctx.uow, ctx.tools.alert_policy, alert_id=_id(ctx), userid=ctx.userid, now=ctx.now)
+    _after_action(msg, ctx, result.alert_id)
+    ctx.send_text([ctx.userid], result.message)
+    return NoReply()
+
+
+@routes.card(key_prefix="alert:noop:")
+def closed_alert(msg: CardClick, ctx: Ctx) -> Reply:
+    return NoReply()
+
+
+@routes.card(key_prefix="repair:noop:")
+def finished_repair(msg: CardClick, ctx: Ctx) -> Reply:
+    return NoReply()
+
+
+def _ticket_step(msg: CardClick, ctx: Ctx, action: str) -> Reply:
+    step = repair.step(ctx.uow, ticket_id=_id(ctx), userid=ctx.userid, action=action, now=ctx.now)
+    ticket = ctx.uow.session.get(RepairTicket, step.ticket_id)
+    assert ticket is not None
+    exc = ctx.uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
+    return UpdateCard(repair.ticket_card(ticket, exc, task_id=msg.task_id))
+
+
+@routes.card(key_prefix="repair:accept:")
+def repair_accept(msg: CardClick, ctx: Ctx) -> Reply:
+    return _ticket_step(msg, ctx, "accept")
+
+
+@routes.card(key_prefix="repair:arrive:")
+def repair_arrive(msg: CardClick, ctx: Ctx) -> Reply:
+    return _ticket_step(msg, ctx, "arrive")
+
+
+@routes.card(key_prefix="repair:done:")
+def repair_done(msg: CardClick, ctx: Ctx) -> Reply:
+    reply = _ticket_step(msg, ctx, "done")
+    ctx.enqueue("alerts.tick")  # the exception is closed: its alert clears at once
+    return reply
+
+
+@routes.text(r"预警|我的预警|待处理预警", help="预警：查看待处理的预警（可在卡片上认领、处理）")
+def open_alerts(msg: Inbound, ctx: Ctx) -> Reply:
+    rows = ctx.uow.session.execute(
+        select(Alert, AlertCard.userids).join(AlertCard, AlertCard.alert_id == Alert.id)
+        .where(Alert.status != AlertStatus.CLOSED).order_by(Alert.fired_at.desc())
+    ).all()
+    mine = {a.id: a for a, users in rows if ctx.userid in users.split("|")}
+    if not mine:
+        return Text("您目前没有待处理的预警。")
+    people = people_by_id(ctx.uow, {a.acknowledged_by_id for a in mine.values()})
+    policy = ctx.tools.alert_policy
+    lines = [f"待处理预警 {len(mine)} 条："]
+    for a in list(mine.values())[:15]:
+        lines.append(f"· #{a.id}【{RULE_LABELS.get(a.rule, a.rule)}】{a.title}（{state_line(a, policy, people)}）")
+    return Text("\n".join(lines))

@@ -1,0 +1,33 @@
+"""Without Redis there is no Celery beat: a daemon thread in the web process runs the same periodic tasks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60.0
+DELIVER_SECONDS = 5.0
+
+
+def start_ticker(tick: Callable[[], None], deliver: Callable[[], None]) -> threading.Thread:
+    def loop() -> None:
+        last_tick = 0.0
+        while True:
+            now = time.monotonic()
+            try:
+                if now - last_tick >= TICK_SECONDS:
+                    last_tick = now
+                    tick()
+                else:
+                    deliver()
+            except Exception:  # a bad round must not stop the next one
+                log.exception("periodic alert round failed")
+            time.sleep(DELIVER_SECONDS)
+
+    thread = threading.Thread(target=loop, name="factorybot-ticker", daemon=True)
+    thread.start()
+    return thread
