@@ -31,10 +31,13 @@ def open_alert(uow: UnitOfWork, rule: str, subject_key: str) -> Alert | None:
 
 def fire(
     uow: UnitOfWork, *, rule: str, subject_key: str, title: str, now: datetime,
-    facts: Mapping[str, Any] | None = None, workshop: str | None = None,
+    facts: Mapping[str, Any] | None = None, workshop: str | None = None, known_absent: bool = False,
 ) -> Fired:
-    """Open an alert unless one is already open for this rule and subject (then refresh its facts)."""
-    current = open_alert(uow, rule, subject_key)
+    """Open an alert unless one is already open for this rule and subject (then refresh its facts).
+
+    known_absent: the caller has just looked (under the same transaction) and found none open.
+    """
+    current = None if known_absent else open_alert(uow, rule, subject_key)
     if current is not None:
         current.facts = dict(facts or current.facts)
         return Fired(current.id, new=False)

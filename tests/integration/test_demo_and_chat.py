@@ -97,3 +97,25 @@ def test_a_demo_worker_reports_by_scan_and_text_and_reports_an_exception_with_a_
     assert f"· {code} 注塑 良品 50 不良 2" in out
     assert "[卡片已更新] 已报告异常 #" in out and "设备故障" in out
     assert "照片已附到异常 #" in out and "共 1 张" in out
+
+
+def test_the_demo_raises_every_kind_of_alert_and_a_manager_acknowledges_one_in_chat(demo):
+    env, port, fake_port, _ = demo
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # As of 15:05 in the plant: a checkpoint has passed whatever the hour the test runs at.
+    at = f"{datetime.now(ZoneInfo('Asia/Shanghai')).date()} 15:05"
+    out = subprocess.run([str(BIN / "factorybot"), "alerts", "run", "--at", at], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    for kind in ("超计划时间未开工", "当日计划完成率低于70%", "连续两单不良率超标", "现场异常", "维修工单未响应"):
+        assert f"  {kind}：" in out, out
+    deadline = time.monotonic() + 20  # the demo's own round sends the cards within seconds
+    while time.monotonic() < deadline and "待处理预警" not in chat(env, port, fake_port, "wangwu", "预警"):
+        time.sleep(1)
+    time.sleep(6)
+    acted = chat(env, port, fake_port, "wangwu", "/tap 认领")
+    assert "[主动消息] 卡片已更新《【" in acted and "已认领：王五" in acted
+    stats = subprocess.run([str(BIN / "factorybot"), "alerts", "stats", "--month", time.strftime("%Y-%m")], env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert "平均认领" in stats

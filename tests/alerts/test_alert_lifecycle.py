@@ -1,0 +1,216 @@
+"""Rules against the store with a frozen clock: quiet → firing → cleared → firing again; escalation; repair."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from alerts import actions, repair
+from alerts.tick import tick
+from domain.models import Alert, AlertCard, Notice, RepairTicket
+from domain.services.exceptions import open_exception
+from domain.services.reporting import report_work
+from domain.vocab import AlertStatus, TicketStatus
+from tests.factories import NOW, add_order
+
+WO = "WO20261125-01"  # planned to start at NOW - 2h, 1000 pieces, mould M-001, machine P01
+
+
+def run(make_uow, alert_policy, at):
+    with make_uow() as uow:
+        result = tick(uow, alert_policy, at)
+        uow.commit()
+    return result
+
+
+def alerts(make_uow, rule=None):
+    with make_uow() as uow:
+        q = select(Alert).order_by(Alert.id)
+        if rule:
+            q = q.where(Alert.rule == rule)
+        rows = uow.session.scalars(q).all()
+        uow.session.expunge_all()
+        return rows
+
+
+def cards(make_uow, alert_id):
+    with make_uow() as uow:
+        return [(c.level, c.userids) for c in uow.session.scalars(
+            select(AlertCard).where(AlertCard.alert_id == alert_id).order_by(AlertCard.id))]
+
+
+def report(make_uow, policy, good, defect=0, at=NOW, wo=WO, key=None, userid="w1"):
+    with make_uow() as uow:
+        report_work(uow, policy, work_order_code=wo, userid=userid, good_qty=good, defect_qty=defect,
+                    source_key=key or f"k{good}-{defect}-{wo}-{at}", now=at)
+        uow.commit()
+
+
+def test_late_start_fires_once_goes_to_the_workshop_and_ops_and_clears_on_the_first_report(
+        plant, make_uow, alert_policy, policy):
+    # 10:00 plant time: the work order was due to start at 08:00.
+    run(make_uow, alert_policy, NOW - timedelta(hours=1, minutes=31))  # 08:29: within the grace period
+    assert alerts(make_uow, "late_start") == []
+    run(make_uow, alert_policy, NOW)
+    run(make_uow, alert_policy, NOW + timedelta(minutes=1))  # the condition holds: no second alert
+    [late] = alerts(make_uow, "late_start")
+    assert late.status == AlertStatus.OPEN and late.title == f"{WO} 超过计划开工时间 2 小时 未开工"
+    assert cards(make_uow, late.id) == [(0, "ops|sup")]
+    report(make_uow, policy, 100)
+    run(make_uow, alert_policy, NOW + timedelta(minutes=2))
+    [late] = alerts(make_uow, "late_start")
+    assert late.status == AlertStatus.CLOSED and late.resolution == "条件已解除"
+
+
+def test_plan_completion_fires_clears_and_fires_again_at_the_next_checkpoint(
+        plant, make_uow, alert_policy, policy):
+    eleven = NOW + timedelta(hours=1)  # 11:00: 1000 planned, 250 expected, 175 is 70%
+    report(make_uow, policy, 100, at=NOW)
+    run(make_uow, alert_policy, eleven)
+    [first] = alerts(make_uow, "plan_behind")
+    assert first.status == AlertStatus.OPEN and "当日计划完成率 40%" in first.title
+    report(make_uow, policy, 100, at=eleven)
+    run(make_uow, alert_policy, eleven + timedelta(minutes=5))
+    assert alerts(make_uow, "plan_behind")[0].status == AlertStatus.CLOSED
+    run(make_uow, alert_policy, NOW + timedelta(hours=5))  # 15:00: 583 expected, 200 made
+    again = alerts(make_uow, "plan_behind")
+    assert len(again) == 2 and again[1].status == AlertStatus.OPEN and again[1].id != first.id
+
+
+def test_defect_streak_on_one_mould_and_its_clearing(plant, make_uow, alert_policy, policy):
+    with make_uow() as uow:
+        add_order(uow, bill_no="SEORD000002", wo_code="WO20261125-02")
+        add_order(uow, bill_no="SEORD000003", wo_code="WO20261125-03")
+        uow.commit()
+    report(make_uow, policy, 500, 40, at=NOW, wo=WO)
+    run(make_uow, alert_policy, NOW)
+    assert alerts(make_uow, "defect_streak") == []  # one bad order is not a streak
+    report(make_uow, policy, 500, 30, at=NOW + timedelta(minutes=10), wo="WO20261125-02")
+    run(make_uow, alert_policy, NOW + timedelta(minutes=11))
+    [streak] = alerts(make_uow, "defect_streak")
+    assert streak.subject_key == "defect:mould:M-001" and streak.facts["本单"] == "WO20261125-02 5.7%"
+    report(make_uow, policy, 900, 5, at=NOW + timedelta(minutes=20), wo="WO20261125-03")
+    run(make_uow, alert_policy, NOW + timedelta(minutes=21))
+    assert alerts(make_uow, "defect_streak")[0].status == AlertStatus.CLOSED
+
+
+def test_unacknowledged_alerts_climb_the_chain_and_acknowledging_stops_it(plant, make_uow, alert_policy):
+    run(make_uow, alert_policy, NOW)
+    [late] = alerts(make_uow, "late_start")
+    run(make_uow, alert_policy, NOW + timedelta(minutes=14))
+    assert [lvl for lvl, _ in cards(make_uow, late.id)] == [0]
+    run(make_uow, alert_policy, NOW + timedelta(minutes=15))
+    run(make_uow, alert_policy, NOW + timedelta(minutes=29))
+    assert cards(make_uow, late.id) == [(0, "ops|sup"), (1, "ops")]
+    run(make_uow, alert_policy, NOW + timedelta(minutes=30))
+    assert cards(make_uow, late.id)[-1] == (2, "boss|chief")
+    run(make_uow, alert_policy, NOW + timedelta(hours=3))
+    assert len(cards(make_uow, late.id)) == 3  # the top of the chain has been reached
+
+    # Acknowledged early, a second alert never leaves the workshop.
+    with make_uow() as uow:
+        add_order(uow, bill_no="SEORD000002", wo_code="WO20261125-02")
+        uow.commit()
+    run(make_uow, alert_policy, NOW + timedelta(hours=3, minutes=1))
+    second = alerts(make_uow, "late_start")[-1]
+    with make_uow() as uow:
+        actions.acknowledge(uow, alert_id=second.id, userid="sup", now=NOW + timedelta(hours=3, minutes=2))
+        uow.commit()
+    run(make_uow, alert_policy, NOW + timedelta(hours=4))
+    assert [lvl for lvl, _ in cards(make_uow, second.id)] == [0]
+
+
+def test_at_shift_end_every_unclosed_alert_is_raised_once(plant, make_uow, alert_policy):
+    run(make_uow, alert_policy, NOW)
+    [late] = alerts(make_uow, "late_start")
+    with make_uow() as uow:
+        actions.acknowledge(uow, alert_id=late.id, userid="sup", now=NOW + timedelta(minutes=5))
+        uow.commit()
+    shift_end = NOW + timedelta(hours=10)  # 20:00
+    run(make_uow, alert_policy, shift_end - timedelta(minutes=1))
+    assert len(cards(make_uow, late.id)) == 1
+    run(make_uow, alert_policy, shift_end)
+    run(make_uow, alert_policy, shift_end + timedelta(hours=1))
+    assert cards(make_uow, late.id) == [(0, "ops|sup"), (0, "ops|sup")]  # the acknowledger and ops, once
+    with make_uow() as uow:
+        reminder = uow.session.scalars(select(Notice).join(AlertCard, AlertCard.id == Notice.alert_card_id)
+                                       .where(AlertCard.alert_id == late.id).order_by(Notice.id.desc())).first()
+        assert reminder.card["main_title"]["title"] == f"【未关闭提醒】【超计划时间未开工】#{late.id}"
+        assert reminder.card["sub_title_text"].startswith("已认领：王五 10:05")
+
+
+def test_acting_on_an_alert_is_recorded_and_repeats_change_nothing(plant, make_uow, alert_policy):
+    run(make_uow, alert_policy, NOW)
+    [late] = alerts(make_uow, "late_start")
+    with make_uow() as uow:
+        first = actions.acknowledge(uow, alert_id=late.id, userid="sup", now=NOW + timedelta(minutes=3))
+        again = actions.acknowledge(uow, alert_id=late.id, userid="ops", now=NOW + timedelta(minutes=4))
+        uow.commit()
+    assert first.changed and not again.changed
+    with make_uow() as uow:
+        try:
+            actions.close(uow, alert_id=late.id, userid="w1", now=NOW)
+        except Exception as exc:  # noqa: BLE001
+            assert "不是发给您的" in exc.message  # type: ignore[attr-defined]
+        else:
+            raise AssertionError("a worker who did not get the alert closed it")
+        actions.close(uow, alert_id=late.id, userid="ops", now=NOW + timedelta(minutes=9))
+        uow.commit()
+    [late] = alerts(make_uow, "late_start")
+    assert late.status == AlertStatus.CLOSED and late.resolution == "已处理"
+    assert late.acknowledged_at == NOW + timedelta(minutes=3) and late.closed_at == NOW + timedelta(minutes=9)
+
+
+def test_an_equipment_fault_calls_the_nearest_free_technician_and_silence_calls_the_next(
+        plant, make_uow, alert_policy, policy):
+    from alerts.intake import exception_opened
+
+    with make_uow() as uow:
+        exc = open_exception(uow, policy, userid="w1", type="设备故障", source_key="e1", now=NOW,
+                             work_order_code=WO, description="液压油温过高")
+        ticket_id = exception_opened(uow, alert_policy, exc.id, NOW)
+        uow.commit()
+    with make_uow() as uow:
+        ticket = uow.session.get(RepairTicket, ticket_id)
+        assert ticket.machine == "P01" and ticket.technician_id is not None
+        assert ticket.tried_userids == "techA"  # P01 is in A区, and so is techA
+        tech_card = uow.session.scalars(select(Notice).where(Notice.userids == "techA")).one().card
+        assert [b["text"] for b in tech_card["button_list"]] == ["接单"]
+    assert [a.rule for a in alerts(make_uow)] == ["exception"]  # at once, before any scheduled round
+
+    run(make_uow, alert_policy, NOW + timedelta(minutes=10))
+    with make_uow() as uow:
+        assert uow.session.get(RepairTicket, ticket_id).tried_userids == "techA"
+    run(make_uow, alert_policy, NOW + timedelta(minutes=11))
+    with make_uow() as uow:
+        ticket = uow.session.get(RepairTicket, ticket_id)
+        assert ticket.tried_userids == "techA|techB"  # B区 is one zone away, C区 two
+        told = uow.session.scalars(select(Notice.text).where(Notice.userids == "sup")).all()
+        assert any("刘师傅 11 分钟未接单，已改派 何师傅" in (t or "") for t in told)
+    assert "repair_unanswered" in [a.rule for a in alerts(make_uow)]
+
+    with make_uow() as uow:
+        try:
+            repair.step(uow, ticket_id=ticket_id, userid="techA", action="accept", now=NOW + timedelta(minutes=12))
+        except Exception as exc:  # noqa: BLE001
+            assert "已改派给其他技术员" in exc.message  # type: ignore[attr-defined]
+        else:
+            raise AssertionError("the first technician could still accept a re-dispatched ticket")
+        for action, minutes in (("accept", 13), ("accept", 14), ("arrive", 20), ("done", 50)):
+            repair.step(uow, ticket_id=ticket_id, userid="techB", action=action, now=NOW + timedelta(minutes=minutes))
+        uow.commit()
+    run(make_uow, alert_policy, NOW + timedelta(minutes=51))
+    with make_uow() as uow:
+        ticket = uow.session.get(RepairTicket, ticket_id)
+        assert (ticket.accepted_at - ticket.dispatched_at) == timedelta(minutes=2)  # response time, once
+        assert ticket.status == TicketStatus.DONE
+    fault_alerts = [a for a in alerts(make_uow) if a.rule in ("exception", "repair_unanswered")]
+    assert len(fault_alerts) == 2 and all(a.status == AlertStatus.CLOSED for a in fault_alerts)  # all over
+
+    # techB is free again, techA never answered: a new fault on P01 goes to the nearest free one, techA.
+    with make_uow() as uow:
+        other = repair.open_ticket(uow, alert_policy, machine="P01", workshop="注塑车间", now=NOW + timedelta(hours=1))
+        busy_a = repair.open_ticket(uow, alert_policy, machine="P01", workshop="注塑车间", now=NOW + timedelta(hours=1))
+        uow.commit()
+        assert other.tried_userids == "techA" and busy_a.tried_userids == "techB"  # techA is busy with `other`

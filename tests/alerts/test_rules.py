@@ -1,0 +1,68 @@
+"""The rules alone: plain facts in, findings out, at the edges of every threshold."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from alerts import rules
+from alerts.policy import AlertPolicy
+
+POLICY = AlertPolicy()
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 11:00 in the plant
+
+
+def unstarted(minutes_late: float, reported: bool = False) -> rules.UnstartedWorkOrder:
+    return rules.UnstartedWorkOrder("WO1", "SEORD1", "上盖", "注塑车间", "P01",
+                                    NOW - timedelta(minutes=minutes_late), reported)
+
+
+def test_late_start_waits_for_the_grace_period_and_ignores_started_orders():
+    assert rules.late_starts([unstarted(30)], NOW, POLICY) == []
+    [found] = rules.late_starts([unstarted(31)], NOW, POLICY)
+    assert found.subject_key == "wo:WO1" and found.title == "WO1 超过计划开工时间 31 分钟 未开工"
+    assert found.facts["计划开工"] == "11-25 10:29"
+    assert rules.late_starts([unstarted(300, reported=True)], NOW, POLICY) == []
+
+
+def day(planned: int, done: int) -> rules.WorkshopDay:
+    return rules.WorkshopDay("注塑车间", date(2026, 11, 25), planned, done)
+
+
+def test_plan_completion_is_judged_only_from_the_first_checkpoint_on():
+    before = NOW - timedelta(minutes=1)  # 10:59
+    assert rules.plan_behind([day(1200, 0)], before, POLICY) == ([], False)
+    # By 11:00 a 08:00–20:00 shift should have made 3/12 of 1200 = 300; 70% of that is 210.
+    found, verdict = rules.plan_behind([day(1200, 209)], NOW, POLICY)
+    assert verdict and found[0].subject_key == "plan:注塑车间:2026-11-25"
+    assert found[0].facts["应完成"] == "300 件" and found[0].facts["完成率"] == "70%"
+    assert rules.plan_behind([day(1200, 210)], NOW, POLICY) == ([], True)
+    assert rules.plan_behind([day(0, 0)], NOW, POLICY) == ([], True)
+
+
+def quality(code: str, defect: int, good: int = 1000) -> rules.OrderQuality:
+    return rules.OrderQuality("M-001", code, "注塑车间", good, defect)
+
+
+def test_defect_streak_needs_the_last_two_orders_over_the_limit():
+    over, under = 40, 10  # 3.8% and 1.0% of about 1000
+    streak = rules.defect_streaks({"M-001": [quality("A", over), quality("B", over)]}, POLICY)
+    assert [f.subject_key for f in streak] == ["defect:mould:M-001"]
+    assert streak[0].facts["本单"] == "B 3.8%"
+    assert rules.defect_streaks({"M-001": [quality("A", over)]}, POLICY) == []
+    assert rules.defect_streaks({"M-001": [quality("A", over), quality("B", under), quality("C", over)]}, POLICY) == []
+    at_limit = quality("B", 30, 970)  # exactly 3.0%: at the limit is not over it
+    assert rules.defect_streaks({"M-001": [quality("A", over), at_limit]}, POLICY) == []
+    # A work order with nothing reported yet does not break or make a streak.
+    assert rules.defect_streaks({"M-001": [quality("A", over), quality("B", over), quality("C", 0, 0)]}, POLICY)
+
+
+def test_a_repair_ticket_is_late_once_the_answer_time_has_passed_since_it_opened():
+    ticket = rules.WaitingTicket(7, "P03", "注塑车间", "刘师傅", NOW - timedelta(minutes=2), NOW - timedelta(minutes=10))
+    assert rules.repairs_unanswered([ticket], NOW, POLICY) == []
+    [found] = rules.repairs_unanswered([ticket], NOW + timedelta(minutes=1), POLICY)
+    assert found.subject_key == "repair:7" and found.facts["等待"] == "11 分钟"
+
+
+def test_waiting_times_read_like_a_person_says_them():
+    assert [rules.span(m) for m in (45, 60, 200, 1440, 4906)] == [
+        "45 分钟", "1 小时", "3 小时 20 分钟", "1 天", "3 天 9 小时"]
