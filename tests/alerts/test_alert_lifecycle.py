@@ -214,3 +214,28 @@ def test_an_equipment_fault_calls_the_nearest_free_technician_and_silence_calls_
         busy_a = repair.open_ticket(uow, alert_policy, machine="P01", workshop="注塑车间", now=NOW + timedelta(hours=1))
         uow.commit()
         assert other.tried_userids == "techA" and busy_a.tried_userids == "techB"  # techA is busy with `other`
+
+
+def test_monthly_figures_give_time_to_acknowledge_and_close_and_same_day_share(plant, make_uow, alert_policy):
+    from alerts.stats import alert_stats
+
+    run(make_uow, alert_policy, NOW)
+    with make_uow() as uow:
+        add_order(uow, bill_no="SEORD000002", wo_code="WO20261125-02")
+        uow.commit()
+    run(make_uow, alert_policy, NOW + timedelta(minutes=20))
+    first, second = alerts(make_uow, "late_start")
+    with make_uow() as uow:
+        actions.acknowledge(uow, alert_id=first.id, userid="sup", now=NOW + timedelta(minutes=10))
+        actions.close(uow, alert_id=first.id, userid="sup", now=NOW + timedelta(minutes=40))
+        actions.close(uow, alert_id=second.id, userid="ops", now=NOW + timedelta(days=1))  # the next day
+        uow.commit()
+    with make_uow() as uow:
+        [row] = [r for r in alert_stats(uow, alert_policy, "2026-11") if r.rule == "late_start"]
+    assert row.count == 2 and row.workshop == "注塑车间"
+    # The second fired 20 minutes in and was acknowledged when it was closed, a day later.
+    assert row.mean_ack_minutes == (10 + 24 * 60 - 20) / 2
+    assert row.mean_close_minutes == (40 + 24 * 60 - 20) / 2
+    assert row.closed_same_day_pct == 50
+    with make_uow() as uow:
+        assert alert_stats(uow, alert_policy, "2026-10") == []
