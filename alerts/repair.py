@@ -82,6 +82,12 @@ def open_ticket(uow: UnitOfWork, policy: AlertPolicy, *, machine: str | None, wo
         existing = uow.session.scalar(select(RepairTicket).where(RepairTicket.exception_id == exception_id))
         if existing is not None:
             return existing
+    if machine:
+        # One machine, one repair at a time: a second call for it joins the ticket already open.
+        running = uow.session.scalar(select(RepairTicket).where(
+            RepairTicket.machine == machine, RepairTicket.status.in_(BUSY)).order_by(RepairTicket.id).limit(1))
+        if running is not None:
+            return running
     ticket = RepairTicket(exception_id=exception_id, machine=machine, workshop=workshop, status=TicketStatus.OPEN,
                           opened_at=now, tried_userids="")
     uow.session.add(ticket)

@@ -208,12 +208,15 @@ def test_an_equipment_fault_calls_the_nearest_free_technician_and_silence_calls_
     fault_alerts = [a for a in alerts(make_uow) if a.rule in ("exception", "repair_unanswered")]
     assert len(fault_alerts) == 2 and all(a.status == AlertStatus.CLOSED for a in fault_alerts)  # all over
 
-    # techB is free again, techA never answered: a new fault on P01 goes to the nearest free one, techA.
+    # Later faults: P01 goes to techA (A区); P02, also in A区, to techB because techA is busy; a second
+    # call for P01 joins the ticket already open for it.
+    later = NOW + timedelta(hours=1)
     with make_uow() as uow:
-        other = repair.open_ticket(uow, alert_policy, machine="P01", workshop="注塑车间", now=NOW + timedelta(hours=1))
-        busy_a = repair.open_ticket(uow, alert_policy, machine="P01", workshop="注塑车间", now=NOW + timedelta(hours=1))
+        p01 = repair.open_ticket(uow, alert_policy, machine="P01", workshop="注塑车间", now=later)
+        p02 = repair.open_ticket(uow, alert_policy, machine="P02", workshop="注塑车间", now=later)
+        again = repair.open_ticket(uow, alert_policy, machine="P01", workshop="注塑车间", now=later)
         uow.commit()
-        assert other.tried_userids == "techA" and busy_a.tried_userids == "techB"  # techA is busy with `other`
+        assert (p01.tried_userids, p02.tried_userids, again.id) == ("techA", "techB", p01.id)
 
 
 def test_monthly_figures_give_time_to_acknowledge_and_close_and_same_day_share(plant, make_uow, alert_policy):
