@@ -135,4 +135,6 @@ def submit_report() -> Any:
         return _render_form(userid, payload, error=exc.message, good=good_raw, defect=defect_raw, token=token,
                             status=400)
     deps.core.send_later(outbox)
+    if not result.duplicate:
+        deps.core.queue.enqueue("alerts.tick")
     return render_template("report_done.html", r=result, headline=done_headline(result))

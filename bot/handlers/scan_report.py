@@ -36,6 +36,8 @@ def tap_done(msg: CardClick, ctx: Ctx) -> Reply:
         # Keyed by the card and button, not the delivery: a second tap on the same card is the same report.
         req=ReportRequest(code, qty, 0, source_key=f"card:{msg.task_id}:{msg.event_key}", operation_seq=seq),
     )
+    if not result.duplicate:
+        ctx.enqueue("alerts.tick")  # a first report clears 未开工; defects may start a streak
     return UpdateCard(done_card(result, task_id=msg.task_id))
 
 

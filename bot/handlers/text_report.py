@@ -19,4 +19,6 @@ def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
         req=ReportRequest(parsed.work_order_code, parsed.good_qty, parsed.defect_qty, source_key=ctx.key,
                           operation_name=parsed.operation),
     )
+    if not result.duplicate:
+        ctx.enqueue("alerts.tick")  # a first report clears 未开工; defects may start a streak
     return Text(report_text(result))

@@ -96,3 +96,11 @@ def test_a_wecom_outage_delays_a_card_and_a_permanent_refusal_is_kept_with_its_r
         refused = uow.session.scalars(select(Notice).where(Notice.text == "测试")).one()
         assert refused.sent_at is not None and "40003" in refused.last_error
     assert "测试" not in live.texts("sup")
+
+
+def test_a_defect_streak_is_raised_right_after_the_report_that_makes_it(live):
+    live.say("w1", "报工 WO20261125-01 良品 500 不良 40")
+    assert not [c for c in live.cards("sup") if "连续两单不良率超标" in c["main_title"]["title"]]
+    live.say("w2", "报工 WO20261125-02 良品 500 不良 30")
+    [streak] = [c for c in live.cards("sup") if "连续两单不良率超标" in c["main_title"]["title"]]
+    assert streak["main_title"]["desc"] == "模具 M-001 连续两单不良率超标（>3%）"
