@@ -12,6 +12,7 @@ from alerts.policy import AlertPolicy
 from alerts.rules import EXCEPTION
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import Alert, AlertCard, Person, ShopException
+from domain.services.exceptions import acknowledge_exception, close_exception
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus, ExceptionStatus, Role
@@ -54,9 +55,7 @@ def acknowledge(uow: UnitOfWork, *, alert_id: int, userid: str, now: datetime) -
     alert.acknowledged_by_id = person.id
     exc = _exception_of(uow, alert)
     if exc is not None and exc.status == ExceptionStatus.OPEN:
-        exc.status = ExceptionStatus.ACKNOWLEDGED
-        exc.acknowledged_at = now
-        exc.acknowledged_by_id = person.id
+        acknowledge_exception(uow, exception_id=exc.id, userid=userid, now=now)
     uow.flush()
     return ActionResult(alert.id, alert.status, True, f"已认领预警 #{alert.id}。")
 
@@ -73,11 +72,8 @@ def close(uow: UnitOfWork, *, alert_id: int, userid: str, now: datetime, resolut
     alert.closed_by_id = person.id
     alert.resolution = resolution
     exc = _exception_of(uow, alert)
-    if exc is not None and exc.status != ExceptionStatus.CLOSED and resolution != "转维修":
-        exc.status = ExceptionStatus.CLOSED
-        exc.closed_at = now
-        exc.closed_by_id = person.id
-        exc.resolution = resolution
+    if exc is not None and resolution != "转维修":  # a repair ticket closes the exception when it is done
+        close_exception(uow, exception_id=exc.id, userid=userid, now=now, resolution=resolution)
     uow.flush()
     return ActionResult(alert.id, alert.status, True, f"预警 #{alert.id} 已关闭（{resolution}）。")
 

@@ -15,9 +15,10 @@ from alerts.rules import span
 from bot.wecom.cards import Button, button_card, make_task_id
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import Person, RepairTicket, ShopException
+from domain.services.exceptions import close_exception
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
-from domain.vocab import ExceptionStatus, Role, TicketStatus
+from domain.vocab import Role, TicketStatus
 
 BUSY = (TicketStatus.OPEN, TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
 STATUS_LABELS = {TicketStatus.OPEN: "待接单", TicketStatus.ACCEPTED: "已接单", TicketStatus.ON_SITE: "已到场",
@@ -151,11 +152,7 @@ def step(uow: UnitOfWork, *, ticket_id: int, userid: str, action: str, now: date
         ticket.arrived_at = now
     else:
         ticket.finished_at = now
-        exc = uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
-        if exc is not None and exc.status != ExceptionStatus.CLOSED:
-            exc.status = ExceptionStatus.CLOSED
-            exc.closed_at = now
-            exc.closed_by_id = ticket.technician_id
-            exc.resolution = "维修完成"
+        if ticket.exception_id is not None:
+            close_exception(uow, exception_id=ticket.exception_id, userid=userid, now=now, resolution="维修完成")
     uow.flush()
     return TicketStep(ticket.id, target, changed=True)
