@@ -12,15 +12,14 @@ import hmac
 import logging
 import secrets
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session
+from flask import Blueprint, current_app, render_template, request
 
 from bot.app import BotDeps
 from bot.report_flow import ReportRequest, done_headline, record_report
 from bot.report_parse import parse_qty
 from bot.routing import Outgoing
-from bot.wecom.errors import TransientError, WeComAPIError
+from bot.web_auth import current_userid, login_required, page
 from domain import qr_payload
 from domain.errors import DomainError
 from domain.services import reporting
@@ -28,16 +27,13 @@ from domain.services import reporting
 log = logging.getLogger(__name__)
 bp = Blueprint("forms", __name__, url_prefix="/forms", template_folder="templates")
 
-SESSION_USER = "wecom_userid"
-SESSION_STATE = "oauth_state"
 
 
 def _deps() -> BotDeps:
     return current_app.extensions["bot"]
 
 
-def _page(status: int, title: str, message: str) -> tuple[str, int]:
-    return render_template("message.html", title=title, message=message), status
+_page = page
 
 
 def _form_token(userid: str, nonce: str) -> str:
@@ -52,46 +48,10 @@ def _token_ok(userid: str, token: str) -> bool:
     return bool(nonce) and hmac.compare_digest(_form_token(userid, nonce), token)
 
 
-def _authorize_redirect() -> Response:
-    deps = _deps()
-    s = deps.settings
-    state = secrets.token_urlsafe(12)
-    session[SESSION_STATE] = state
-    back = f"{s.public_url.rstrip('/')}{request.full_path.rstrip('?')}"
-    query = urlencode({"appid": s.wecom_corp_id, "redirect_uri": back, "response_type": "code",
-                       "scope": "snsapi_base", "state": state, "agentid": s.wecom_agent_id})
-    return redirect(f"{s.wecom_oauth_base.rstrip('/')}/connect/oauth2/authorize?{query}#wechat_redirect")
-
-
-def _sign_in(code: str) -> str | tuple[str, int]:
-    """The member behind an OAuth code, or an error page."""
-    if request.args.get("state") != session.pop(SESSION_STATE, None):
-        return _page(400, "链接已失效", "登录状态已失效，请回到企业微信重新打开此页面。")
-    try:
-        userid = _deps().client.userid_from_oauth_code(code)
-    except WeComAPIError:
-        return _page(403, "身份验证失败", "企业微信身份验证失败，请回到企业微信重新打开此页面。")
-    except TransientError:
-        return _page(503, "请稍后再试", "暂时无法连接企业微信，请稍后刷新页面。")
-    if not userid:
-        return _page(403, "无法使用", "此页面仅限本企业成员使用。")
-    return userid
-
-
 @bp.get("/report")
+@login_required
 def report_form() -> Any:
-    code = request.args.get("code")
-    if code:
-        who = _sign_in(code)
-        if not isinstance(who, str):
-            return who
-        session[SESSION_USER] = who
-        # Drop code/state from the address so a reload does not replay a used code.
-        return redirect(f"{request.path}?{urlencode({'wo': request.args.get('wo', '')})}")
-    userid = session.get(SESSION_USER)
-    if not userid:
-        return _authorize_redirect()
-    return _render_form(userid, request.args.get("wo", ""))
+    return _render_form(current_userid() or "", request.args.get("wo", ""))
 
 
 def _render_form(userid: str, payload: str, *, error: str = "", good: str = "", defect: str = "",
@@ -110,7 +70,7 @@ def _render_form(userid: str, payload: str, *, error: str = "", good: str = "", 
 
 @bp.post("/report")
 def submit_report() -> Any:
-    userid = session.get(SESSION_USER)
+    userid = current_userid()
     if not userid:
         return _page(401, "请重新打开", "登录已过期，请回到企业微信重新扫码打开此页面。")
     form = request.form
