@@ -291,6 +291,19 @@ class Notice(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
 
 
+class DisplayToken(Base):
+    """A wall screen's key to the board: shown once, stored hashed, revocable by name."""
+
+    __tablename__ = "display_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    workshop: Mapped[str | None] = mapped_column(String(40))  # None: the whole plant
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class RepairTicket(Base):
     __tablename__ = "repair_tickets"
 
