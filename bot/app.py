@@ -98,11 +98,13 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     app.secret_key = hashlib.sha256(f"factorybot-session\0{settings.wecom_secret}\0{settings.wecom_aes_key}".encode()).digest()
     app.config.update(SESSION_COOKIE_NAME="fb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
 
+    from bot.board import bp as board_bp
     from bot.callback import bp as callback_bp
     from bot.forms import bp as forms_bp
 
     app.register_blueprint(callback_bp)
     app.register_blueprint(forms_bp)
+    app.register_blueprint(board_bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

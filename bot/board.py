@@ -1,0 +1,165 @@
+"""The order execution board (订单执行看板): a page that polls a JSON endpoint, an order timeline, photos.
+
+Live updates are polling with ETags, not server-sent events: gunicorn's sync workers would each be held
+by an open stream, a 304 costs almost nothing, and a client that polls simply carries on after a server
+restart or a flaky Wi-Fi on the shop floor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from sqlalchemy import select
+
+from bot.app import BotDeps
+from bot.web_auth import api_refusal, current_userid, login_required, page
+from domain.errors import DomainError
+from domain.models import Operation, Person, SalesOrder, SalesOrderLine, WorkOrder
+from domain.photos import PhotoStore
+from domain.services import orders
+from domain.services.board import BoardFilters, build_board
+from domain.services.display_tokens import find_token
+from domain.services.order_timeline import order_timeline
+from domain.services.people import find_person
+from domain.uow import UnitOfWork
+
+bp = Blueprint("board", __name__, url_prefix="/board", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+POLL_MS = 3000
+
+
+def _deps() -> BotDeps:
+    return current_app.extensions["bot"]
+
+
+def _viewer(uow: UnitOfWork) -> tuple[Person | None, str | None, bool]:
+    """(person, screen workshop, allowed): a signed-in active member, or a valid display token."""
+    userid = current_userid()
+    if userid:
+        person = find_person(uow, userid)
+        return person, None, person is not None and person.active
+    token = find_token(uow, request.args.get("token", "") or request.headers.get("X-Display-Token", ""))
+    if token is not None:
+        return None, token.workshop, True
+    return None, None, False
+
+
+def login_or_display_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A wall screen's token opens a page without WeCom; anyone else signs in."""
+    signed_in = login_required(view)
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _deps().runtime.uow() as uow:
+            if find_token(uow, request.args.get("token", "")) is not None:
+                return view(*args, **kwargs)
+        return signed_in(*args, **kwargs)
+
+    return wrapper
+
+
+def _filters() -> BoardFilters:
+    a = request.args
+    return BoardFilters(workshop=a.get("workshop", ""), customer=a.get("customer", "")[:40], stage=a.get("stage", ""),
+                        status=a.get("status", ""))
+
+
+@bp.get("")
+@login_required
+def board_page() -> Any:
+    with _deps().runtime.uow() as uow:
+        person, _, allowed = _viewer(uow)
+        if not allowed or person is None:
+            return page(403, "无法查看", "您的企业微信账号尚未开通 FactoryBot，请联系系统管理员。")
+        return render_template("board.html", viewer=person.name, scope=person.workshop or "全厂", wall=False,
+                               token="", poll_ms=POLL_MS)
+
+
+@bp.get("/wall")
+def wall_page() -> Any:
+    token = request.args.get("token", "")
+    with _deps().runtime.uow() as uow:
+        screen = find_token(uow, token)
+        if screen is None:
+            return page(403, "大屏令牌无效", "该大屏链接已失效或被吊销，请联系管理员重新生成。")
+        return render_template("board.html", viewer=screen.name, scope=screen.workshop or "全厂", wall=True,
+                               token=token, poll_ms=POLL_MS)
+
+
+@bp.get("/data.json")
+def board_data() -> Any:
+    deps = _deps()
+    with deps.runtime.uow() as uow:
+        person, screen_workshop, allowed = _viewer(uow)
+        if not allowed:
+            return api_refusal()
+        board = build_board(uow, today=deps.runtime.today(), tz=deps.runtime.policy.tz, viewer=person,
+                            token_workshop=screen_workshop, filters=_filters())
+    body = json.dumps(board.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    etag = hashlib.sha1(body.encode()).hexdigest()[:20]
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": "no-cache"})
+    return Response(body, mimetype="application/json", headers={"ETag": f'"{etag}"', "Cache-Control": "no-cache"})
+
+
+def _may_see_order(uow: UnitOfWork, person: Person | None, screen_workshop: str | None, bill_no: str) -> bool:
+    scope = screen_workshop or (person.workshop if person is not None else None)
+    if not scope:
+        return True
+    return uow.session.scalar(
+        select(Operation.id).join(WorkOrder).join(SalesOrderLine).join(SalesOrder)
+        .where(SalesOrder.bill_no == bill_no, Operation.workshop == scope).limit(1)) is not None
+
+
+@bp.get("/order/<bill_no>")
+@login_or_display_token
+def order_page(bill_no: str) -> Any:
+    deps = _deps()
+    bill_no = bill_no.strip().upper()
+    with deps.runtime.uow() as uow:
+        person, screen, allowed = _viewer(uow)
+        if not allowed:
+            return page(403, "无法查看", "您的企业微信账号尚未开通 FactoryBot，请联系系统管理员。")
+        try:
+            progress = orders.order_progress(uow, bill_no, today=deps.runtime.today())
+        except DomainError as exc:
+            return page(404, "没有这张订单", exc.message)
+        if not _may_see_order(uow, person, screen, bill_no):
+            return page(403, "无法查看", "这张订单不在您的车间，请联系主管查看。")
+        events = order_timeline(uow, bill_no)
+    tz = deps.runtime.policy.tz
+    return render_template("order.html", p=progress, events=events, tz=tz,
+                           lines=[asdict(line) for line in progress.lines])
+
+
+@bp.get("/wo/<code>")
+@login_required
+def work_order_page(code: str) -> Any:
+    with _deps().runtime.uow() as uow:
+        bill_no = uow.session.scalar(
+            select(SalesOrder.bill_no).join(SalesOrderLine).join(WorkOrder).where(WorkOrder.code == code.upper()))
+    if bill_no is None:
+        return page(404, "没有这张工单", f"工单 {code} 不存在。")
+    return redirect(f"/board/order/{bill_no}")
+
+
+@bp.get("/photo/<path:relpath>")
+def photo(relpath: str) -> Any:
+    deps = _deps()
+    with deps.runtime.uow() as uow:
+        _, _, allowed = _viewer(uow)
+    if not allowed:
+        return api_refusal()
+    store: PhotoStore = deps.core.tools.photo_store
+    try:
+        data = store.open(relpath)
+    except DomainError:
+        abort(404)
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

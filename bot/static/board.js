@@ -1,0 +1,141 @@
+// The board polls /board/data.json with If-None-Match: a 304 costs nothing, and polling simply resumes
+// after a server restart. Everything is built with textContent, never innerHTML, so no name can inject.
+(function () {
+  "use strict";
+  const cfg = document.body.dataset;
+  const wall = cfg.wall === "1";
+  const rowsEl = document.getElementById("rows");
+  const statusEl = document.getElementById("status");
+  const form = document.querySelector("form.filters");
+  let etag = "";
+  let options = null;
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function query() {
+    const q = new URLSearchParams();
+    if (cfg.token) q.set("token", cfg.token);
+    if (form) new FormData(form).forEach((v, k) => { if (v) q.set(k, v); });
+    return q;
+  }
+
+  function fillOptions(opts) {
+    if (!form || options) return;
+    options = opts;
+    const current = new URLSearchParams(location.search);
+    for (const [name, list] of [["workshop", opts.workshops], ["customer", opts.customers], ["stage", opts.stages], ["status", opts.statuses]]) {
+      const sel = form.elements[name];
+      for (const value of list) {
+        const o = el("option", "", value);
+        o.value = value;
+        sel.appendChild(o);
+      }
+      sel.value = current.get(name) || "";
+    }
+  }
+
+  const TAGS = { late: "已逾期", at_risk: "有风险", exception: "有异常" };
+
+  function render(data) {
+    fillOptions(data.options);
+    const c = data.counts;
+    document.getElementById("c-total").textContent = c.shown + "/" + c.total;
+    document.getElementById("c-late").textContent = c.late;
+    document.getElementById("c-risk").textContent = c.at_risk;
+    document.getElementById("c-exc").textContent = c.exception;
+    const frag = document.createDocumentFragment();
+    for (const r of data.rows) {
+      const row = el("div", "row " + r.status);
+      row.dataset.wo = r.work_order;
+      row.appendChild(el("div", "bar"));
+      const body = el("div", "body");
+      const top = el("div", "top");
+      const link = el("a", "", r.bill_no + " · " + r.work_order);
+      link.href = "/board/order/" + encodeURIComponent(r.bill_no) + (cfg.token ? "?token=" + encodeURIComponent(cfg.token) : "");
+      top.appendChild(link);
+      top.appendChild(el("span", "customer", r.customer));
+      if (TAGS[r.status]) top.appendChild(el("span", "tag " + r.status, r.status === "late" ? "逾期 " + (-r.days_to_due) + " 天" : TAGS[r.status]));
+      if (r.exceptions && r.status !== "exception") top.appendChild(el("span", "tag exception", "异常 " + r.exceptions));
+      body.appendChild(top);
+      const meta = el("div", "meta");
+      meta.appendChild(el("span", "", r.product + "（" + r.item_number + "）"));
+      meta.appendChild(el("span", "done", "完成 " + r.done_qty + "/" + r.planned_qty + "（" + r.percent + "%）"));
+      meta.appendChild(el("span", "", r.workshop + (r.machine ? " · " + r.machine : "")));
+      meta.appendChild(el("span", "", "计划开工 " + r.planned_start + " · 交期 " + r.due_date));
+      if (r.people.length) meta.appendChild(el("span", "", "在做：" + r.people.join("、")));
+      body.appendChild(meta);
+      const stages = el("div", "stages");
+      data.options.stages.forEach((s, i) => {
+        if (i) stages.appendChild(document.createTextNode("→"));
+        stages.appendChild(i === r.stage_index ? el("b", "", "【" + s + "】") : el("span", "", s));
+      });
+      body.appendChild(stages);
+      const ops = el("div", "ops");
+      for (const op of r.ops) {
+        const o = el("div", "op" + (op.status === "done" ? " done" : ""));
+        o.appendChild(el("div", "", op.name + " " + op.good + "（" + op.percent + "%）"));
+        const track = el("div", "track");
+        const fill = el("div", "fill");
+        fill.style.width = op.percent + "%";
+        track.appendChild(fill);
+        o.appendChild(track);
+        ops.appendChild(o);
+      }
+      body.appendChild(ops);
+      row.appendChild(body);
+      frag.appendChild(row);
+    }
+    rowsEl.replaceChildren(frag);
+    if (!data.rows.length) rowsEl.appendChild(el("div", "empty", "没有符合条件的在制工单"));
+    rowsEl.dataset.version = (Number(rowsEl.dataset.version || 0) + 1).toString();
+  }
+
+  async function poll() {
+    try {
+      const res = await fetch("/board/data.json?" + query().toString(), {
+        headers: etag ? { "If-None-Match": etag } : {}, credentials: "same-origin", cache: "no-store",
+      });
+      if (res.status === 200) {
+        etag = res.headers.get("ETag") || "";
+        render(await res.json());
+      } else if (res.status !== 304) {
+        throw new Error(res.status === 401 ? "登录已过期，请重新打开" : "服务器返回 " + res.status);
+      }
+      statusEl.textContent = "已更新 " + new Date().toLocaleTimeString("zh-CN", { hour12: false });
+      statusEl.className = "";
+    } catch (err) {
+      statusEl.textContent = "连接中断，正在重试…（" + err.message + "）";
+      statusEl.className = "down";
+    }
+    setTimeout(poll, Number(cfg.poll));
+  }
+
+  if (form) {
+    form.addEventListener("change", () => {
+      etag = "";
+      history.replaceState(null, "", "?" + query().toString());
+      fetchNow();
+    });
+    form.addEventListener("submit", (e) => e.preventDefault());
+  }
+  function fetchNow() {
+    fetch("/board/data.json?" + query().toString(), { credentials: "same-origin", cache: "no-store" })
+      .then((r) => (r.ok ? r.json().then((d) => { etag = r.headers.get("ETag") || ""; render(d); }) : null));
+  }
+
+  // A TV has nobody to scroll it: glide down, pause at the end, start again at the top.
+  if (wall) {
+    let pause = 0;
+    setInterval(() => {
+      if (pause > 0) { pause -= 1; return; }
+      const bottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 2;
+      if (bottom) { pause = 60; setTimeout(() => window.scrollTo(0, 0), 2500); } else { window.scrollBy(0, 2); }
+    }, 50);
+  }
+  poll();
+})();

@@ -1,0 +1,178 @@
+"""The order execution board: every open work order at a glance, most urgent first, as plain data.
+
+Read with a handful of column queries (no ORM objects), because wall screens poll it every few seconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import func, select
+
+from domain.models import (
+    Alert,
+    Customer,
+    Operation,
+    Person,
+    Product,
+    SalesOrder,
+    SalesOrderLine,
+    ShopException,
+    WorkOrder,
+    WorkReport,
+)
+from domain.uow import UnitOfWork
+from domain.vocab import STAGE_ORDER, AlertStatus, ExceptionStatus, OrderStatus, Stage, WorkOrderStatus
+
+LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
+AT_RISK_DAYS = 2  # due this soon and less than AT_RISK_DONE_PCT finished: someone should look
+AT_RISK_DONE_PCT = 80
+STATUSES = {"late": "已逾期", "at_risk": "有风险", "exception": "有异常", "ok": "正常"}
+
+
+@dataclass(frozen=True)
+class BoardOp:
+    name: str
+    good: int
+    percent: int
+    status: str
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    work_order: str
+    bill_no: str
+    customer: str
+    product: str
+    item_number: str
+    workshop: str
+    machine: str | None
+    planned_qty: int
+    done_qty: int
+    percent: int
+    ops: list[BoardOp]
+    stage: str
+    stage_index: int
+    planned_start: str
+    due_date: str
+    days_to_due: int
+    late: bool
+    at_risk: bool
+    exceptions: int
+    alerts: int
+    people: list[str]
+    status: str  # late | exception | at_risk | ok
+
+    @property
+    def urgency(self) -> tuple[Any, ...]:
+        rank = {"late": 0, "exception": 1, "at_risk": 2, "ok": 3}[self.status]
+        return (rank, self.days_to_due, self.work_order)
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    workshop: str = ""
+    customer: str = ""
+    stage: str = ""
+    status: str = ""
+
+
+@dataclass
+class Board:
+    rows: list[BoardRow]
+    counts: dict[str, int]
+    options: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": [asdict(r) for r in self.rows], "counts": self.counts, "options": self.options}
+
+
+def _visible_workshop(viewer: Person | None, token_workshop: str | None) -> str | None:
+    """People of a workshop see its work; plant-wide roles and plant-wide screens see everything."""
+    if token_workshop:
+        return token_workshop
+    return viewer.workshop if viewer is not None and viewer.workshop else None
+
+
+def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | None = None,
+                token_workshop: str | None = None, filters: BoardFilters = BoardFilters()) -> Board:
+    s = uow.session
+    wos = s.execute(
+        select(WorkOrder.id, WorkOrder.code, WorkOrder.planned_qty, WorkOrder.planned_start, WorkOrder.planned_finish,
+               WorkOrder.machine, WorkOrder.workshop, SalesOrder.bill_no, SalesOrder.stage, Customer.name,
+               Product.name, Product.item_number, SalesOrderLine.due_date)
+        .join(SalesOrderLine, SalesOrderLine.id == WorkOrder.line_id)
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .join(Product, Product.id == WorkOrder.product_id)
+        .where(WorkOrder.status.in_(LIVE), SalesOrder.status == OrderStatus.OPEN)
+    ).all()
+    ids = [w[0] for w in wos]
+    ops: dict[int, list[Any]] = defaultdict(list)
+    for row in s.execute(select(Operation.work_order_id, Operation.seq, Operation.name, Operation.workshop,
+                                Operation.good_qty, Operation.status)
+                         .where(Operation.work_order_id.in_(ids)).order_by(Operation.work_order_id, Operation.seq)):
+        ops[row[0]].append(row)
+    exceptions = dict(s.execute(
+        select(ShopException.work_order_id, func.count()).where(ShopException.status != ExceptionStatus.CLOSED,
+                                                                ShopException.work_order_id.in_(ids))
+        .group_by(ShopException.work_order_id)).all())
+    alerts = dict(s.execute(
+        select(Alert.subject_key, func.count()).where(Alert.status != AlertStatus.CLOSED,
+                                                      Alert.subject_key.like("wo:%"))
+        .group_by(Alert.subject_key)).all())
+    people: dict[int, set[str]] = defaultdict(set)
+    for wo_id, name in s.execute(
+            select(WorkReport.work_order_id, Person.name).join(Person, Person.id == WorkReport.operator_id)
+            .where(WorkReport.work_day >= today - timedelta(days=1), WorkReport.work_order_id.in_(ids)).distinct()):
+        people[wo_id].add(name)
+
+    scope = _visible_workshop(viewer, token_workshop)
+    rows = []
+    for (wo_id, code, planned, start, _finish, machine, workshop, bill_no, stage, customer, product, item,
+         due) in wos:
+        wo_ops = ops.get(wo_id, [])
+        if scope and workshop != scope and not any(o[3] == scope for o in wo_ops):
+            continue
+        done = wo_ops[-1][4] if wo_ops else 0
+        percent = min(100, round(100 * done / planned)) if planned else 0
+        days_to_due = (due - today).days
+        late = days_to_due < 0
+        at_risk = not late and (days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT)
+        n_exc = exceptions.get(wo_id, 0)
+        status = "late" if late else "exception" if n_exc else "at_risk" if at_risk else "ok"
+        rows.append(BoardRow(
+            work_order=code, bill_no=bill_no, customer=customer, product=product, item_number=item,
+            workshop=workshop, machine=machine, planned_qty=planned, done_qty=done, percent=percent,
+            ops=[BoardOp(o[2], o[4], min(100, round(100 * o[4] / planned)) if planned else 0, o[5]) for o in wo_ops],
+            stage=Stage(stage).label, stage_index=STAGE_ORDER.index(Stage(stage)),
+            planned_start=start.astimezone(tz).strftime("%m-%d %H:%M"), due_date=due.isoformat(), days_to_due=days_to_due, late=late,
+            at_risk=at_risk, exceptions=n_exc, alerts=alerts.get(f"wo:{code}", 0), people=sorted(people[wo_id]),
+            status=status,
+        ))
+    options = {
+        "workshops": sorted({r.workshop for r in rows}),
+        "customers": sorted({r.customer for r in rows}),
+        "stages": [st.label for st in STAGE_ORDER],
+        "statuses": list(STATUSES.values()),
+    }
+    counts = {"total": len(rows), "late": sum(r.late for r in rows), "at_risk": sum(r.at_risk for r in rows),
+              "exception": sum(1 for r in rows if r.exceptions)}
+    shown = [r for r in rows if _matches(r, filters)]
+    shown.sort(key=lambda r: r.urgency)
+    counts["shown"] = len(shown)
+    return Board(shown, counts, options)
+
+
+def _matches(row: BoardRow, f: BoardFilters) -> bool:
+    if f.workshop and row.workshop != f.workshop:
+        return False
+    if f.customer and f.customer not in row.customer:
+        return False
+    if f.stage and row.stage != f.stage:
+        return False
+    return not (f.status and STATUSES.get(row.status) != f.status and row.status != f.status)
+

@@ -1,0 +1,111 @@
+"""An order's story in time: reports, exceptions and their photos, alerts and their handling, repairs,
+and what was written back to KIS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+
+from domain.errors import NotFound
+from domain.models import (
+    Alert,
+    ExceptionPhoto,
+    KisOutbox,
+    Operation,
+    Person,
+    RepairTicket,
+    SalesOrder,
+    SalesOrderLine,
+    ShopException,
+    WorkOrder,
+    WorkReport,
+)
+from domain.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    thumb_path: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    kind: str  # order | report | exception | alert | repair | kis
+    text: str
+    photos: list[Photo] = field(default_factory=list)
+
+
+def _who(person: Person | None) -> str:
+    return person.name if person else "系统"
+
+
+def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
+    s = uow.session
+    order = s.scalar(select(SalesOrder).where(SalesOrder.bill_no == bill_no.strip().upper()))
+    if order is None:
+        raise NotFound(f"没有找到订单 {bill_no}，请核对单号。")
+    events = [Event(order.created_at, "order", f"订单 {order.bill_no} 接单（{order.customer.name}）")]
+    wo_ids = list(s.scalars(select(WorkOrder.id).join(SalesOrderLine).where(SalesOrderLine.order_id == order.id)))
+    codes = dict(s.execute(select(WorkOrder.id, WorkOrder.code).where(WorkOrder.id.in_(wo_ids))).all())
+
+    for at, code, op, good, defect, name in s.execute(
+            select(WorkReport.reported_at, WorkOrder.code, Operation.name, WorkReport.good_qty, WorkReport.defect_qty,
+                   Person.name)
+            .join(WorkOrder, WorkOrder.id == WorkReport.work_order_id)
+            .join(Operation, Operation.id == WorkReport.operation_id)
+            .join(Person, Person.id == WorkReport.operator_id)
+            .where(WorkReport.work_order_id.in_(wo_ids))):
+        bad = f"，不良 {defect}" if defect else ""
+        events.append(Event(at, "report", f"{name} 报工 {code} {op}：良品 {good}{bad}"))
+
+    exc_ids = []
+    for exc in s.scalars(select(ShopException).where(ShopException.work_order_id.in_(wo_ids))):
+        exc_ids.append(exc.id)
+        photos = [Photo(p.id, p.thumb_path, p.path) for p in s.scalars(
+            select(ExceptionPhoto).where(ExceptionPhoto.exception_id == exc.id).order_by(ExceptionPhoto.id))]
+        desc = f"：{exc.description}" if exc.description else ""
+        events.append(Event(exc.opened_at, "exception",
+                            f"{exc.reporter.name} 报告异常 #{exc.id} {exc.type}（{codes.get(exc.work_order_id, '')}）{desc}",
+                            photos))
+        if exc.acknowledged_at:
+            events.append(Event(exc.acknowledged_at, "exception",
+                                f"异常 #{exc.id} 已认领（{_who(s.get(Person, exc.acknowledged_by_id))}）"))
+        if exc.closed_at:
+            events.append(Event(exc.closed_at, "exception", f"异常 #{exc.id} 已关闭（{_who(s.get(Person, exc.closed_by_id))}）"
+                                + (f"：{exc.resolution}" if exc.resolution else "")))
+
+    subjects = [f"wo:{c}" for c in codes.values()] + [f"exc:{i}" for i in exc_ids]
+    acker, closer = aliased(Person), aliased(Person)
+    for alert, ack_name, close_name in s.execute(
+            select(Alert, acker.name, closer.name)
+            .outerjoin(acker, acker.id == Alert.acknowledged_by_id).outerjoin(closer, closer.id == Alert.closed_by_id)
+            .where(or_(Alert.subject_key.in_(subjects), Alert.facts["工单"].as_string().in_(list(codes.values()))))):
+        events.append(Event(alert.fired_at, "alert", f"预警 #{alert.id}：{alert.title}"))
+        if alert.acknowledged_at and ack_name:
+            events.append(Event(alert.acknowledged_at, "alert", f"预警 #{alert.id} 由 {ack_name} 认领"))
+        if alert.closed_at:
+            events.append(Event(alert.closed_at, "alert",
+                                f"预警 #{alert.id} 关闭（{close_name or '系统'}：{alert.resolution or '已处理'}）"))
+
+    for t, tech in s.execute(select(RepairTicket, Person.name).outerjoin(Person, Person.id == RepairTicket.technician_id)
+                             .where(RepairTicket.exception_id.in_(exc_ids))):
+        events.append(Event(t.opened_at, "repair", f"维修工单 #{t.id}（{t.machine or '-'}）派给 {tech or '待派'}"))
+        if t.accepted_at:
+            events.append(Event(t.accepted_at, "repair", f"维修工单 #{t.id} 已接单"))
+        if t.finished_at:
+            events.append(Event(t.finished_at, "repair", f"维修工单 #{t.id} 维修完成"))
+
+    for row in s.scalars(select(KisOutbox).where(KisOutbox.work_order_id.in_(wo_ids))):
+        events.append(Event(row.created_at, "kis", f"完工 {row.qty} 件（{codes.get(row.work_order_id, '')} "
+                                                   f"{row.work_day}）待回写 KIS"))
+        if row.sent_at:
+            result = f"已入库 {row.kis_bill_no}" if row.kis_bill_no else (row.kis_message or str(row.status))
+            events.append(Event(row.sent_at, "kis", f"KIS 回写：{result}"))
+    events.sort(key=lambda e: e.at)
+    return events

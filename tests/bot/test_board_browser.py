@@ -1,0 +1,129 @@
+"""The board in headless Chromium on the demo plant: filter, live update from a chat report, the order's
+timeline, and refusal without a sign-in or a valid display token."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from bot.app import create_app
+from bot.queue import RecordingQueue
+from bot.wecom.crypto import WeComCrypto
+from bot.wecom.simulate import CallbackBuilder
+from domain.demo import load_demo_plant
+from domain.models import Operation, WorkOrder
+from domain.services.display_tokens import create_token, revoke_token
+from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, LABEL_KEY, TOKEN, make_settings
+from tests.bot.test_report_form_browser import CHROMIUM_ARGS
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def board(db_url, make_uow, fake_wecom):
+    fake_wecom.reset()
+    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
+    base = f"http://127.0.0.1:{server.server_port}"
+    settings = make_settings(db_url, fake_wecom.url, label_key=LABEL_KEY, public_url=base,
+                             wecom_oauth_base=fake_wecom.url)
+    app = create_app(settings, queue=RecordingQueue())
+    rt = app.extensions["bot"].runtime
+    with make_uow() as uow:
+        load_demo_plant(uow, today=rt.today(), policy=rt.policy)
+        uow.commit()
+    server.app = app
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield app, base
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def signed_in(browser, fake_wecom, url: str, userid: str):
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{fake_wecom.url}/_fake/login?userid={userid}&next={quote(url, safe='')}")
+    return page
+
+
+def moulding_in_progress(app) -> tuple[str, str, int]:
+    with app.extensions["bot"].runtime.uow() as uow:
+        wo, op = uow.session.execute(
+            select(WorkOrder, Operation).join(Operation, Operation.work_order_id == WorkOrder.id)
+            .where(Operation.seq == 1, Operation.status == "in_progress", WorkOrder.workshop == "注塑车间",
+                   WorkOrder.planned_qty - Operation.good_qty > 100).order_by(WorkOrder.code).limit(1)).one()
+        return wo.code, wo.line.order.bill_no, op.good_qty
+
+
+def say(app, userid: str, text: str) -> None:
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    builder = CallbackBuilder(crypto, CORP_ID, AGENT_ID)
+    signed = builder.sign(builder.text(userid, text))
+    assert app.test_client().post("/wecom/callback", query_string=signed.query, data=signed.body).status_code == 200
+
+
+def test_supervisor_filters_sees_a_chat_report_arrive_and_opens_the_timeline(board, browser, fake_wecom):
+    app, base = board
+    page = signed_in(browser, fake_wecom, f"{base}/board", "wangwu")
+    page.wait_for_selector(".row")
+    assert page.inner_text("h1") == "订单执行看板 · 注塑车间"
+    total = int(page.inner_text("#c-total").split("/")[1])
+    assert total > 0 and page.locator(".row").count() == total
+
+    page.select_option("select[name=status]", "已逾期")
+    page.wait_for_function("document.querySelectorAll('.row:not(.late)').length === 0")
+    late = page.locator(".row.late").count()
+    assert 0 < late < total and page.inner_text("#c-total") == f"{late}/{total}"
+    page.select_option("select[name=status]", "")
+    page.wait_for_function(f"document.querySelectorAll('.row').length === {total}")
+
+    code, bill_no, good = moulding_in_progress(app)
+    row = page.locator(f".row[data-wo='{code}']")
+    assert f"注塑 {good}（" in row.inner_text()
+    say(app, "zhangsan", f"报工 {code} 良品 37")
+    # No reload: the next poll brings the new figure (the page polls every 3 s).
+    page.wait_for_function(
+        f"document.querySelector(\".row[data-wo='{code}']\").innerText.includes('注塑 {good + 37}（')",
+        timeout=10_000)
+
+    row.locator("a").click()
+    page.wait_for_selector("#timeline")
+    assert page.inner_text("h1").startswith(f"订单 {bill_no}")
+    assert f"张三 报工 {code} 注塑：良品 37" in page.inner_text("#timeline")
+    page.context.close()
+
+
+def test_no_sign_in_no_data_and_a_revoked_screen_goes_dark(board, browser, make_uow, fake_wecom):
+    app, base = board
+    anonymous = browser.new_context().new_page()
+    resp = anonymous.goto(f"{base}/board")
+    assert resp.status == 401 and "not signed in" in anonymous.content()  # stopped at WeCom's sign-in
+    assert anonymous.request.get(f"{base}/board/data.json").status == 401
+    assert anonymous.request.get(f"{base}/board/data.json?token=guess").status == 401
+    rt = app.extensions["bot"].runtime
+
+    with make_uow() as uow:
+        token = create_token(uow, name="注塑车间大屏", workshop="注塑车间", now=rt.now())
+        uow.commit()
+    wall = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    wall.goto(f"{base}/board/wall?token={token}")
+    wall.wait_for_selector(".row")
+    assert wall.locator("form.filters").count() == 0 and "wall" in wall.locator("body").get_attribute("class")
+    with make_uow() as uow:
+        revoke_token(uow, name="注塑车间大屏", now=rt.now())
+        uow.commit()
+    assert wall.request.get(f"{base}/board/data.json?token={token}").status == 401
+    again = wall.goto(f"{base}/board/wall?token={token}")
+    assert again.status == 403 and "已失效或被吊销" in wall.content()
+    # Someone not on the plant's list is signed in by WeCom but sees nothing.
+    stranger = signed_in(browser, fake_wecom, f"{base}/board", "nobody")
+    assert "尚未开通" in stranger.content()
