@@ -85,3 +85,13 @@ def test_missing_wecom_secret_fails_at_start_up_naming_it(tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", wecom_corp_id="wwx", wecom_agent_id=1)
     with pytest.raises(ConfigError, match="WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY"):
         create_app(settings)
+
+
+def test_display_tokens_are_shown_once_listed_and_revoked(cli):
+    created = cli("board", "token", "create", "注塑车间大屏", "--workshop", "注塑车间")
+    assert created.exit_code == 0 and "/board/wall?token=" in created.output
+    assert cli("board", "token", "create", "注塑车间大屏").exit_code == 1
+    assert "注塑车间大屏（注塑车间）" in cli("board", "token", "list").output and "有效" in cli("board", "token", "list").output
+    assert cli("board", "token", "revoke", "注塑车间大屏").exit_code == 0
+    assert "已吊销" in cli("board", "token", "list").output
+    assert cli("board", "token", "revoke", "没有这个").exit_code == 1
