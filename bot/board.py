@@ -57,7 +57,7 @@ def login_or_display_token(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _deps().runtime.uow() as uow:
+        with _deps().runtime.uow(read_only=True) as uow:
             if find_token(uow, request.args.get("token", "")) is not None:
                 return view(*args, **kwargs)
         return signed_in(*args, **kwargs)
@@ -74,7 +74,7 @@ def _filters() -> BoardFilters:
 @bp.get("")
 @login_required
 def board_page() -> Any:
-    with _deps().runtime.uow() as uow:
+    with _deps().runtime.uow(read_only=True) as uow:
         person, _, allowed = _viewer(uow)
         if not allowed or person is None:
             return page(403, "无法查看", "您的企业微信账号尚未开通 FactoryBot，请联系系统管理员。")
@@ -85,7 +85,7 @@ def board_page() -> Any:
 @bp.get("/wall")
 def wall_page() -> Any:
     token = request.args.get("token", "")
-    with _deps().runtime.uow() as uow:
+    with _deps().runtime.uow(read_only=True) as uow:
         screen = find_token(uow, token)
         if screen is None:
             return page(403, "大屏令牌无效", "该大屏链接已失效或被吊销，请联系管理员重新生成。")
@@ -96,7 +96,7 @@ def wall_page() -> Any:
 @bp.get("/data.json")
 def board_data() -> Any:
     deps = _deps()
-    with deps.runtime.uow() as uow:
+    with deps.runtime.uow(read_only=True) as uow:
         person, screen_workshop, allowed = _viewer(uow)
         if not allowed:
             return api_refusal()
@@ -123,7 +123,7 @@ def _may_see_order(uow: UnitOfWork, person: Person | None, screen_workshop: str 
 def order_page(bill_no: str) -> Any:
     deps = _deps()
     bill_no = bill_no.strip().upper()
-    with deps.runtime.uow() as uow:
+    with deps.runtime.uow(read_only=True) as uow:
         person, screen, allowed = _viewer(uow)
         if not allowed:
             return page(403, "无法查看", "您的企业微信账号尚未开通 FactoryBot，请联系系统管理员。")
@@ -142,7 +142,7 @@ def order_page(bill_no: str) -> Any:
 @bp.get("/wo/<code>")
 @login_required
 def work_order_page(code: str) -> Any:
-    with _deps().runtime.uow() as uow:
+    with _deps().runtime.uow(read_only=True) as uow:
         bill_no = uow.session.scalar(
             select(SalesOrder.bill_no).join(SalesOrderLine).join(WorkOrder).where(WorkOrder.code == code.upper()))
     if bill_no is None:
@@ -153,7 +153,7 @@ def work_order_page(code: str) -> Any:
 @bp.get("/photo/<path:relpath>")
 def photo(relpath: str) -> Any:
     deps = _deps()
-    with deps.runtime.uow() as uow:
+    with deps.runtime.uow(read_only=True) as uow:
         _, _, allowed = _viewer(uow)
     if not allowed:
         return api_refusal()

@@ -7,19 +7,25 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.db import READ_ONLY
+
 
 class UnitOfWork:
     """Rolls back unless committed; after-commit hooks run only when the commit succeeded."""
 
     session: Session
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], *, read_only: bool = False) -> None:
         self._factory = session_factory
+        self._read_only = read_only
         self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
         self._after_commit = []
+        if self._read_only:
+            # Marks the connection before its BEGIN, so SQLite reads without taking the write lock.
+            self.session.connection(execution_options={READ_ONLY: True})
         return self
 
     def __exit__(

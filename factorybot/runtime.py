@@ -59,8 +59,8 @@ class Runtime:
         return cls(settings, engine, make_session_factory(engine), build_policy(settings),
                    build_alert_policy(settings))
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, read_only=read_only)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

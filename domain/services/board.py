@@ -6,7 +6,7 @@ Read with a handful of column queries (no ORM objects), because wall screens pol
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
@@ -87,7 +87,9 @@ class Board:
     options: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": [asdict(r) for r in self.rows], "counts": self.counts, "options": self.options}
+        # vars() instead of asdict(): asdict deep-copies every value, a third of a poll's time.
+        rows = [{**vars(r), "ops": [vars(o) for o in r.ops]} for r in self.rows]
+        return {"rows": rows, "counts": self.counts, "options": self.options}
 
 
 def _visible_workshop(viewer: Person | None, token_workshop: str | None) -> str | None:
