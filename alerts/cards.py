@@ -47,4 +47,5 @@ def alert_card(alert: Alert, *, task_id: str, policy: AlertPolicy, people: dict[
         rows=rows,
         buttons=buttons,
         source_desc="FactoryBot 预警",
+        url=policy.detail_url(alert.facts),
     )

@@ -35,6 +35,17 @@ class AlertPolicy:
     machine_zones: dict[str, str] = field(default_factory=dict)
     distances: dict[frozenset[str], int] = field(default_factory=dict)
     technician_machines: dict[str, frozenset[str]] = field(default_factory=dict)
+    public_url: str = ""  # for the 查看详情 link on cards
+
+    def detail_url(self, facts: dict[str, object]) -> str | None:
+        """The board page an alert is about: its work order's order, or the order itself."""
+        if not self.public_url:
+            return None
+        if facts.get("工单") not in (None, "", "-"):
+            return f"{self.public_url.rstrip('/')}/board/wo/{facts['工单']}"
+        if facts.get("订单") not in (None, "", "-"):
+            return f"{self.public_url.rstrip('/')}/board/order/{facts['订单']}"
+        return None
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
@@ -85,6 +96,7 @@ def parse_policy(
     *, tz: ZoneInfo, start_grace_minutes: int, plan_threshold_pct: float, shift_hours: str, checkpoints: str,
     defect_limit_pct: float, defect_scope: str, ack_minutes: int, chain: str, routes: str,
     repair_answer_minutes: int, machine_zones: str, zone_distances: str, technician_machines: str,
+    public_url: str = "",
 ) -> AlertPolicy:
     start, _, end = shift_hours.partition("-")
     if defect_scope not in SCOPES:
@@ -113,4 +125,5 @@ def parse_policy(
         distances=distances,
         technician_machines={t: frozenset(m.strip() for m in ms.split("|") if m.strip())
                              for t, ms in _pairs(technician_machines, ";")},
+        public_url=public_url,
     )

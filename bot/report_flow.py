@@ -92,7 +92,12 @@ def done_key(prompt: ReportPrompt) -> str:
     return f"rpt:done:{prompt.work_order_code}:{prompt.operation_seq}:{prompt.suggested_qty}"
 
 
-def prompt_card(prompt: ReportPrompt, *, task_id: str, form_link: str) -> dict[str, object]:
+def detail_url(public_url: str, work_order_code: str) -> str:
+    return f"{public_url.rstrip('/')}/board/wo/{work_order_code}"
+
+
+def prompt_card(prompt: ReportPrompt, *, task_id: str, form_link: str, detail_link: str | None = None
+                ) -> dict[str, object]:
     """The card a scan answers with: one tap on 完成 reports the suggested quantity as good."""
     extra = f"（可超产 {prompt.tolerance}）" if prompt.tolerance else ""
     return button_card(
@@ -112,10 +117,11 @@ def prompt_card(prompt: ReportPrompt, *, task_id: str, form_link: str) -> dict[s
             Button("填写数量", url=form_link, style=2),
             Button("报异常", f"exc:start:{prompt.work_order_code}", style=3),
         ],
+        url=detail_link,
     )
 
 
-def done_card(r: ReportResult, *, task_id: str) -> dict[str, object]:
+def done_card(r: ReportResult, *, task_id: str, detail_link: str | None = None) -> dict[str, object]:
     """What the scan card turns into after 完成: the day's total, the points, the operation's progress."""
     defect = f"，不良 {r.defect_qty} 件" if r.defect_qty else ""
     return button_card(
@@ -131,4 +137,5 @@ def done_card(r: ReportResult, *, task_id: str) -> dict[str, object]:
             Button("今日明细", "me:today", style=2),
             Button("报异常", f"exc:start:{r.work_order_code}", style=3),
         ],
+        url=detail_link,
     )

@@ -40,6 +40,7 @@ def build_alert_policy(settings: Settings) -> AlertPolicy:
             chain=settings.alert_escalation_chain, routes=settings.alert_routes,
             repair_answer_minutes=settings.repair_answer_minutes, machine_zones=settings.machine_zones,
             zone_distances=settings.zone_distances, technician_machines=settings.technician_machines,
+            public_url=settings.public_url,
         )
     except AlertConfigError as exc:
         raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc

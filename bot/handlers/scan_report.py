@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.report_flow import ReportRequest, done_card, form_url, prompt_card, record_report
+from bot.report_flow import ReportRequest, detail_url, done_card, form_url, prompt_card, record_report
 from bot.routing import Ctx, Routes
 from bot.wecom.cards import make_task_id
 from bot.wecom.inbound import CardClick, ScanEvent
@@ -23,6 +23,7 @@ def scan_traveller(msg: ScanEvent, ctx: Ctx) -> Reply:
         prompt,
         task_id=make_task_id("rpt", prompt.work_order_code, prompt.operation_seq, ctx.key),
         form_link=form_url(ctx.public_url, ctx.policy, prompt.work_order_code),
+        detail_link=detail_url(ctx.public_url, prompt.work_order_code),
     )
     ctx.send_card([ctx.userid], card)
     return Text(f"已识别工单 {prompt.work_order_code}（{prompt.operation}），请在下方卡片上点「完成」或「填写数量」。")
@@ -38,7 +39,8 @@ def tap_done(msg: CardClick, ctx: Ctx) -> Reply:
     )
     if not result.duplicate:
         ctx.enqueue("alerts.tick")  # a first report clears 未开工; defects may start a streak
-    return UpdateCard(done_card(result, task_id=msg.task_id))
+    return UpdateCard(done_card(result, task_id=msg.task_id,
+                                detail_link=detail_url(ctx.public_url, result.work_order_code)))
 
 
 def _done_args(arg: str) -> tuple[str, int, int]:

@@ -38,6 +38,7 @@ def test_the_card_reaches_the_workshop_and_ops_and_one_tap_updates_it_for_both(l
     assert card_of(live, "ops", alert) == [card]  # one send to both: one card, one task id
     assert card["main_title"]["title"] == f"【超计划时间未开工】#{alert.id}"
     assert [b["text"] for b in card["button_list"]] == ["认领", "已处理", "转维修"]
+    assert card["card_action"]["url"].endswith("/board/wo/WO20261125-01")
 
     resp = live.tap("sup", card, "认领")
     assert live.reply(resp) == {}  # nothing passive: the API update reaches every recipient

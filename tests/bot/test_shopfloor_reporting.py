@@ -45,6 +45,7 @@ def test_scan_tap_done_updates_the_card_and_tells_the_next_operation_once(live):
     form_button = card["button_list"][1]
     assert form_button["type"] == 1 and "/forms/report?wo=FB1%3A" not in form_button["url"]
     assert form_button["url"].endswith(f"/forms/report?wo={label()}")
+    assert card["card_action"]["url"].endswith(f"/board/wo/{WO}")  # 查看详情: the order's page on the board
 
     first = live.reply(live.tap("w1", card, "完成"))
     assert first["MsgType"] == "update_template_card"
