@@ -50,6 +50,8 @@ def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
         f"  本地企业微信模拟 http://{host}:{fake_port}/cgi-bin/ （收到的主动消息：/_fake/calls）\n"
         f"  数据库         {settings.database_url}\n"
         f"  队列           {'Celery @ ' + settings.redis_url if settings.redis_url else '进程内线程池（未配置 REDIS_URL）'}\n\n"
+        f"订单执行看板（在浏览器中以车间主管王五的身份打开）：\n"
+        f"  http://{host}:{fake_port}/_fake/login?userid=wangwu&next=http://{host}:{port}/board\n\n"
         f"在另一个终端里以演示用户身份聊天：\n"
         f"  .venv/bin/factorybot chat --as zhangsan     （操作工，注塑车间）\n"
         f"  .venv/bin/factorybot chat --as wangwu       （车间主管）\n"
