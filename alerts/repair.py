@@ -44,7 +44,8 @@ def choose_technician(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket
     return candidates[0] if candidates else None
 
 
-def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str) -> dict[str, Any]:
+def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str,
+                policy: AlertPolicy | None = None) -> dict[str, Any]:
     status = TicketStatus(ticket.status)
     buttons = {
         TicketStatus.OPEN: [Button("接单", f"repair:accept:{ticket.id}")],
@@ -57,8 +58,10 @@ def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str
         rows.insert(0, ("异常", f"#{exc.id} {exc.type}"))
         if exc.description:
             rows.append(("说明", exc.description[:40]))
+    work_order = exc.work_order.code if exc is not None and exc.work_order is not None else None
     return button_card(task_id=task_id, title=f"【维修工单】#{ticket.id} {ticket.machine or ''}".strip(),
-                       desc="请尽快接单并到场处理", rows=rows, buttons=buttons, source_desc="FactoryBot 维修")
+                       desc="请尽快接单并到场处理", rows=rows, buttons=buttons, source_desc="FactoryBot 维修",
+                       url=policy.detail_url({"工单": work_order}) if policy is not None and work_order else None)
 
 
 def dispatch(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: datetime) -> Person | None:
@@ -73,7 +76,7 @@ def dispatch(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: da
     ticket.task_id = make_task_id("repair", ticket.id, len(_tried(ticket)))
     uow.session.flush()
     exc = uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
-    queue_card(uow, [tech.userid], ticket_card(ticket, exc, task_id=ticket.task_id), now)
+    queue_card(uow, [tech.userid], ticket_card(ticket, exc, task_id=ticket.task_id, policy=policy), now)
     return tech
 
 

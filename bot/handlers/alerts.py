@@ -69,7 +69,7 @@ def _ticket_step(msg: CardClick, ctx: Ctx, action: str) -> Reply:
     ticket = ctx.uow.session.get(RepairTicket, step.ticket_id)
     assert ticket is not None
     exc = ctx.uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
-    return UpdateCard(repair.ticket_card(ticket, exc, task_id=msg.task_id))
+    return UpdateCard(repair.ticket_card(ticket, exc, task_id=msg.task_id, policy=ctx.tools.alert_policy))
 
 
 @routes.card(key_prefix="repair:accept:")

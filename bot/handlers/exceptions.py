@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from alerts.intake import exception_opened
+from bot.report_flow import detail_url
 from bot.routing import Ctx, Routes
 from bot.wecom.cards import MAX_BUTTONS, Button, button_card, make_task_id
 from bot.wecom.inbound import CardClick, ImageMsg, Inbound, TextMsg
@@ -33,6 +34,7 @@ def type_card(ctx: Ctx, work_order_code: str | None) -> dict[str, object]:
             Button(t, f"exc:type:{wo}:{i}", style=3 if i == 0 else 1)
             for i, t in enumerate(ctx.policy.exception_types[:MAX_BUTTONS])
         ],
+        url=detail_url(ctx.public_url, work_order_code) if work_order_code else None,
     )
 
 
@@ -87,6 +89,7 @@ def pick_type(msg: CardClick, ctx: Ctx) -> Reply:
         desc="请直接发送现场照片（可多张），会自动附到这条异常上。",
         rows=[("工单", result.work_order_code or "未关联"), ("状态", result.status_label)],
         buttons=[Button("已上报", f"exc:done:{result.id}", style=2)],
+        url=detail_url(ctx.public_url, result.work_order_code) if result.work_order_code else None,
     ))
 
 
