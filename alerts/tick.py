@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
+
 from alerts import repair
 from alerts.engine import EvalResult, evaluate
 from alerts.escalation import escalate, remind_at_shift_end
 from alerts.policy import AlertPolicy
+from domain.db import is_postgres
 from domain.uow import UnitOfWork
 
 
@@ -20,7 +23,14 @@ class TickResult:
     redispatched: list[int]
 
 
+ROUND_LOCK = 7_240_001  # any constant: PostgreSQL advisory lock key for "an alert round is running"
+
+
 def tick(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> TickResult:
+    # Two rounds at once (two web processes without Redis, or beat plus `alerts run`) would both see
+    # "no open alert" and both fire; on PostgreSQL they take turns (SQLite's BEGIN IMMEDIATE already does).
+    if is_postgres(uow.session):
+        uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUND_LOCK})
     redispatched = repair.redispatch_unanswered(uow, policy, now)
     evaluation = evaluate(uow, policy, now)
     escalated = escalate(uow, policy, now)

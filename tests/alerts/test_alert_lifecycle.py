@@ -242,3 +242,12 @@ def test_monthly_figures_give_time_to_acknowledge_and_close_and_same_day_share(p
     assert row.closed_same_day_pct == 50
     with make_uow() as uow:
         assert alert_stats(uow, alert_policy, "2026-10") == []
+
+
+def test_two_rounds_at_once_fire_each_alert_once(plant, make_uow, alert_policy):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: run(make_uow, alert_policy, NOW), range(4)))
+    late = alerts(make_uow, "late_start")
+    assert len(late) == 1 and len(cards(make_uow, late[0].id)) == 1
