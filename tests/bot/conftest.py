@@ -156,3 +156,31 @@ def live(db_url, plant_db, fake_wecom, tmp_path) -> LiveHarness:
     crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
     return LiveHarness(app, app.test_client(), queue, CallbackBuilder(crypto, CORP_ID, AGENT_ID), crypto,
                        fake=fake_wecom)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (Playwright cannot download its own browsers here)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def serve_on_a_port(db_url: str, fake_wecom: Any):
+    """A bot on a real port whose OAuth goes to the fake WeCom, as in the demo: (app, base url, stop)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
+    base = f"http://127.0.0.1:{server.server_port}"
+    settings = make_settings(db_url, fake_wecom.url, label_key=LABEL_KEY, public_url=base,
+                             wecom_oauth_base=fake_wecom.url)
+    app = create_app(settings, queue=RecordingQueue())
+    server.app = app
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app, base, server.shutdown

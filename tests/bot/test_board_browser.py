@@ -3,22 +3,17 @@ timeline, and refusal without a sign-in or a valid display token."""
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from bot.app import create_app
-from bot.queue import RecordingQueue
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.simulate import CallbackBuilder
 from domain.demo import load_demo_plant
 from domain.models import Operation, WorkOrder
 from domain.services.display_tokens import create_token, revoke_token
-from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, LABEL_KEY, TOKEN, make_settings
-from tests.bot.test_report_form_browser import CHROMIUM_ARGS
+from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, serve_on_a_port
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -26,27 +21,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture
 def board(db_url, make_uow, fake_wecom):
     fake_wecom.reset()
-    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings = make_settings(db_url, fake_wecom.url, label_key=LABEL_KEY, public_url=base,
-                             wecom_oauth_base=fake_wecom.url)
-    app = create_app(settings, queue=RecordingQueue())
+    app, base, stop = serve_on_a_port(db_url, fake_wecom)
     rt = app.extensions["bot"].runtime
     with make_uow() as uow:
         load_demo_plant(uow, today=rt.today(), policy=rt.policy)
         uow.commit()
-    server.app = app
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield app, base
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    stop()
 
 
 def signed_in(browser, fake_wecom, url: str, userid: str):

@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from bot.app import create_app
-from bot.queue import RecordingQueue
 from domain import qr_payload
 from domain.models import Operation, WorkOrder, WorkReport
-from tests.bot.conftest import LABEL_KEY, make_settings
+from tests.bot.conftest import LABEL_KEY, serve_on_a_port
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 WO = "WO20261125-01"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture
 def served(db_url, plant_db, fake_wecom):
-    """The bot on a real port, its OAuth pointed at the fake WeCom, as in the demo."""
     fake_wecom.reset()
-    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings = make_settings(db_url, fake_wecom.url, label_key=LABEL_KEY, public_url=base,
-                             wecom_oauth_base=fake_wecom.url)
-    app = create_app(settings, queue=RecordingQueue())
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    app, base, stop = serve_on_a_port(db_url, fake_wecom)
     yield app, base
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    stop()
 
 
 def moulded(app) -> tuple[int, int, int]:
