@@ -206,9 +206,8 @@ def chat(userid: str, url: str, fake_url: str | None, say: tuple[str, ...], wait
 
 
 def _register_groups() -> None:
-    from bot.board_cli import board_group
-
     from alerts.cli import alerts_group
+    from bot.board_cli import board_group
 
     main.add_command(alerts_group)
     main.add_command(board_group)
