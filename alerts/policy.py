@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.vocab import Role
+from forecast.policy import ForecastPolicy
 
 DEFAULT_ROUTE = (Role.SUPERVISOR, Role.OPS_MANAGER)
 # A failed KIS sync is a system problem: the administrator fixes it, not the floor.
@@ -36,6 +37,7 @@ class AlertPolicy:
     distances: dict[frozenset[str], int] = field(default_factory=dict)
     technician_machines: dict[str, frozenset[str]] = field(default_factory=dict)
     public_url: str = ""  # for the 查看详情 link on cards
+    forecast: ForecastPolicy = field(default_factory=ForecastPolicy)  # the shift calendar and 交期预警 thresholds
 
     def detail_url(self, facts: dict[str, object]) -> str | None:
         """The board page an alert is about: its work order's order, or the order itself."""

@@ -20,6 +20,7 @@ EXCEPTION = "exception"
 REPAIR_UNANSWERED = "repair_unanswered"
 KIS_PULL_FAILED = "kis_pull_failed"
 KIS_PUSH_FAILED = "kis_push_failed"
+LATE_FORECAST = "late_forecast"  # forecast/warnings.py
 
 RULE_LABELS = {
     LATE_START: "超计划时间未开工",
@@ -29,6 +30,7 @@ RULE_LABELS = {
     REPAIR_UNANSWERED: "维修工单未响应",
     KIS_PULL_FAILED: "KIS 订单同步失败",
     KIS_PUSH_FAILED: "KIS 完工回写失败",
+    LATE_FORECAST: "交期预警",
 }
 
 

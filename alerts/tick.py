@@ -13,6 +13,7 @@ from alerts.escalation import escalate, remind_at_shift_end
 from alerts.policy import AlertPolicy
 from domain.db import is_postgres
 from domain.uow import UnitOfWork
+from forecast.warnings import warn_late_orders
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def tick(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> TickResult:
         uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUND_LOCK})
     redispatched = repair.redispatch_unanswered(uow, policy, now)
     evaluation = evaluate(uow, policy, now)
+    warn_late_orders(uow, policy, now, evaluation)
     escalated = escalate(uow, policy, now)
     reminded = remind_at_shift_end(uow, policy, now)
     return TickResult(evaluation, escalated, reminded, redispatched)

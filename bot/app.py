@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from flask import Flask
 from bot.dedup import DatabaseDedup, DedupStore, RedisDedup
 from bot.dispatch import BotCore
 from bot.handlers import build_router
+from bot.observability import configure_logging
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
 from bot.tasks import TaskDeps, task_table
 from bot.ticker import start_ticker
@@ -22,6 +22,8 @@ from bot.wecom.crypto import WeComCrypto
 from domain.photos import PhotoStore
 from factorybot.config import Settings
 from factorybot.runtime import Runtime
+from kis.tasks import jobs_for
+from reports.schedule import build_report_policy
 
 
 @dataclass
@@ -50,7 +52,8 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
     if redis is None and settings.redis_url:
         import redis as redis_lib
 
-        redis = redis_lib.Redis.from_url(settings.redis_url)
+        # Bounded waits: a stopped Redis must make /readyz say so, not hang a worker.
+        redis = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     dedup: DedupStore = (
         RedisDedup(redis, settings.dedup_ttl_seconds)
         if redis is not None
@@ -72,10 +75,11 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
 
             queue = CeleryQueue(make_celery(settings))
         else:
-            table = task_table(TaskDeps(core, client, runtime.alert_policy))
+            table = task_table(TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings),
+                                        kis=jobs_for(runtime)))
             queue = InProcessQueue(table)
             if start_periodic:
-                start_ticker(table["alerts.tick"], table["alerts.deliver"])
+                start_ticker(table["alerts.tick"], table["alerts.deliver"], table["reports.tick"])
         core.queue = queue
     crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     return BotDeps(settings, runtime, core, crypto, client, queue, redis)
@@ -88,7 +92,7 @@ class _Pending:
 
 def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     app = Flask("factorybot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
     # The web process runs the periodic alert rounds itself only when no Celery beat exists (no Redis).
@@ -106,8 +110,9 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     app.register_blueprint(forms_bp)
     app.register_blueprint(board_bp)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    from bot import ops
+
+    app.register_blueprint(ops.bp)
+    ops.install(app, app.extensions["bot"])
 
     return app

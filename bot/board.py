@@ -101,7 +101,8 @@ def board_data() -> Any:
         if not allowed:
             return api_refusal()
         board = build_board(uow, today=deps.runtime.today(), tz=deps.runtime.policy.tz, viewer=person,
-                            token_workshop=screen_workshop, filters=_filters())
+                            token_workshop=screen_workshop, filters=_filters(), now=deps.runtime.now(),
+                            forecast=deps.runtime.alert_policy.forecast)
     body = json.dumps(board.to_dict(), ensure_ascii=False, separators=(",", ":"))
     etag = hashlib.sha1(body.encode()).hexdigest()[:20]
     if request.if_none_match.contains(etag):

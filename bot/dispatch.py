@@ -6,6 +6,8 @@ Flask (bot/callback.py) and the task worker (bot/tasks.py) are thin shells aroun
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,11 +16,13 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dedup import DedupStore
+from bot.observability import log_callback
 from bot.queue import TaskQueue
 from bot.routing import Ctx, Outgoing, Route, Router
-from bot.wecom.inbound import CardClick, Inbound
+from bot.wecom.inbound import CardClick, Inbound, ScanEvent, TextMsg
 from bot.wecom.replies import NoReply, Reply, Text, render_xml
 from domain.errors import DomainError
+from domain.models import ActionEvent
 from domain.policy import PlantPolicy
 from domain.services.people import find_person
 from domain.uow import UnitOfWork
@@ -27,11 +31,36 @@ from domain.vocab import ROLE_LABELS, Role
 log = logging.getLogger(__name__)
 
 NOT_ENABLED = "您好！您的企业微信账号尚未开通 FactoryBot，请联系系统管理员开通后再使用。"
+_WO_IN_TEXT = re.compile(r"WO[0-9A-Za-z-]{4,38}", re.IGNORECASE)
 SYSTEM_ERROR = "抱歉，系统暂时出错，您的操作未被记录，请稍后再试。如多次出现请联系管理员。"
+
+
+# How an action ended, for the success rate of key actions (点击成功率).
+OK, USER_ERROR, REFUSED, FAILED = "ok", "user_error", "refused", "failed"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RouteRun:
+    reply: Reply
+    outbox: list[Outgoing]
+    outcome: str
+
+
+def _subject(msg: Inbound) -> str | None:
+    """The work order an action was about, so a scan and the report that followed can be paired."""
+    text = ""
+    if isinstance(msg, ScanEvent):
+        text = msg.scan_result
+    elif isinstance(msg, CardClick):
+        text = msg.event_key
+    elif isinstance(msg, TextMsg):
+        text = msg.content
+    match = _WO_IN_TEXT.search(text or "")
+    return match.group(0).upper()[:80] if match else None
 
 
 @dataclass
@@ -47,36 +76,53 @@ class BotCore:
 
     def handle(self, msg: Inbound) -> str:
         """Plaintext reply XML for a verified, parsed callback ('' means: answer with an empty body)."""
+        started = time.perf_counter()
         key = msg.dedup_key
         seen = self.dedup.claim(key)
         if seen is not None:
             log.info("repeat delivery %s: answered from the first run", key)
+            log_callback(route="-", user=msg.userid, kind=msg.kind, outcome="duplicate", started=started)
             return seen.reply
         route, match = self.router.match(msg)
         try:
-            reply = self._reply(route, match, msg, key)
+            reply, outcome = self._reply(route, match, msg, key)
         except Exception:
             log.exception("route %s failed on %s", route.name, key)
-            reply = Text(SYSTEM_ERROR)
+            reply, outcome = Text(SYSTEM_ERROR), FAILED
         xml = render_xml(reply, msg)
         self.dedup.store(key, xml)
+        log_callback(route=route.name, user=msg.userid, kind=msg.kind, outcome=outcome, started=started)
+        self.record_action(msg.userid, route.name, outcome, started, _subject(msg))
         return xml
 
-    def _reply(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str) -> Reply:
+    def record_action(self, userid: str, route: str, outcome: str, started: float, subject: str | None) -> None:
+        """Keep the action for usage figures; losing one row must never cost the user the reply."""
+        try:
+            with UnitOfWork(self.session_factory) as uow:
+                now = self.clock()
+                uow.session.add(ActionEvent(
+                    at=now, day=self.policy.work_day(now), userid=userid[:64], route=route[:80], outcome=outcome,
+                    latency_ms=round((time.perf_counter() - started) * 1000), subject=subject))
+                uow.commit()
+        except Exception:
+            log.warning("action event not recorded for %s", route, exc_info=True)
+
+    def _reply(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str) -> tuple[Reply, str]:
         if route.defer is not None:
             with UnitOfWork(self.session_factory) as uow:
                 refusal = self._refusal(uow, route, msg)
             if refusal is not None:
-                return refusal
+                return refusal, REFUSED
             self.queue.enqueue("bot.run_deferred", route_name=route.name, inbound=msg.to_dict(), key=key)
-            return Text(route.defer)
-        reply, outbox = self.run_route(route, match, msg, key)
+            return Text(route.defer), OK
+        run = self.run_route(route, match, msg, key)
+        reply, outbox = run.reply, run.outbox
         if isinstance(msg, CardClick) and isinstance(reply, Text):
             # A card tap accepts only a card update as its reply; a refusal must still reach the user.
             outbox = [*outbox, Outgoing((msg.userid,), text=reply.content)]
             reply = NoReply()
         self.send_later(outbox)
-        return reply
+        return reply, run.outcome
 
     def _refusal(self, uow: UnitOfWork, route: Route, msg: Inbound) -> Reply | None:
         user = find_person(uow, msg.userid)
@@ -87,14 +133,12 @@ class BotCore:
             return Text(f"抱歉，您没有使用该功能的权限（需要：{need}）。发送「帮助」查看您可以使用的功能。")
         return None
 
-    def run_route(
-        self, route: Route, match: Mapping[str, str], msg: Inbound, key: str
-    ) -> tuple[Reply, list[Outgoing]]:
+    def run_route(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str) -> RouteRun:
         """Run one handler in one transaction; active messages are returned, to be sent after commit."""
         with UnitOfWork(self.session_factory) as uow:
             refusal = self._refusal(uow, route, msg)
             if refusal is not None:
-                return refusal, []
+                return RouteRun(refusal, [], REFUSED)
             user = find_person(uow, msg.userid)
             assert user is not None
             ctx = Ctx(uow, self.policy, self.clock(), user, key, match, public_url=self.public_url, tools=self.tools)
@@ -102,11 +146,11 @@ class BotCore:
                 reply = route.fn(msg, ctx)
             except DomainError as exc:
                 uow.rollback()
-                return Text(exc.message), []
+                return RouteRun(Text(exc.message), [], USER_ERROR)
             uow.commit()
             for name, kwargs in ctx.tasks:
                 self.queue.enqueue(name, **kwargs)
-            return reply, ctx.outbox
+            return RouteRun(reply, ctx.outbox, OK)
 
     def send_later(self, outbox: list[Outgoing]) -> None:
         for out in outbox:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
@@ -34,6 +35,11 @@ def _deps() -> BotDeps:
 
 
 _page = page
+
+
+def _subject(payload: str) -> str | None:
+    parts = payload.split(":")
+    return parts[1][:80] if len(parts) == 3 else None
 
 
 def _form_token(userid: str, nonce: str) -> str:
@@ -76,6 +82,7 @@ def submit_report() -> Any:
     form = request.form
     payload, token = form.get("wo", ""), form.get("token", "")
     good_raw, defect_raw = form.get("good", ""), form.get("defect", "")
+    started = time.perf_counter()
     if not _token_ok(userid, token):
         return _page(400, "表单已失效", "表单已失效，请回到企业微信重新扫码。")
     deps = _deps()
@@ -92,8 +99,10 @@ def submit_report() -> Any:
             )
             uow.commit()
     except DomainError as exc:
+        deps.core.record_action(userid, "forms.report", "user_error", started, _subject(payload))
         return _render_form(userid, payload, error=exc.message, good=good_raw, defect=defect_raw, token=token,
                             status=400)
+    deps.core.record_action(userid, "forms.report", "ok", started, result.work_order_code)
     deps.core.send_later(outbox)
     if not result.duplicate:
         deps.core.queue.enqueue("alerts.tick")

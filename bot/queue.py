@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
+
+from bot.observability import request_id
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +23,8 @@ class CeleryQueue:
         self.celery = celery_app
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
-        self.celery.send_task(name, kwargs=kwargs)
+        # The request id rides in a message header, so the worker's log lines join the callback's.
+        self.celery.send_task(name, kwargs=kwargs, headers={"request_id": request_id.get()})
 
 
 class InProcessQueue:
@@ -35,7 +39,8 @@ class InProcessQueue:
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
         fn = self.tasks[name]
-        self.pool.submit(self._run, name, fn, kwargs)
+        # The pool's thread runs in a copy of this context: same request id in its log lines.
+        self.pool.submit(contextvars.copy_context().run, self._run, name, fn, kwargs)
 
     @staticmethod
     def _run(name: str, fn: Callable[..., None], kwargs: dict[str, Any], attempts: int = 5) -> None:

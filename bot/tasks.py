@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from alerts.policy import AlertPolicy
@@ -17,6 +18,7 @@ from bot.wecom.client import WeComClient
 from bot.wecom.inbound import CardClick, Inbound, from_dict
 from bot.wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
 from domain.uow import UnitOfWork
+from reports.schedule import DAILY_JOB, MONTHLY_JOB, ReportPolicy, ScheduleWatch
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ class TaskDeps:
     core: BotCore
     client: WeComClient
     alert_policy: AlertPolicy
+    reports: ReportPolicy = field(default_factory=ReportPolicy)
+    kis: Any = None  # kis.jobs.KisJobs: the KIS pull and push asked for from chat
 
 
 def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], key: str) -> None:
@@ -33,9 +37,10 @@ def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], ke
     msg = from_dict(inbound)
     route = deps.core.router.by_name[route_name]
     match = route.matcher(msg) or {}
-    reply, outbox = deps.core.run_route(route, match, msg, key)
+    run = deps.core.run_route(route, match, msg, key)
+    reply = run.reply
     # Follow-up messages first, so the reply (usually the summary or last part) arrives last.
-    for out in outbox:
+    for out in run.outbox:
         if out.file is not None:
             media_id = deps.client.upload_media("file", out.file[0], out.file[1])
             deps.client.send_file(list(out.userids), media_id)
@@ -92,12 +97,61 @@ def alerts_update_cards(deps: TaskDeps, *, alert_id: int, tapped_task_id: str, r
     alerts_deliver(deps)
 
 
+def reports_send_monthly(deps: TaskDeps, *, userids: list[str], month: str, as_of: str,
+                         file_format: str = "pdf") -> None:
+    """A monthly report someone asked for in chat: rendered here, sent to them as a WeCom file."""
+    from bot.report_jobs import send_monthly
+    from reports.month import Month
+
+    send_monthly(deps.core.session_factory, deps.client, deps.alert_policy, userids=userids,
+                 month=Month.parse(month), as_of=date.fromisoformat(as_of), file_format=file_format)
+
+
+def reports_monthly(deps: TaskDeps) -> None:
+    """Scheduled: last month's report to the executives, once."""
+    from bot.report_jobs import monthly_to_executives
+
+    monthly_to_executives(deps.core.session_factory, deps.client, deps.alert_policy, deps.reports, deps.core.clock())
+
+
+def reports_daily_summary(deps: TaskDeps) -> None:
+    """Scheduled: yesterday's summary card to the managers, through the notice outbox."""
+    from bot.report_jobs import queue_daily_summary
+
+    with UnitOfWork(deps.core.session_factory) as uow:
+        queue_daily_summary(uow, deps.alert_policy, deps.reports, deps.core.clock())
+        uow.commit()
+    alerts_deliver(deps)
+
+
+def reports_tick(deps: TaskDeps, watch: ScheduleWatch) -> None:
+    """Without Celery beat: run the scheduled reports that came due since the last tick."""
+    jobs = {MONTHLY_JOB: reports_monthly, DAILY_JOB: reports_daily_summary}
+    for name in watch.due(deps.core.clock()):
+        jobs[name](deps)
+
+
+def kis_run(deps: TaskDeps, job: str, **kwargs: Any) -> None:
+    """A KIS pull or push; its result notice goes out right after, like an alert card."""
+    from kis import tasks as kis_tasks
+
+    getattr(kis_tasks, job)(deps.kis, **kwargs)
+    alerts_deliver(deps)
+
+
 def task_table(deps: TaskDeps) -> dict[str, Any]:
     """Task name → callable, for the in-process queue (Celery registers the same names)."""
+    watch = ScheduleWatch(deps.reports, deps.core.clock())
     return {
         "bot.run_deferred": lambda **kw: run_deferred(deps, **kw),
         "bot.send": lambda **kw: send(deps, **kw),
+        "kis.pull": lambda **kw: kis_run(deps, "pull", **kw),
+        "kis.push": lambda **kw: kis_run(deps, "push", **kw),
         "alerts.tick": lambda **kw: alerts_tick(deps),
         "alerts.deliver": lambda **kw: alerts_deliver(deps),
         "alerts.update_cards": lambda **kw: alerts_update_cards(deps, **kw),
+        "reports.send_monthly": lambda **kw: reports_send_monthly(deps, **kw),
+        MONTHLY_JOB: lambda **kw: reports_monthly(deps),
+        DAILY_JOB: lambda **kw: reports_daily_summary(deps),
+        "reports.tick": lambda **kw: reports_tick(deps, watch),
     }

@@ -13,7 +13,8 @@ TICK_SECONDS = 60.0
 DELIVER_SECONDS = 5.0
 
 
-def start_ticker(tick: Callable[[], None], deliver: Callable[[], None]) -> threading.Thread:
+def start_ticker(tick: Callable[[], None], deliver: Callable[[], None],
+                 reports: Callable[[], None] | None = None) -> threading.Thread:
     def loop() -> None:
         last_tick = 0.0
         while True:
@@ -26,6 +27,11 @@ def start_ticker(tick: Callable[[], None], deliver: Callable[[], None]) -> threa
                     deliver()
             except Exception:  # a bad round must not stop the next one
                 log.exception("periodic alert round failed")
+            if reports is not None:
+                try:
+                    reports()  # cheap unless a scheduled report is due: it only compares the clock
+                except Exception:
+                    log.exception("scheduled report failed")
             time.sleep(DELIVER_SECONDS)
 
     thread = threading.Thread(target=loop, name="factorybot-ticker", daemon=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from domain.services.orders import OrderProgress, OrderSummary
+from forecast.projection import OrderForecast
+from forecast.text import eta_text, order_forecast_text
 
 MAX_LINES_SHOWN = 6
 
@@ -19,16 +23,21 @@ def stage_strip(progress: OrderProgress) -> str:
     return "→".join(parts)
 
 
-def order_detail_text(p: OrderProgress) -> str:
+def order_detail_text(p: OrderProgress, forecast: OrderForecast | None = None, today: date | None = None) -> str:
     late = "（已逾期）" if p.late else ""
     out = [
         f"订单 {p.bill_no} · {p.customer}",
         f"阶段：{stage_strip(p)}",
         f"交期：{p.due_date}{late}",
     ]
+    if forecast is not None:
+        out.append(order_forecast_text(forecast, today))
+    projected = {ln.line.entry_id: ln for ln in forecast.lines} if forecast is not None else {}
     for i, line in enumerate(p.lines[:MAX_LINES_SHOWN], 1):
         pct = round(100 * line.done_qty / line.qty) if line.qty else 0
-        out.append(f"{i}. {line.product_name}（{line.item_number}）订 {line.qty} 件，完成 {line.done_qty}（{pct}%），交期 {line.due_date}")
+        ahead = projected.get(line.entry_id)
+        eta = f"，{eta_text(ahead)}" if ahead is not None and not ahead.done else ""
+        out.append(f"{i}. {line.product_name}（{line.item_number}）订 {line.qty} 件，完成 {line.done_qty}（{pct}%），交期 {line.due_date}{eta}")
         for wo in line.work_orders:
             where = "/".join(x for x in (wo.machine, wo.mould) if x)
             out.append(f"   {wo.code} {wo.status_label}{' ' + where if where else ''}")

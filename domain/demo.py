@@ -68,6 +68,9 @@ NOT_STARTED_COUNT = 4
 # This week's busiest mould scraps this much more at moulding, so the demo shows a defect-streak alert.
 TROUBLE_DAYS = 6
 TROUBLE_EXTRA_DEFECT = 0.04
+# Slow-downs (see _slowdown): a work order that ran late lost its extra days to a stop of its press or mould
+# and/or a run of scrap, part-way through; some on-time ones had a short one and caught up with overtime.
+RECOVERED_SLOWDOWN_SHARE = 0.25
 
 ALREADY_LOADED = "数据库中已有数据；如需重建演示工厂请加 --reset。"
 
@@ -85,6 +88,9 @@ class DemoSummary:
     # Orders whose work finished after a line's due date, or that are still open past it.
     late_orders: int
     open_orders: int
+    # Slow-downs in the history so far: work orders whose press or mould stopped for days, and scrap runs.
+    machine_stops: int = 0
+    defect_runs: int = 0
 
 
 # --- master data -------------------------------------------------------------------------------------
@@ -296,6 +302,8 @@ class _WorkOrder:
     finish_day: date | None = None
     late: bool = False
     reports: list[_Report] = field(default_factory=list)
+    # A slowed work order's reports as they would have been without its slow-down: only to draw operators.
+    unshaped: list[_Report] | None = None
 
     @property
     def planned_qty(self) -> int:
@@ -327,6 +335,18 @@ class _Order:
 
 
 @dataclass(eq=False)
+class _Slowdown:
+    """Per moulding day: good output as a share of a normal day (0 = stopped) and extra scrap, same unit."""
+
+    rng: random.Random
+    weights: list[float]
+    scrap: list[float]
+    start_day: date
+    stop: bool
+    defects: bool
+
+
+@dataclass(eq=False)
 class _Exception:
     wo: _WorkOrder
     reporter: str
@@ -348,6 +368,8 @@ class _Plant:
         self.today = today
         self.policy = policy
         self.rng = random.Random(seed)
+        self.seed = seed
+        self.slowdowns: list[_Slowdown] = []
         self.tz = policy.tz
         self.as_of = self.at(today, AS_OF.hour, AS_OF.minute)
         self.people = _people()
@@ -531,6 +553,61 @@ class _Plant:
         n_days = (wo.finish_day - wo.start_day).days + 1
         trail = min(n_days - 1, rng.randint(0, 2))
         mould_days = n_days - trail
+        events = self._daily_reports(wo, rng, good, defect, consumed_total, n_days, mould_days, None)
+        slowdown = self._slowdown(wo, mould_days)
+        if slowdown is not None:
+            # Redrawn on the slow-down's own generator: the main one has drawn exactly what it draws without
+            # slow-downs, so every other work order of the demo stays the same.
+            wo.unshaped = [e for e in events if e.at <= self.as_of]
+            events = self._daily_reports(wo, slowdown.rng, good, defect, consumed_total, n_days, mould_days,
+                                         slowdown)
+            if slowdown.start_day <= self.today:
+                self.slowdowns.append(slowdown)
+        self._apply(wo, [e for e in events if e.at <= self.as_of])
+
+    def _slowdown(self, wo: _WorkOrder, mould_days: int) -> _Slowdown | None:
+        """How this work order's moulding was disturbed, if it was.
+
+        A late work order lost the days it ran over its natural length (planned quantity at the product's
+        daily rate) part-way through. Six in ten: its press or mould stopped for those days (breakdown,
+        mould repair, material shortage, the press taken for a rush order). Four in ten: first a run of
+        scrap for two or three days, at 30-60% good, and then a stop for what is left (the mould goes for
+        repair). A quarter of the others had a one-day stop or two days of scrap at 50-80% good and caught
+        up with overtime, so a slow-down alone does not make an order late. Never on a work order's first
+        or last moulding day.
+        """
+        assert wo.start_day is not None
+        room = mould_days - 2
+        if room < 1:
+            return None
+        rng = random.Random(f"{self.seed}:slowdown:{wo.code}")
+        lost = mould_days - math.ceil(wo.planned_qty / wo.line.product.daily_qty)
+        if wo.late and lost >= 1:
+            scrap_first = rng.random() < 0.4
+            share = rng.uniform(0.3, 0.6)
+            run_days = min(room, rng.randint(2, 3), math.ceil(lost / (1 - share))) if scrap_first else 0
+            stop_days = min(room - run_days, max(0, math.ceil(lost - run_days * (1 - share))))
+        elif rng.random() < RECOVERED_SLOWDOWN_SHARE:
+            share = rng.uniform(0.5, 0.8)
+            run_days, stop_days = (0, 1) if rng.random() < 0.5 else (min(room, 2), 0)
+        else:
+            return None
+        if stop_days + run_days == 0:
+            return None
+        weights, scrap = [1.0] * mould_days, [0.0] * mould_days
+        first = rng.randint(1, room - run_days - stop_days + 1)
+        for i in range(first, first + run_days):
+            weights[i], scrap[i] = share, 1 - share
+        for i in range(first + run_days, first + run_days + stop_days):
+            weights[i] = 0.0
+        return _Slowdown(rng, weights, scrap, wo.start_day + timedelta(days=first), stop_days > 0, run_days > 0)
+
+    def _daily_reports(self, wo: _WorkOrder, rng: random.Random, good: list[int], defect: list[int],
+                       consumed_total: list[int], n_days: int, mould_days: int,
+                       slowdown: _Slowdown | None) -> list[_Report]:
+        qty = wo.planned_qty
+        names = [op.name for op in wo.ops]
+        assert wo.start_day is not None
         cum_good = [0] * len(names)
         cum_used = [0] * len(names)
         cum_defect = [0] * len(names)
@@ -542,12 +619,18 @@ class _Plant:
                 if k == 0:
                     if i >= mould_days - 1:
                         target = good[0]
+                    elif slowdown is not None and slowdown.weights[i] == 0:
+                        target = cum_good[0]  # stopped: not one good piece
                     else:
                         # Never reach the plan before the last moulding day, or the operation would close early.
-                        share = (i + 1) / mould_days * rng.uniform(0.9, 1.05)
+                        progress = ((i + 1) / mould_days if slowdown is None
+                                    else sum(slowdown.weights[: i + 1]) / sum(slowdown.weights))
+                        share = progress * rng.uniform(0.9, 1.05)
                         target = min(qty - 1, round(good[0] * share))
                     target = max(target, cum_good[0])
                     new_defect = round(defect[0] * target / good[0]) if good[0] else 0
+                    if slowdown is not None:  # a scrap run's pieces: a normal day's shots, only partly good
+                        new_defect += round(sum(slowdown.scrap[: i + 1]) * good[0] / sum(slowdown.weights))
                     dg, dd = target - cum_good[0], new_defect - cum_defect[0]
                     cum_good[0], cum_defect[0] = target, new_defect
                 else:
@@ -565,7 +648,7 @@ class _Plant:
                 if dg + dd > 0:
                     at = self.at(day, 8 + 2 * k + rng.randint(0, 1), rng.randint(0, 59))
                     events.append(_Report(wo, k, dg, dd, at))
-        self._apply(wo, [e for e in events if e.at <= self.as_of])
+        return events
 
     def _apply(self, wo: _WorkOrder, events: list[_Report]) -> None:
         """Replay the reports with the reporting service's bounds and done rules."""
@@ -604,10 +687,23 @@ class _Plant:
         for p in self.people:
             if p.workshop and set(p.roles) & {Role.WORKER, Role.TEAM_LEAD}:
                 pools.setdefault(p.workshop, []).append(p.userid)
-        self.reports.sort(key=lambda r: (r.at, r.wo.code, r.op_index))
+
+        def key(r: _Report) -> tuple[datetime, str, int]:
+            return r.at, r.wo.code, r.op_index
+
+        self.reports.sort(key=key)
+        # Drawn in the order of the reports the plant would have had without slow-downs, so every report of an
+        # undisturbed work order keeps its operator; a slowed work order's reports draw on their own generator.
+        for r in sorted((r for w in self.work_orders for r in (w.reports if w.unshaped is None else w.unshaped)),
+                        key=key):
+            r.operator = rng.choice(pools[r.wo.ops[r.op_index].workshop])
+        for w in self.work_orders:
+            if w.unshaped is not None:
+                own = random.Random(f"{self.seed}:operators:{w.code}")
+                for r in w.reports:
+                    r.operator = own.choice(pools[r.wo.ops[r.op_index].workshop])
         for n, r in enumerate(self.reports, start=1):
             r.source_key = f"demo:{n}"
-            r.operator = rng.choice(pools[r.wo.ops[r.op_index].workshop])
         # The README's walk-through asks zhangsan and xiaoli for "今日累计完成": both must have worked today.
         todays = [r for r in self.reports if r.at.astimezone(tz).date() == self.today and r.good > 0]
         for userid, ops in (("zhangsan", ("注塑",)), ("xiaoli", ("修边", "包装"))):
@@ -650,12 +746,14 @@ class _Plant:
     def _exceptions(self) -> None:
         rng, today = self.rng, self.today
         running = [w for w in self.work_orders if w.status == WorkOrderStatus.IN_PROGRESS and w.start_day]
-        # A press is "running" while its moulding step is still open and reported today.
+        # A press is "running" while its moulding step is still open and reported today. Judged as in the plant
+        # without slow-downs, so the demo's story (which press breaks down today, who is called) stays the same.
         presses_running = [
             w
             for w in running
             if w.ops[0].status != OperationStatus.DONE
-            and any(r.op_index == 0 and r.at.astimezone(self.tz).date() == today for r in w.reports)
+            and any(r.op_index == 0 and r.at.astimezone(self.tz).date() == today
+                    for r in (w.reports if w.unshaped is None else w.unshaped))
         ]
         past = [
             w
@@ -769,6 +867,8 @@ class _Plant:
             exceptions=len(self.exceptions),
             late_orders=sum(1 for o in self.orders if self._is_late(o)),
             open_orders=sum(1 for o in self.orders if o.status == OrderStatus.OPEN),
+            machine_stops=sum(1 for s in self.slowdowns if s.stop),
+            defect_runs=sum(1 for s in self.slowdowns if s.defects),
         )
 
     def _is_late(self, order: _Order) -> bool:

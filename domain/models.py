@@ -291,6 +291,22 @@ class Notice(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
 
 
+class ActionEvent(Base):
+    """One user action through WeCom (a callback) and how it ended: the raw material of usage figures."""
+
+    __tablename__ = "action_events"
+    __table_args__ = (Index("ix_action_events_day_user", "day", "userid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    day: Mapped[date] = mapped_column(Date)  # plant day, so daily figures need no time-zone arithmetic
+    userid: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(20))  # ok | user_error | refused | failed
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str | None] = mapped_column(String(80))  # e.g. the work order a scan named
+
+
 class DisplayToken(Base):
     """A wall screen's key to the board: shown once, stored hashed, revocable by name."""
 
@@ -347,12 +363,19 @@ class SyncState(Base):
     last_run_at: Mapped[datetime | None]
     last_ok: Mapped[bool | None]
     last_message: Mapped[str | None] = mapped_column(Text)
+    last_ok_at: Mapped[datetime | None]
+    # Failures in a row, and when the next scheduled attempt may run (backoff while KIS is down).
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None]
+    # A run holds the job until then, so two runs (beat and the CLI) never overlap; a crashed one expires.
+    lease_until: Mapped[datetime | None]
 
 
 class KisOutbox(Base):
     """Completions waiting to be written to the KIS staging table, once and only once."""
 
     __tablename__ = "kis_outbox"
+    __table_args__ = (Index("ix_kis_outbox_work_order_day", "work_order_id", "work_day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -366,6 +389,8 @@ class KisOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     kis_bill_no: Mapped[str | None] = mapped_column(String(50))
     kis_message: Mapped[str | None] = mapped_column(String(255))
+    # FBatchID of the push that wrote the row into the staging table.
+    batch_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 

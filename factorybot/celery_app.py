@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
 from factorybot.config import Settings
+from reports.schedule import DAILY_JOB, MONTHLY_JOB, build_report_policy
 
 ALERT_TICK_SECONDS = 120.0
 ALERT_DELIVER_SECONDS = 15.0
@@ -25,4 +27,17 @@ def make_celery(settings: Settings) -> Celery:
         "alerts-tick": {"task": "alerts.tick", "schedule": ALERT_TICK_SECONDS},
         "alerts-deliver": {"task": "alerts.deliver", "schedule": ALERT_DELIVER_SECONDS},
     }
+    # Reports: cron entries read in plant time (beat reads crontabs in the app's time zone).
+    reports = build_report_policy(settings)
+    app.conf.timezone = settings.plant_tz
+    for name, cron in ((MONTHLY_JOB, reports.monthly), (DAILY_JOB, reports.daily)):
+        if cron is not None:
+            app.conf.beat_schedule[name] = {"task": name, "schedule": cron.crontab()}
+    if settings.kis_odbc:
+        # KIS: the nightly pull on KIS_PULL_SCHEDULE (plant time, like the reports); the push every few
+        # minutes, waiting out its own backoff while KIS is down.
+        minute, hour, day_of_month, month_of_year, day_of_week = settings.kis_pull_schedule.split()
+        app.conf.beat_schedule["kis-pull"] = {"task": "kis.pull", "schedule": crontab(
+            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week)}
+        app.conf.beat_schedule["kis-push"] = {"task": "kis.push", "schedule": settings.kis_push_every_minutes * 60.0}
     return app

@@ -109,17 +109,19 @@ def orders_show(bill_no: str, as_json: bool) -> None:
     """Show an order: lines, work orders, per-operation progress and stage."""
     from bot.views import order_detail_text
     from domain.services.orders import order_progress
+    from forecast.service import order_forecast
 
     rt = _runtime()
     try:
         with rt.uow() as uow:
             progress = order_progress(uow, bill_no, today=rt.today())
+            ahead = order_forecast(uow, rt.alert_policy.forecast, rt.now(), progress.bill_no)
     except DomainError as exc:
         _fail(exc)
     if as_json:
         click.echo(json.dumps(progress.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(order_detail_text(progress))
+        click.echo(order_detail_text(progress, ahead, rt.today()))
 
 
 @main.command()
@@ -208,9 +210,20 @@ def chat(userid: str, url: str, fake_url: str | None, say: tuple[str, ...], wait
 def _register_groups() -> None:
     from alerts.cli import alerts_group
     from bot.board_cli import board_group
+    from bot.usage_cli import usage
 
     main.add_command(alerts_group)
     main.add_command(board_group)
+    main.add_command(usage)
+    from reports.cli import report_group
+
+    main.add_command(report_group)
+    from kis.cli import kis_group
+
+    main.add_command(kis_group)
+    from forecast.cli import forecast_group
+
+    main.add_command(forecast_group)
 
 
 _register_groups()

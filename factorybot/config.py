@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +33,24 @@ class Settings(BaseSettings):
     wecom_aes_key: str | None = None
     wecom_api_base: str = DEFAULT_WECOM_API
     kis_odbc: str | None = None
+    # KIS sync (kis/). The nightly pull runs on this crontab (minute hour day month weekday, plant time);
+    # each pull re-reads orders approved this many days before the last one seen, since KIS may store
+    # FCheckDate without a time.
+    kis_pull_schedule: str = "0 2 * * *"
+    kis_lookback_days: int = Field(default=3, ge=0)
+    # Write-back: staging rows per KIS transaction, and how often the push runs (it backs off while KIS is down).
+    kis_push_batch: int = Field(default=500, ge=1, le=2000)
+    kis_push_every_minutes: int = Field(default=5, ge=1)
+    # Seconds to wait for KIS to accept a connection, and for any one statement.
+    kis_timeout: int = Field(default=30, ge=1)
+    # The staging table in the KIS account database (`factorybot kis init-staging` creates it).
+    kis_staging_table: str = "FB_InboundStaging"
+    # First production day written back; earlier completions are taken to be in KIS already.
+    kis_push_start: date | None = None
+    # Only for a driver that returns GBK bytes for varchar (FreeTDS without ClientCharset): e.g. "gbk".
+    kis_char_encoding: str | None = None
+    # Route of a work order made from a KIS production task when its product has none yet: 工序@车间,…
+    kis_default_route: str = "注塑@注塑车间,修边@后加工车间,质检@质检部,包装@后加工车间"
     plant_tz: str = "Asia/Shanghai"
     # Public base URL of the bot, used in links inside cards (mini-forms, detail pages).
     public_url: str = "http://127.0.0.1:8000"
@@ -57,6 +77,16 @@ class Settings(BaseSettings):
     machine_zones: str = ",".join(f"P{n:02d}:{'A区' if n <= 4 else 'B区' if n <= 7 else 'C区'}" for n in range(1, 11))
     zone_distances: str = "A区-B区:1,B区-C区:1,A区-C区:2"
     technician_machines: str = ""  # e.g. "tech01:P01|P02;tech02:P05"; a technician not listed may repair any machine
+    # Forecast (forecast/): the shift calendar beyond SHIFT_HOURS, and when an order counts as at risk.
+    rest_days: str = ""  # weekdays the plant does not run, e.g. "sun" or "sat,sun"; empty: every day
+    holidays: str = ""  # e.g. "2027-02-05..2027-02-13,2027-05-01"
+    forecast_rate_days: int = Field(default=3, ge=1, le=30)
+    forecast_at_risk_days: int = Field(default=2, ge=0)
+    forecast_warn_days: int = Field(default=5, ge=0)
+    forecast_finishing_hours: float = Field(default=4.0, ge=0)
+    forecast_overtime_max_hours: float = Field(default=4.0, ge=0)
+    # /readyz and /metrics: with a token, they need "Authorization: Bearer <token>"; without, loopback only.
+    ops_token: str | None = None
     # Key that signs the work-order QR codes on travellers. Without it one is derived from the WeCom
     # AES key, which would void every printed label when that key is rotated: set it in production.
     label_key: str | None = None
@@ -64,6 +94,12 @@ class Settings(BaseSettings):
     media_dir: str = "var/media"
     # WeCom's OAuth page for mini-forms; the demo and tests point it at the fake WeCom.
     wecom_oauth_base: str = "https://open.weixin.qq.com"
+    # Reports (reports/): when the monthly report and the daily summary go out (cron, plant time; "off"
+    # stops one) and to which roles. An empty daily schedule means the start of SHIFT_HOURS, every day.
+    report_monthly_schedule: str = "0 8 1 * *"
+    report_daily_schedule: str = ""
+    report_monthly_to: str = "executive"
+    report_daily_to: str = "supervisor,ops_manager"
 
     @field_validator("plant_tz")
     @classmethod
@@ -72,6 +108,21 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("kis_pull_schedule")
+    @classmethod
+    def _crontab_shape(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a crontab of five fields: minute hour day month weekday, e.g. '0 2 * * *'")
+        return value
+
+    @field_validator("kis_staging_table")
+    @classmethod
+    def _plain_identifier(cls, value: str) -> str:
+        # It is written into SQL as is: only a plain, unquoted identifier is accepted.
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
+            raise ValueError("must be a plain table name (letters, digits, underscore)")
         return value
 
     @field_validator("wecom_aes_key")

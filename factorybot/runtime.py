@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
@@ -13,6 +13,7 @@ from domain.db import make_engine, make_session_factory
 from domain.policy import PlantPolicy
 from domain.uow import UnitOfWork
 from factorybot.config import ConfigError, Settings
+from forecast.policy import ForecastConfigError, ForecastPolicy, parse_forecast_policy
 
 
 def build_policy(settings: Settings) -> PlantPolicy:
@@ -30,9 +31,23 @@ def build_policy(settings: Settings) -> PlantPolicy:
     )
 
 
-def build_alert_policy(settings: Settings) -> AlertPolicy:
+def build_forecast_policy(settings: Settings) -> ForecastPolicy:
     try:
-        return parse_policy(
+        return parse_forecast_policy(
+            tz=settings.tz, shift_hours=settings.shift_hours, rest_days=settings.rest_days,
+            holidays=settings.holidays, rate_days=settings.forecast_rate_days,
+            at_risk_days=settings.forecast_at_risk_days, warn_days=settings.forecast_warn_days,
+            finishing_hours=settings.forecast_finishing_hours,
+            overtime_max_hours=settings.forecast_overtime_max_hours,
+        )
+    except ForecastConfigError as exc:
+        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc
+
+
+def build_alert_policy(settings: Settings) -> AlertPolicy:
+    forecast = build_forecast_policy(settings)
+    try:
+        return replace(parse_policy(
             tz=settings.tz, start_grace_minutes=settings.alert_start_grace_minutes,
             plan_threshold_pct=settings.alert_plan_threshold_pct, shift_hours=settings.shift_hours,
             checkpoints=settings.alert_plan_checkpoints, defect_limit_pct=settings.alert_defect_limit_pct,
@@ -41,7 +56,7 @@ def build_alert_policy(settings: Settings) -> AlertPolicy:
             repair_answer_minutes=settings.repair_answer_minutes, machine_zones=settings.machine_zones,
             zone_distances=settings.zone_distances, technician_machines=settings.technician_machines,
             public_url=settings.public_url,
-        )
+        ), forecast=forecast)
     except AlertConfigError as exc:
         raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task
 
+from bot.observability import configure_logging
 from bot.wecom.errors import Throttled, TransientError
 from factorybot.celery_app import make_celery
 from factorybot.config import Settings
@@ -30,18 +31,25 @@ def task_deps() -> Any:
         from bot.app import build_deps
         from bot.queue import TaskQueue
         from bot.tasks import TaskDeps
+        from reports.schedule import build_report_policy
 
         class _CeleryQueue:
             def enqueue(self, name: str, **kwargs: Any) -> None:
-                celery.send_task(name, kwargs=kwargs)
+                from bot.observability import request_id
+
+                celery.send_task(name, kwargs=kwargs, headers={"request_id": request_id.get()})
 
         queue: TaskQueue = _CeleryQueue()
         deps = build_deps(Settings.from_env(), queue=queue)
-        _deps = TaskDeps(deps.core, deps.client, deps.runtime.alert_policy)
+        _deps = TaskDeps(deps.core, deps.client, deps.runtime.alert_policy, build_report_policy(deps.settings))
     return _deps
 
 
 def _retrying(task: Task, fn: Any, **kwargs: Any) -> None:
+    from bot.observability import request_id
+
+    rid = getattr(task.request, "request_id", None) or (getattr(task.request, "headers", None) or {}).get("request_id")
+    request_id.set(rid or f"task-{(task.request.id or '')[:8]}")
     try:
         fn(task_deps(), **kwargs)
     except Throttled as exc:
@@ -50,6 +58,7 @@ def _retrying(task: Task, fn: Any, **kwargs: Any) -> None:
         raise task.retry(exc=exc, countdown=2 ** min(task.request.retries, 6)) from exc
 
 
+configure_logging()
 celery = make_celery(Settings.from_env())
 
 
@@ -87,3 +96,52 @@ def alerts_update_cards_task(self: Task, alert_id: int, tapped_task_id: str, res
 
     _retrying(self, alerts_update_cards, alert_id=alert_id, tapped_task_id=tapped_task_id,
               response_code=response_code)
+
+
+@celery.task(name="reports.send_monthly", bind=True, base=BaseTask, soft_time_limit=600)
+def reports_send_monthly_task(self: Task, userids: list[str], month: str, as_of: str, file_format: str = "pdf") -> None:
+    from bot.tasks import reports_send_monthly
+
+    _retrying(self, reports_send_monthly, userids=userids, month=month, as_of=as_of, file_format=file_format)
+
+
+@celery.task(name="reports.monthly", bind=True, base=BaseTask, soft_time_limit=600)
+def reports_monthly_task(self: Task) -> None:
+    from bot.tasks import reports_monthly
+
+    _retrying(self, lambda deps: reports_monthly(deps))
+
+
+@celery.task(name="reports.daily_summary", bind=True, base=BaseTask)
+def reports_daily_summary_task(self: Task) -> None:
+    from bot.tasks import reports_daily_summary
+
+    _retrying(self, lambda deps: reports_daily_summary(deps))
+
+
+_kis_jobs: Any = None
+
+
+def kis_jobs() -> Any:
+    """This process's KIS jobs, built on first use; they need the database and KIS, not WeCom."""
+    global _kis_jobs
+    if _kis_jobs is None:
+        from factorybot.runtime import Runtime
+        from kis.tasks import jobs_for
+
+        _kis_jobs = jobs_for(Runtime.build(Settings.from_env()))
+    return _kis_jobs
+
+
+@celery.task(name="kis.pull", base=BaseTask, soft_time_limit=1800)
+def kis_pull_task(requested_by: str | None = None, since: str | None = None) -> None:
+    from kis.tasks import pull
+
+    pull(kis_jobs(), requested_by=requested_by, since=since)
+
+
+@celery.task(name="kis.push", base=BaseTask, soft_time_limit=900)
+def kis_push_task(requested_by: str | None = None, scheduled: bool = True) -> None:
+    from kis.tasks import push
+
+    push(kis_jobs(), requested_by=requested_by, scheduled=scheduled)

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from bot.handlers import alerts, exceptions, fallback, help, labels, my_day, orders, scan_report, text_report
+from bot.handlers import (
+    alerts,
+    exceptions,
+    fallback,
+    forecast,
+    help,
+    kis_admin,
+    labels,
+    my_day,
+    orders,
+    reports,
+    scan_report,
+    text_report,
+    usage,
+)
 from bot.routing import Router
 
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [
     help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, my_day.routes, labels.routes,
+    reports.routes,
+    usage.routes,
+    kis_admin.routes,
+    forecast.routes,
     orders.routes,
     fallback.routes,
 ]

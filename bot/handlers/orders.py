@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot import views
+from bot.handlers.forecast import forecast_policy
 from bot.routing import Ctx, Routes
 from bot.wecom.inbound import Inbound, TextMsg
 from bot.wecom.replies import Reply, Text
 from domain.services import orders
+from forecast.service import order_forecast
 
 routes = Routes("orders")
 
@@ -16,7 +18,8 @@ BILL = r"(?:订单\s*|查询?\s*)?(?P<bill>[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*)"
 @routes.text(BILL, help="发送订单号（如 SEORD000123）：查看订单阶段、各工序进度、交期和异常")
 def order_by_bill(msg: TextMsg, ctx: Ctx) -> Reply:
     progress = orders.order_progress(ctx.uow, ctx.match["bill"], today=ctx.today)
-    return Text(views.order_detail_text(progress))
+    ahead = order_forecast(ctx.uow, forecast_policy(ctx), ctx.now, progress.bill_no)
+    return Text(views.order_detail_text(progress, ahead, ctx.today))
 
 
 @routes.text(r"我的订单|我的工单|my\s*orders?", help="我的订单：查看您参与的未完成订单")

@@ -59,7 +59,14 @@
       link.href = "/board/order/" + encodeURIComponent(r.bill_no) + (cfg.token ? "?token=" + encodeURIComponent(cfg.token) : "");
       top.appendChild(link);
       top.appendChild(el("span", "customer", r.customer));
-      if (TAGS[r.status]) top.appendChild(el("span", "tag " + r.status, r.status === "late" ? "逾期 " + (-r.days_to_due) + " 天" : TAGS[r.status]));
+      // The forecast names the risk (会逾期 2 天 / 有风险（余 1 天）) where it found one.
+      const foreseen = r.forecast_risk === "late" || r.forecast_risk === "at_risk";
+      if (TAGS[r.status]) top.appendChild(el("span", "tag " + r.status, r.status === "late" ? "逾期 " + (-r.days_to_due) + " 天" : r.status === "at_risk" && foreseen ? r.forecast_label : TAGS[r.status]));
+      if (foreseen && r.status !== "at_risk") {
+        // Past due already says 逾期 N 天: the forecast adds when it will be done.
+        const text = r.forecast_label.startsWith("已逾期，") ? r.forecast_label.slice(4) : "预测" + r.forecast_label;
+        top.appendChild(el("span", "tag " + r.forecast_risk, text));
+      }
       if (r.exceptions && r.status !== "exception") top.appendChild(el("span", "tag exception", "异常 " + r.exceptions));
       body.appendChild(top);
       const meta = el("div", "meta");
@@ -67,6 +74,7 @@
       meta.appendChild(el("span", "done", "完成 " + r.done_qty + "/" + r.planned_qty + "（" + r.percent + "%）"));
       meta.appendChild(el("span", "", r.workshop + (r.machine ? " · " + r.machine : "")));
       meta.appendChild(el("span", "", "计划开工 " + r.planned_start + " · 交期 " + r.due_date));
+      if (r.eta) meta.appendChild(el("span", "eta", r.eta));
       if (r.people.length) meta.appendChild(el("span", "", "在做：" + r.people.join("、")));
       body.appendChild(meta);
       const stages = el("div", "stages");

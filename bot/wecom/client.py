@@ -23,6 +23,7 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
+from bot.observability import wecom_call
 from bot.wecom.cards import validate_card
 from bot.wecom.errors import Throttled, TransientError, WeComAPIError
 from bot.wecom.replies import truncate_utf8
@@ -211,7 +212,24 @@ class WeComClient:
         self._wx.expires_at = None
         self._wx.fetch_access_token()
 
-    def _call(self, fn: Callable[[], T]) -> T:
+    def check_token(self) -> None:
+        """Have (or fetch) an access token; raises TransientError/WeComAPIError as any call would."""
+        self._call(lambda: self._wx.access_token, "gettoken")
+
+    def _call(self, fn: Callable[[], T], api: str = "-") -> T:
+        """`_attempt`, counted by API and outcome for the success rate of outbound calls."""
+        try:
+            result = self._attempt(fn)
+        except TransientError:
+            wecom_call(api, "transient")
+            raise
+        except WeComAPIError:
+            wecom_call(api, "failed")
+            raise
+        wecom_call(api, "ok")
+        return result
+
+    def _attempt(self, fn: Callable[[], T]) -> T:
         """Run `fn`, refetching the token and retrying exactly once on 40014/42001."""
         for attempt in range(2):
             try:
@@ -252,7 +270,7 @@ class WeComClient:
                 raise TransientError(f"non-JSON response from {endpoint}")
             return result
 
-        return self._call(once)
+        return self._call(once, endpoint)
 
     def _send(self, userids: Sequence[str], msg: dict[str, Any]) -> dict[str, Any]:
         users = [u for u in userids if u]
@@ -342,7 +360,7 @@ class WeComClient:
                     )
             return body, content_type
 
-        return self._call(once)
+        return self._call(once, "media/get")
 
     # --- users -------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,9 +26,13 @@ from domain.models import (
 )
 from domain.uow import UnitOfWork
 from domain.vocab import STAGE_ORDER, AlertStatus, ExceptionStatus, OrderStatus, Stage, WorkOrderStatus
+from forecast.policy import ForecastPolicy
+from forecast.projection import LineForecast, Risk
+from forecast.service import open_order_forecasts
+from forecast.text import eta_text, risk_text
 
 LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
-AT_RISK_DAYS = 2  # due this soon and less than AT_RISK_DONE_PCT finished: someone should look
+AT_RISK_DAYS = 2  # due this soon and less than AT_RISK_DONE_PCT finished (or the forecast says so): look
 AT_RISK_DONE_PCT = 80
 STATUSES = {"late": "已逾期", "at_risk": "有风险", "exception": "有异常", "ok": "正常"}
 
@@ -65,6 +69,10 @@ class BoardRow:
     alerts: int
     people: list[str]
     status: str  # late | exception | at_risk | ok
+    # The forecast of its line at the speed achieved: 预计 11-28 完工 / 会逾期 2 天; None without a forecast.
+    eta: str | None = None
+    forecast_risk: str | None = None  # on_time | at_risk | late
+    forecast_label: str | None = None
 
     @property
     def urgency(self) -> tuple[Any, ...]:
@@ -100,7 +108,8 @@ def _visible_workshop(viewer: Person | None, token_workshop: str | None) -> str 
 
 
 def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | None = None,
-                token_workshop: str | None = None, filters: BoardFilters = BoardFilters()) -> Board:
+                token_workshop: str | None = None, filters: BoardFilters = BoardFilters(),
+                now: datetime | None = None, forecast: ForecastPolicy | None = None) -> Board:
     s = uow.session
     wos = s.execute(
         select(WorkOrder.id, WorkOrder.code, WorkOrder.planned_qty, WorkOrder.planned_start, WorkOrder.planned_finish,
@@ -132,6 +141,10 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             .where(WorkReport.work_day >= today - timedelta(days=1), WorkReport.work_order_id.in_(ids)).distinct()):
         people[wo_id].add(name)
 
+    ahead: dict[str, LineForecast] = {}
+    if now is not None and forecast is not None:
+        ahead = {w.facts.code: ln for o in open_order_forecasts(uow, forecast, now) for ln in o.lines
+                 for w in ln.work_orders}
     scope = _visible_workshop(viewer, token_workshop)
     rows = []
     for (wo_id, code, planned, start, _finish, machine, workshop, bill_no, stage, customer, product, item,
@@ -143,7 +156,9 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
         percent = min(100, round(100 * done / planned)) if planned else 0
         days_to_due = (due - today).days
         late = days_to_due < 0
-        at_risk = not late and (days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT)
+        line = ahead.get(code)
+        foreseen = line is not None and not line.done and line.risk != Risk.ON_TIME
+        at_risk = not late and (foreseen or (days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT))
         n_exc = exceptions.get(wo_id, 0)
         status = "late" if late else "exception" if n_exc else "at_risk" if at_risk else "ok"
         rows.append(BoardRow(
@@ -153,7 +168,8 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             stage=Stage(stage).label, stage_index=STAGE_ORDER.index(Stage(stage)),
             planned_start=start.astimezone(tz).strftime("%m-%d %H:%M"), due_date=due.isoformat(), days_to_due=days_to_due, late=late,
             at_risk=at_risk, exceptions=n_exc, alerts=alerts.get(f"wo:{code}", 0), people=sorted(people[wo_id]),
-            status=status,
+            status=status, eta=eta_text(line) if line else None, forecast_risk=line.risk.value if line else None,
+            forecast_label=risk_text(line, today) if line else None,
         ))
     options = {
         "workshops": sorted({r.workshop for r in rows}),

@@ -1,0 +1,145 @@
+"""What operators see: one JSON log line per callback with a request id that follows the work into tasks,
+and Prometheus metrics (callbacks and WeCom calls by outcome, latency histograms, store gauges).
+
+Message bodies and secrets are never logged; user ids are, because "who could not report" is the question.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+CALLBACKS = Counter("factorybot_callbacks_total", "WeCom callbacks handled, by route and outcome",
+                    ["route", "outcome"], registry=REGISTRY)
+CALLBACK_SECONDS = Histogram("factorybot_callback_seconds", "Time to answer a callback, by route", ["route"],
+                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=REGISTRY)
+HTTP_SECONDS = Histogram("factorybot_http_request_seconds", "HTTP request time, by endpoint", ["endpoint"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=REGISTRY)
+WECOM_CALLS = Counter("factorybot_wecom_calls_total", "Outbound WeCom API calls, by API and outcome",
+                      ["api", "outcome"], registry=REGISTRY)
+
+CALLBACK_LOG = logging.getLogger("factorybot.callback")
+
+
+def new_request_id() -> str:
+    rid = secrets.token_hex(6)
+    request_id.set(rid)
+    return rid
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: grep- and Loki-friendly, with the request id of the work it belongs to."""
+
+    FIELDS = ("route", "user", "latency_ms", "outcome", "kind", "status", "api")
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", None) or request_id.get(),
+            "msg": record.getMessage(),
+        }
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                out[name] = getattr(record, name)
+        if record.exc_info:
+            out["error"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def configure_logging() -> None:
+    """JSON lines on stderr unless LOG_FORMAT=text (a developer at a terminal)."""
+    root = logging.getLogger()
+    if getattr(root, "_factorybot_configured", False):
+        return
+    handler = logging.StreamHandler()
+    if os.environ.get("LOG_FORMAT", "json") == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
+        handler.addFilter(_add_request_id)
+    else:
+        handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    root._factorybot_configured = True  # type: ignore[attr-defined]
+
+
+def _add_request_id(record: logging.LogRecord) -> bool:
+    record.request_id = request_id.get()
+    return True
+
+
+def log_callback(*, route: str, user: str, kind: str, outcome: str, started: float) -> None:
+    seconds = time.perf_counter() - started
+    CALLBACKS.labels(route, outcome).inc()
+    CALLBACK_SECONDS.labels(route).observe(seconds)
+    CALLBACK_LOG.info("callback", extra={"route": route, "user": user, "kind": kind, "outcome": outcome,
+                                         "latency_ms": round(seconds * 1000, 1), "request_id": request_id.get()})
+
+
+def wecom_call(api: str, outcome: str) -> None:
+    WECOM_CALLS.labels(api, outcome).inc()
+
+
+class StoreCollector(Collector):
+    """Gauges read from the store and the broker at scrape time, so they are true for every process."""
+
+    def __init__(self, session_factory: Any, redis: Any | None, queue_name: str = "factorybot") -> None:
+        self.session_factory = session_factory
+        self.redis = redis
+        self.queue_name = queue_name
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from sqlalchemy import func, select
+
+        from domain.models import Alert, KisOutbox, Notice, SyncState
+        from domain.uow import UnitOfWork
+        from domain.vocab import AlertStatus
+
+        alerts = GaugeMetricFamily("factorybot_alerts_open", "Open alerts, by rule", labels=["rule"])
+        waiting = GaugeMetricFamily("factorybot_notices_waiting", "WeCom messages written but not yet sent")
+        sync_age = GaugeMetricFamily("factorybot_kis_sync_age_seconds", "Seconds since a KIS job last succeeded",
+                                     labels=["job"])
+        outbox = GaugeMetricFamily("factorybot_kis_outbox_rows", "Completions in the KIS outbox, by status",
+                                   labels=["status"])
+        try:
+            with UnitOfWork(self.session_factory, read_only=True) as uow:
+                s = uow.session
+                for rule, n in s.execute(select(Alert.rule, func.count()).where(Alert.status != AlertStatus.CLOSED)
+                                         .group_by(Alert.rule)):
+                    alerts.add_metric([rule], n)
+                waiting.add_metric([], s.scalar(select(func.count()).select_from(Notice)
+                                                .where(Notice.sent_at.is_(None))) or 0)
+                now = datetime.now(UTC)
+                for name, last in s.execute(select(SyncState.name, SyncState.last_ok_at)):
+                    if last is not None:
+                        sync_age.add_metric([name], (now - last).total_seconds())
+                for status, n in s.execute(select(KisOutbox.status, func.count()).group_by(KisOutbox.status)):
+                    outbox.add_metric([str(status)], n)
+        except Exception:  # a scrape must answer even when the database does not; /readyz says why
+            logging.getLogger(__name__).warning("store gauges unavailable", exc_info=True)
+        yield alerts
+        yield waiting
+        yield sync_age
+        yield outbox
+        if self.redis is not None:
+            depth = GaugeMetricFamily("factorybot_celery_queue_depth", "Tasks waiting in the Celery queue")
+            try:
+                depth.add_metric([], self.redis.llen(self.queue_name))
+                yield depth
+            except Exception:
+                logging.getLogger(__name__).warning("queue depth unavailable", exc_info=True)

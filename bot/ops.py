@@ -1,0 +1,119 @@
+"""Endpoints for whoever runs FactoryBot: /healthz (the process answers), /readyz (its dependencies do),
+/metrics (Prometheus). /readyz and /metrics are for operators only: with OPS_TOKEN set they need it as a
+bearer token, without it they answer only to this machine."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from bot.observability import HTTP_SECONDS, REGISTRY, StoreCollector, new_request_id, request_id
+from domain.models import SyncState
+
+bp = Blueprint("ops", __name__)
+
+KIS_PULL_JOB = "kis_pull"
+KIS_STALE_AFTER = timedelta(hours=26)  # the nightly pull plus a couple of hours of grace
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def _allowed() -> bool:
+    token = current_app.extensions["bot"].settings.ops_token
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return bool(given) and hmac.compare_digest(given, token)
+    return request.remote_addr in LOOPBACK
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _check(name: str, fn: Any) -> tuple[str, dict[str, Any]]:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        ok = True
+    except Exception as exc:  # any failure of a dependency is a "not ready", with its reason
+        detail, ok = f"{type(exc).__name__}: {str(exc)[:200]}", False
+    return name, {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    if not _allowed():
+        return Response("forbidden", status=403)
+    deps = current_app.extensions["bot"]
+
+    def database() -> str:
+        with deps.runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok"
+
+    def redis() -> str:
+        if deps.redis is None:
+            return "not configured (tasks run in-process)"
+        deps.redis.ping()
+        return "ok"
+
+    def wecom() -> str:
+        deps.client.check_token()
+        return "access token ok"
+
+    def kis() -> str:
+        if not deps.settings.kis_odbc:
+            return "not configured"
+        with deps.runtime.uow(read_only=True) as uow:
+            state = uow.session.get(SyncState, KIS_PULL_JOB)
+            last = state.last_ok_at if state is not None else None
+        if last is None:
+            raise RuntimeError("no successful KIS pull yet")
+        age = datetime.now(UTC) - last
+        if age > KIS_STALE_AFTER:
+            raise RuntimeError(f"last successful pull {age.total_seconds() / 3600:.1f} h ago")
+        return f"last successful pull {age.total_seconds() / 3600:.1f} h ago"
+
+    checks = dict(_check(n, f) for n, f in (("database", database), ("redis", redis), ("wecom", wecom),
+                                              ("kis", kis)))
+    ready = all(c["ok"] for c in checks.values())
+    failing = [n for n, c in checks.items() if not c["ok"]]
+    return jsonify({"status": "ready" if ready else "not ready", "failing": failing, "checks": checks}), (
+        200 if ready else 503)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    if not _allowed():
+        return Response("forbidden", status=403)
+    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def install(app: Any, deps: Any) -> None:
+    """Request ids and latency for every request; store gauges for /metrics."""
+    collector = StoreCollector(deps.runtime.session_factory, deps.redis)
+    try:
+        REGISTRY.register(collector)
+    except ValueError:  # another app in this process (tests) registered one: replace it
+        for old in list(REGISTRY._collector_to_names):  # type: ignore[attr-defined]
+            if isinstance(old, StoreCollector):
+                REGISTRY.unregister(old)
+        REGISTRY.register(collector)
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        new_request_id()
+
+    @app.after_request
+    def _finish(resp: Response) -> Response:
+        endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+        HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        resp.headers["X-Request-Id"] = request_id.get()
+        return resp

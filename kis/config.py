@@ -1,0 +1,74 @@
+"""KIS settings as plain values, parsed once when an entry point starts, so a typo fails there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+from factorybot.config import ConfigError, Settings
+from kis.errors import KisNotConfigured
+
+Route = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class KisConfig:
+    odbc: str | None
+    tz: ZoneInfo
+    lookback: timedelta
+    push_batch: int
+    push_every: timedelta
+    timeout: int
+    staging_table: str
+    push_start: date | None
+    char_encoding: str | None
+    default_route: Route
+    # KIS stores many dates without a time: a task "starting" on a day starts at the shift's start.
+    day_start: time = time(8, 0)
+    day_end: time = time(20, 0)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KisConfig:
+        return cls(
+            odbc=settings.kis_odbc or None,
+            tz=settings.tz,
+            lookback=timedelta(days=settings.kis_lookback_days),
+            push_batch=settings.kis_push_batch,
+            push_every=timedelta(minutes=settings.kis_push_every_minutes),
+            timeout=settings.kis_timeout,
+            staging_table=settings.kis_staging_table,
+            push_start=settings.kis_push_start,
+            char_encoding=settings.kis_char_encoding or None,
+            default_route=parse_route(settings.kis_default_route),
+            day_start=_shift(settings.shift_hours)[0],
+            day_end=_shift(settings.shift_hours)[1],
+        )
+
+    def require_odbc(self) -> str:
+        if not self.odbc:
+            raise KisNotConfigured()
+        return self.odbc
+
+
+def parse_route(text: str) -> Route:
+    """'注塑@注塑车间,修边@后加工车间' → (('注塑', '注塑车间'), ('修边', '后加工车间'))."""
+    steps = []
+    for part in text.replace("，", ",").split(","):
+        if not part.strip():
+            continue
+        name, sep, workshop = part.partition("@")
+        if not sep or not name.strip() or not workshop.strip():
+            raise ConfigError(f"配置错误 / invalid configuration: KIS_DEFAULT_ROUTE: 「{part.strip()}」应写作 工序@车间")
+        steps.append((name.strip(), workshop.strip()))
+    if not steps:
+        raise ConfigError("配置错误 / invalid configuration: KIS_DEFAULT_ROUTE: 至少需要一道工序")
+    return tuple(steps)
+
+
+def _shift(text: str) -> tuple[time, time]:
+    try:
+        start, end = (time.fromisoformat(p.strip()) for p in text.split("-", 1))
+    except ValueError as exc:
+        raise ConfigError(f"配置错误 / invalid configuration: SHIFT_HOURS: {text}") from exc
+    return start, end

@@ -1,0 +1,241 @@
+"""A pull or a push as one run: lease, KIS I/O outside any local transaction, local changes in short
+transactions, and the outcome recorded (sync_state), alerted on failure and told to whoever asked.
+
+Exactly once, step by step, for the push: (1) completions are queued in kis_outbox under their source key;
+(2) a batch is inserted into the staging table in one KIS transaction, skipping keys already there;
+(3) the batch is marked sent locally. A crash between (2) and (3) leaves the rows pending; the next run finds
+their keys in the staging table in step (2) and only records them. FSourceKey being the staging table's
+primary key makes a duplicate impossible even for two runs racing past the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.policy import AlertPolicy
+from domain.models import Notice
+from domain.uow import UnitOfWork
+from kis import alerting, pull, push, texts
+from kis import state as sync_state
+from kis.config import KisConfig
+from kis.errors import KisError, KisNotConfigured
+from kis.gateway import KisLink, open_kis
+from kis.mapping import KisSnapshot
+from kis.pull import PullResult
+from kis.push import PushResult
+
+log = logging.getLogger(__name__)
+
+PULL_LEASE = timedelta(minutes=30)
+PUSH_LEASE = timedelta(minutes=10)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class KisJobs:
+    session_factory: sessionmaker[Session]
+    config: KisConfig
+    alert_policy: AlertPolicy
+    clock: Callable[[], datetime] = _utcnow
+    open_link: Callable[[KisConfig], AbstractContextManager[KisLink]] = field(default=open_kis)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    text: str
+    skipped: bool = False
+    pull: PullResult | None = None
+    push: PushResult | None = None
+
+
+def _tell(uow: UnitOfWork, userid: str | None, text: str, now: datetime) -> None:
+    # Written with the outcome; the running bot sends it (alerts.outbox), so the reply survives a WeCom outage.
+    if userid:
+        uow.session.add(Notice(userids=userid, text=text, created_at=now))
+
+
+def _release(jobs: KisJobs, name: str) -> None:
+    with jobs.uow() as uow:
+        sync_state.release(uow, name)
+        uow.commit()
+
+
+def _not_configured(jobs: KisJobs, userid: str | None) -> Outcome | None:
+    if jobs.config.odbc:
+        return None
+    text = KisNotConfigured().message
+    if userid:
+        with jobs.uow() as uow:
+            _tell(uow, userid, text, jobs.clock())
+            uow.commit()
+    return Outcome(False, text)
+
+
+def _busy(jobs: KisJobs, uow: UnitOfWork, name: str, label: str, userid: str | None, now: datetime) -> Outcome:
+    text = f"另一次 KIS {label}正在进行，本次跳过。"
+    _tell(uow, userid, text, now)
+    uow.commit()
+    log.info("kis %s skipped: another run holds the lease", name)
+    return Outcome(False, text, skipped=True)
+
+
+# --- the pull ------------------------------------------------------------------------------------------------
+
+
+def run_pull(
+    jobs: KisJobs, *, since: datetime | None = None, requested_by: str | None = None,
+    on_snapshot: Callable[[KisSnapshot], None] | None = None, progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """since: KIS-local lower bound of FCheckDate (default: the watermark minus the lookback)."""
+    if (refused := _not_configured(jobs, requested_by)) is not None:
+        return refused
+    now = jobs.clock()
+    with jobs.uow() as uow:
+        if not sync_state.acquire(uow, sync_state.PULL, now, PULL_LEASE):
+            return _busy(jobs, uow, "pull", "订单同步", requested_by, now)
+        bound = pull.since_for(uow, jobs.config, since)
+        held = pull.held(uow)
+        uow.commit()
+    try:
+        with jobs.open_link(jobs.config) as kis:
+            snap = kis.read_snapshot(since=bound, held=held)
+        if on_snapshot is not None:
+            on_snapshot(snap)
+        with jobs.uow() as uow:
+            result = pull.apply_snapshot(uow, snap, held=held, config=jobs.config, now=now, progress=progress)
+            text = texts.pull_text(result, jobs.config.tz)
+            sync_state.record_ok(uow, sync_state.PULL, now, texts.pull_line(result))
+            alerting.clear_failure(uow, pull=True, now=now)
+            _tell(uow, requested_by, text, now)
+            uow.commit()
+        log.info("kis pull done: %s", texts.pull_line(result))
+        return Outcome(True, text, pull=result)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded, alerted and reported, never half-applied
+        reason = _reason(exc)
+        with jobs.uow() as uow:
+            row = sync_state.record_failure(uow, sync_state.PULL, now, reason)
+            alerting.raise_failure(uow, jobs.alert_policy, pull=True, reason=reason, failures=row.failures, now=now)
+            text = texts.pull_failed_text(reason)
+            _tell(uow, requested_by, text, now)
+            uow.commit()
+        return Outcome(False, text)
+    finally:
+        _release(jobs, sync_state.PULL)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KisError):
+        log.error("kis job failed: %s", exc.message)
+        return exc.message
+    log.exception("kis job failed unexpectedly")
+    return f"内部错误：{type(exc).__name__}: {exc}"[:300]
+
+
+# --- the push ------------------------------------------------------------------------------------------------
+
+
+def run_push(
+    jobs: KisJobs, *, scheduled: bool = False, requested_by: str | None = None,
+    after_kis_commit: Callable[[list[str]], None] | None = None,
+    on_pending: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """scheduled: a periodic run, which waits out the backoff after failures; a person's run does not.
+
+    after_kis_commit runs right after each batch is committed in KIS and before it is recorded locally.
+    """
+    if (refused := _not_configured(jobs, requested_by)) is not None:
+        return refused
+    now = jobs.clock()
+    tz = jobs.config.tz
+    with jobs.uow() as uow:
+        if not sync_state.acquire(uow, sync_state.PUSH, now, PUSH_LEASE):
+            return _busy(jobs, uow, "push", "完工回写", requested_by, now)
+        row = sync_state.get(uow, sync_state.PUSH)
+        if scheduled and row.retry_at is not None and row.retry_at > now:
+            sync_state.release(uow, sync_state.PUSH)
+            uow.commit()
+            return Outcome(False, f"KIS 完工回写等待重试（{row.retry_at.astimezone(tz):%H:%M} 后）。", skipped=True)
+        uow.commit()
+    result = PushResult()
+    batch_id = f"FB{now.astimezone(tz):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+    try:
+        with jobs.uow() as uow:
+            result.collected = push.collect(uow, config=jobs.config, today=now.astimezone(tz).date(), now=now)
+            uow.commit()
+        with jobs.uow() as uow:
+            if on_pending is not None:
+                on_pending(push.pending_count(uow))
+        with jobs.open_link(jobs.config) as kis:
+            _send(jobs, kis, result, batch_id=batch_id, now=now, after_kis_commit=after_kis_commit,
+                  progress=progress)
+            with jobs.uow() as uow:
+                keys = push.sent_keys(uow)
+            statuses = kis.read_staging(keys)
+        with jobs.uow() as uow:
+            result.readback = push.apply_readback(uow, keys, statuses)
+            if result.readback.rejected:
+                alerting.raise_rejections(uow, jobs.alert_policy, count=result.readback.rejected,
+                                          examples=result.readback.rejections, now=now)
+            text = texts.push_text(result)
+            sync_state.record_ok(uow, sync_state.PUSH, now, texts.push_line(result))
+            alerting.clear_failure(uow, pull=False, now=now)
+            _tell(uow, requested_by, text, now)
+            uow.commit()
+        log.info("kis push done: %s", texts.push_line(result))
+        return Outcome(True, text, push=result)
+    except Exception as exc:  # noqa: BLE001 - rows stay pending; the next run (after backoff) catches up
+        reason = _reason(exc)
+        with jobs.uow() as uow:
+            row = sync_state.record_failure(uow, sync_state.PUSH, now, reason)
+            alerting.raise_failure(uow, jobs.alert_policy, pull=False, reason=reason, failures=row.failures, now=now)
+            result.pending_left = push.pending_count(uow)
+            text = texts.push_failed_text(reason, result.pending_left, row.retry_at, tz)
+            _tell(uow, requested_by, text, now)
+            uow.commit()
+        return Outcome(False, text, push=result)
+    finally:
+        _release(jobs, sync_state.PUSH)
+
+
+def _send(jobs: KisJobs, kis: KisLink, result: PushResult, *, batch_id: str, now: datetime,
+          after_kis_commit: Callable[[list[str]], None] | None, progress: Callable[[int], None] | None) -> None:
+    after_id = 0
+    while True:
+        with jobs.uow() as uow:
+            batch = push.pending_batch(uow, config=jobs.config, batch_id=batch_id, limit=jobs.config.push_batch,
+                                       now=now, after_id=after_id)
+        if not batch:
+            return
+        ids = [p.outbox_id for p in batch]
+        after_id = ids[-1]  # never the same rows twice in one run, whatever happened to them
+        try:
+            written = kis.write_staging([p.row for p in batch], after_commit=after_kis_commit)
+        except KisError as exc:
+            with jobs.uow() as uow:
+                push.mark_failed(uow, ids, error=exc.message)
+                uow.commit()
+            raise
+        with jobs.uow() as uow:
+            push.mark_sent(uow, ids, batch_id=batch_id, now=now)
+            sync_state.renew(uow, sync_state.PUSH, jobs.clock(), PUSH_LEASE)
+            uow.commit()
+        result.written += written.inserted
+        result.already_there += written.already_there
+        result.batches += 1
+        if progress is not None:
+            progress(len(batch))
+

@@ -1,0 +1,219 @@
+"""A KIS-shaped database: the tables, columns and status values the sync reads (kis.md section 1), created
+through pyodbc on SQLite or PostgreSQL, for the tests, the benchmark and `factorybot kis demo-db`.
+
+Column names keep KIS's case in the DDL, as on the plant's SQL Server; PostgreSQL folds them, which is
+exactly what the gateway must survive. `run_inbound_job` stands in for the KIS-side job that turns staging
+rows into 产品入库 bills, so the whole write-back round trip can be shown without a KIS installation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyodbc
+
+from kis import staging
+from kis.odbc import POSTGRESQL, dialect_of
+
+AUDITOR_ID = 16394  # t_User.FUserID of the person who audits bills in the demo and tests
+
+_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "t_User": (("FUserID", "INT NOT NULL PRIMARY KEY"), ("FName", "VARCHAR(80)")),
+    "t_Department": (("FItemID", "INT NOT NULL PRIMARY KEY"), ("FNumber", "VARCHAR(80)"), ("FName", "VARCHAR(80)")),
+    "t_Emp": (("FItemID", "INT NOT NULL PRIMARY KEY"), ("FNumber", "VARCHAR(80)"), ("FName", "VARCHAR(80)"),
+              ("FDepartmentID", "INT")),
+    "t_Organization": (("FItemID", "INT NOT NULL PRIMARY KEY"), ("FNumber", "VARCHAR(80)"), ("FName", "VARCHAR(255)"),
+                       ("FDeleted", "SMALLINT DEFAULT 0")),
+    "t_ICItem": (("FItemID", "INT NOT NULL PRIMARY KEY"), ("FNumber", "VARCHAR(80)"), ("FName", "VARCHAR(255)"),
+                 ("FModel", "VARCHAR(255)"), ("FUnitID", "INT"), ("FErpClsID", "INT"), ("FDeleted", "SMALLINT DEFAULT 0")),
+    "SEOrder": (("FInterID", "INT NOT NULL PRIMARY KEY"), ("FBillNo", "VARCHAR(50) NOT NULL"), ("FBrNo", "VARCHAR(10)"),
+                ("FTranType", "INT"), ("FDate", "{dt}"), ("FCustID", "INT"), ("FDeptID", "INT"), ("FEmpID", "INT"),
+                ("FBillerID", "INT"), ("FStatus", "SMALLINT NOT NULL"), ("FCheckerID", "INT"), ("FCheckDate", "{dt}"),
+                ("FCancellation", "SMALLINT NOT NULL"), ("FClosed", "SMALLINT"), ("FChangeMark", "INT"),
+                ("FExplanation", "VARCHAR(255)")),
+    "SEOrderEntry": (("FInterID", "INT NOT NULL"), ("FEntryID", "INT NOT NULL"), ("FItemID", "INT"), ("FUnitID", "INT"),
+                     ("FQty", "DECIMAL(28,10)"), ("FAuxQty", "DECIMAL(28,10)"), ("FAuxPrice", "DECIMAL(28,10)"),
+                     ("FAmount", "DECIMAL(20,2)"), ("FDate", "{dt}"), ("FAdviceConsignDate", "{dt}"),
+                     ("FCommitQty", "DECIMAL(28,10)"), ("FMRPClosed", "SMALLINT"), ("FNote", "VARCHAR(255)")),
+    "ICMO": (("FInterID", "INT NOT NULL PRIMARY KEY"), ("FBillNo", "VARCHAR(50) NOT NULL"), ("FBrNo", "VARCHAR(10)"),
+             ("FTranType", "INT"), ("FStatus", "SMALLINT NOT NULL"), ("FCheckDate", "{dt}"),
+             ("FCancellation", "SMALLINT NOT NULL"), ("FItemID", "INT"), ("FUnitID", "INT"), ("FQty", "DECIMAL(28,10)"),
+             ("FAuxQty", "DECIMAL(28,10)"), ("FPlanCommitDate", "{dt}"), ("FPlanFinishDate", "{dt}"),
+             ("FWorkShop", "INT"), ("FOrderInterID", "INT"), ("FCommitQty", "DECIMAL(28,10)"), ("FType", "INT")),
+}
+_KEYS = {"SEOrderEntry": "FInterID, FEntryID"}
+
+
+def create_kis_tables(cnxn: pyodbc.Connection, staging_table: str | None = None) -> None:
+    dialect = dialect_of(cnxn)
+    dt = "TIMESTAMP" if dialect == POSTGRESQL else "DATETIME"
+    cur = cnxn.cursor()
+    for table, columns in _TABLES.items():
+        body = ", ".join(f"{name} {decl.format(dt=dt)}" for name, decl in columns)
+        if table in _KEYS:
+            body += f", PRIMARY KEY ({_KEYS[table]})"
+        cur.execute(f"CREATE TABLE {table} ({body})")
+    if staging_table:
+        for statement in staging.ddl(staging_table, dialect):
+            cur.execute(statement)
+    cnxn.commit()
+
+
+@dataclass(frozen=True)
+class Line:
+    entry_id: int
+    item_id: int
+    qty: int
+    due: date
+
+
+@dataclass(frozen=True)
+class Order:
+    inter_id: int
+    bill_no: str
+    order_date: date
+    customer_id: int
+    lines: Sequence[Line]
+    status: int = 1
+    checker_id: int = AUDITOR_ID
+    check_date: datetime | None = None
+    cancelled: bool = False
+    closed: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    inter_id: int
+    bill_no: str
+    item_id: int
+    qty: int
+    order_inter_id: int
+    plan_start: datetime
+    plan_finish: datetime
+    status: int = 1
+    department_id: int | None = None
+    check_date: datetime | None = None
+    cancelled: bool = False
+
+
+def _dt(day: date | datetime) -> datetime:
+    return day if isinstance(day, datetime) else datetime(day.year, day.month, day.day)
+
+
+@dataclass
+class KisBook:
+    """Writes KIS-shaped rows through pyodbc, as KIS itself would have stored them."""
+
+    cnxn: pyodbc.Connection
+    commits: bool = True
+    _cur: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cur = self.cnxn.cursor()
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self._cur.executemany(sql, rows)
+        if self.commits:
+            self.cnxn.commit()
+
+    def users(self, rows: Iterable[tuple[int, str]]) -> None:
+        self._many("INSERT INTO t_User (FUserID, FName) VALUES (?, ?)", rows)
+
+    def departments(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        self._many("INSERT INTO t_Department (FItemID, FNumber, FName) VALUES (?, ?, ?)", rows)
+
+    def employees(self, rows: Iterable[tuple[int, str, str, int | None]]) -> None:
+        self._many("INSERT INTO t_Emp (FItemID, FNumber, FName, FDepartmentID) VALUES (?, ?, ?, ?)", rows)
+
+    def customers(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        self._many("INSERT INTO t_Organization (FItemID, FNumber, FName, FDeleted) VALUES (?, ?, ?, 0)", rows)
+
+    def items(self, rows: Iterable[tuple[int, str, str, str | None]]) -> None:
+        self._many("INSERT INTO t_ICItem (FItemID, FNumber, FName, FModel, FUnitID, FErpClsID, FDeleted) "
+                   "VALUES (?, ?, ?, ?, 1, 2, 0)", rows)
+
+    def orders(self, orders: Iterable[Order]) -> None:
+        orders = list(orders)
+        heads = [(o.inter_id, o.bill_no, "0", 81, _dt(o.order_date), o.customer_id, o.status,
+                  o.checker_id if o.status > 0 else 0, o.check_date if o.status > 0 else None, int(o.cancelled),
+                  int(o.closed or o.status == 3), 0, o.note) for o in orders]
+        self._cur.executemany(
+            "INSERT INTO SEOrder (FInterID, FBillNo, FBrNo, FTranType, FDate, FCustID, FStatus, FCheckerID, FCheckDate,"
+            " FCancellation, FClosed, FChangeMark, FExplanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", heads)
+        self._many(self._LINE_SQL, [self._line(o.inter_id, ln) for o in orders for ln in o.lines])
+
+    _LINE_SQL = ("INSERT INTO SEOrderEntry (FInterID, FEntryID, FItemID, FUnitID, FQty, FAuxQty, FDate, FAdviceConsignDate,"
+                 " FCommitQty, FMRPClosed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+    @staticmethod
+    def _line(inter_id: int, ln: Line) -> tuple[Any, ...]:
+        return (inter_id, ln.entry_id, ln.item_id, 1, Decimal(ln.qty), Decimal(ln.qty), _dt(ln.due), _dt(ln.due),
+                Decimal(0), 0)
+
+    def lines(self, inter_id: int, lines: Iterable[Line]) -> None:
+        self._many(self._LINE_SQL, [self._line(inter_id, ln) for ln in lines])
+
+    def tasks(self, tasks: Iterable[Task]) -> None:
+        self._many(
+            "INSERT INTO ICMO (FInterID, FBillNo, FBrNo, FTranType, FStatus, FCheckDate, FCancellation, FItemID, FUnitID,"
+            " FQty, FAuxQty, FPlanCommitDate, FPlanFinishDate, FWorkShop, FOrderInterID, FCommitQty, FType)"
+            " VALUES (?, ?, '0', 85, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 0, 1054)",
+            [(t.inter_id, t.bill_no, t.status, t.check_date, int(t.cancelled), t.item_id, Decimal(t.qty),
+              Decimal(t.qty), t.plan_start, t.plan_finish, t.department_id, t.order_inter_id) for t in tasks])
+
+    def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
+        """UPDATE table SET values WHERE where, as a KIS user's edit, audit, void or close would."""
+        sets = ", ".join(f"{k} = ?" for k in values)
+        cond = " AND ".join(f"{k} = ?" for k in where)
+        self._cur.execute(f"UPDATE {table} SET {sets} WHERE {cond}", *values.values(), *where.values())
+        n = self._cur.rowcount
+        if self.commits:
+            self.cnxn.commit()
+        return int(n)
+
+    def delete(self, table: str, where: dict[str, Any]) -> int:
+        self._cur.execute(f"DELETE FROM {table} WHERE {' AND '.join(f'{k} = ?' for k in where)}", *where.values())
+        n = self._cur.rowcount
+        if self.commits:
+            self.cnxn.commit()
+        return int(n)
+
+    def count(self, table: str, where: str = "1 = 1", *params: Any) -> int:
+        self._cur.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", *params)
+        return int(self._cur.fetchone()[0])
+
+
+def run_inbound_job(cnxn: pyodbc.Connection, staging_table: str, *, bill_prefix: str = "CIN") -> tuple[int, int]:
+    """Stand-in for the KIS-side job: each new staging row becomes a 产品入库 bill number, or is refused when
+    its item is unknown or disabled (t_ICItem.FDeleted) in KIS. Returns (imported, rejected)."""
+    cur = cnxn.cursor()
+    cur.execute(f"SELECT COUNT(*) FROM {staging_table} WHERE FKisBillNo IS NOT NULL")
+    issued = int(cur.fetchone()[0])
+    cur.execute(
+        f"SELECT s.FSourceKey, s.FItemNumber, i.FName, i.FDeleted FROM {staging_table} s "
+        f"LEFT JOIN t_ICItem i ON i.FNumber = s.FItemNumber WHERE s.FStatus = 0 ORDER BY s.FCreatedAt, s.FSourceKey")
+    rows = cur.fetchall()
+    imported = rejected = 0
+    for key, number, name, deleted in rows:
+        if name is None:
+            cur.execute(f"UPDATE {staging_table} SET FStatus = 9, FMessage = ? WHERE FSourceKey = ?",
+                        f"物料 {number} 在 KIS 中不存在", key)
+            rejected += 1
+        elif deleted:
+            cur.execute(f"UPDATE {staging_table} SET FStatus = 9, FMessage = ? WHERE FSourceKey = ?",
+                        f"物料 {number} {name} 已禁用，不能入库", key)
+            rejected += 1
+        else:
+            issued += 1
+            cur.execute(f"UPDATE {staging_table} SET FStatus = 1, FKisBillNo = ? WHERE FSourceKey = ?",
+                        f"{bill_prefix}{issued:06d}", key)
+            imported += 1
+    cnxn.commit()
+    return imported, rejected

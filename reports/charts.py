@@ -1,0 +1,192 @@
+"""Charts as inline SVG: vector in the PDF, text extractable, drawn in the report's CJK face.
+
+Small on purpose: three chart shapes the monthly report needs, no plotting library, no GUI backend.
+Coordinates are user units on a fixed canvas; the template scales the canvas to the column width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+FONT = "Noto Sans CJK SC"
+INK, MUTED, GRID = "#1f2933", "#6b7785", "#d9dee3"
+BLUE, ORANGE = "#1f5f99", "#e07b24"
+OTHER = "其他"
+
+
+@dataclass(frozen=True)
+class Canvas:
+    width: int = 680
+    height: int = 260
+    left: int = 48
+    right: int = 20
+    top: int = 22
+    bottom: int = 40
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> int:
+        return self.height - self.top - self.bottom
+
+
+def _svg(canvas: Canvas, body: list[str], title: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {canvas.width} {canvas.height}" '
+            f'font-family="{FONT}" font-size="12" fill="{INK}" role="img" aria-label="{escape(title)}">'
+            + "".join(body) + "</svg>")
+
+
+def _text(x: float, y: float, s: str, *, anchor: str = "middle", size: float = 12, fill: str = INK,
+          weight: str = "normal", rotate: float | None = None) -> str:
+    transform = f' transform="rotate({rotate:.0f} {x:.1f} {y:.1f})"' if rotate is not None else ""
+    bold = ' font-weight="bold"' if weight == "bold" else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{fill}"{bold}'
+            f"{transform}>{escape(s)}</text>")
+
+
+def _nice_max(value: float) -> float:
+    """A round axis top at or above value: 1, 2, 2.5 or 5 times a power of ten."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def _grid(canvas: Canvas, top_value: float, ticks: int, fmt: str) -> list[str]:
+    out = []
+    for i in range(ticks + 1):
+        value = top_value * i / ticks
+        y = canvas.top + canvas.plot_h * (1 - i / ticks)
+        out.append(f'<line x1="{canvas.left}" y1="{y:.1f}" x2="{canvas.left + canvas.plot_w}" y2="{y:.1f}" '
+                   f'stroke="{GRID}" stroke-width="1"/>')
+        out.append(_text(canvas.left - 6, y + 4, fmt.format(value), anchor="end", size=10, fill=MUTED))
+    return out
+
+
+def rate_trend(points: Sequence[tuple[str, float | None]], *, title: str, floor: float | None = None) -> str:
+    """A percentage over months: a line with a marker and label per month; months without data leave a gap."""
+    canvas = Canvas(height=190, top=18, bottom=30)
+    known = [v for _, v in points if v is not None]
+    # Start the axis near the data so a few points of change are visible, never above 0 for an empty chart.
+    low = floor if floor is not None else (max(0.0, math.floor((min(known) - 5) / 10) * 10) if known else 0.0)
+    step = 10 if 100 - low <= 50 else 20
+    low = math.floor(low / step) * step  # ticks on round numbers: 40, 60, 80, 100 rather than 30, 53, 77
+    span = 100.0 - low
+    ticks = int(span // step)
+    body = []
+    for i in range(ticks + 1):
+        value = low + span * i / ticks
+        y = canvas.top + canvas.plot_h * (1 - i / ticks)
+        body.append(f'<line x1="{canvas.left}" y1="{y:.1f}" x2="{canvas.left + canvas.plot_w}" y2="{y:.1f}" '
+                    f'stroke="{GRID}" stroke-width="1"/>')
+        body.append(_text(canvas.left - 6, y + 4, f"{value:.0f}%", anchor="end", size=10, fill=MUTED))
+    step = canvas.plot_w / max(1, len(points))
+    xy: list[tuple[float, float] | None] = []
+    for i, (label, value) in enumerate(points):
+        x = canvas.left + step * (i + 0.5)
+        body.append(_text(x, canvas.top + canvas.plot_h + 18, label, size=11))
+        if value is None:
+            xy.append(None)
+            body.append(_text(x, canvas.top + canvas.plot_h - 6, "无应交", size=10, fill=MUTED))
+            continue
+        y = canvas.top + canvas.plot_h * (1 - (value - low) / span)
+        xy.append((x, y))
+    segment: list[str] = []
+    for point in [*xy, None]:
+        if point is None:
+            if len(segment) > 1:
+                body.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{BLUE}" stroke-width="2.5"/>')
+            segment = []
+        else:
+            segment.append(f"{point[0]:.1f},{point[1]:.1f}")
+    for point, (_, value) in zip(xy, points, strict=True):
+        if point is not None and value is not None:
+            body.append(f'<circle cx="{point[0]:.1f}" cy="{point[1]:.1f}" r="4" fill="{BLUE}"/>')
+            body.append(_text(point[0], point[1] - 9, f"{value:.1f}%", size=11, weight="bold"))
+    return _svg(canvas, body, title)
+
+
+def pareto(bars: Sequence[tuple[str, int, float]], *, title: str, unit: str = "件") -> str:
+    """Bars (label, count, cumulative % of all defects) largest first, the cumulative share as a line.
+
+    A last bar labelled 其他… (the folded tail) is not drawn: many small causes would dwarf the few worth
+    attacking. It is named in a note instead, and the line ends below 100% by exactly its share.
+    """
+    canvas = Canvas(height=320, right=46, bottom=112)
+    tail = bars[-1] if bars and bars[-1][0].startswith(OTHER) else None
+    bars = bars[:-1] if tail else bars
+    if not bars:
+        return _svg(canvas, [_text(canvas.width / 2, canvas.height / 2, "本月无不良记录", fill=MUTED)], title)
+    top = _nice_max(max(count for _, count, _ in bars))
+    body = _grid(canvas, top, 4, "{:,.0f}")
+    for i in range(5):  # right axis: cumulative share
+        y = canvas.top + canvas.plot_h * (1 - i / 4)
+        body.append(_text(canvas.left + canvas.plot_w + 6, y + 4, f"{25 * i}%", anchor="start", size=10, fill=MUTED))
+    y80 = canvas.top + canvas.plot_h * 0.2
+    body.append(f'<line x1="{canvas.left}" y1="{y80:.1f}" x2="{canvas.left + canvas.plot_w}" y2="{y80:.1f}" '
+                f'stroke="{ORANGE}" stroke-width="1" stroke-dasharray="4 3"/>')
+    step = canvas.plot_w / len(bars)
+    width = step * 0.62
+    line = []
+    for i, (label, count, cumulative) in enumerate(bars):
+        x = canvas.left + step * i + (step - width) / 2
+        h = canvas.plot_h * count / top
+        body.append(f'<rect x="{x:.1f}" y="{canvas.top + canvas.plot_h - h:.1f}" width="{width:.1f}" height="{h:.1f}" '
+                    f'fill="{BLUE}"/>')
+        body.append(_text(x + width / 2, canvas.top + canvas.plot_h - h - 4, f"{count:,}", size=8))
+        cx = x + width / 2
+        body.append(_text(cx + 3, canvas.top + canvas.plot_h + 12, label, anchor="end", size=9, rotate=-45))
+        line.append((cx, canvas.top + canvas.plot_h * (1 - cumulative / 100)))
+    body.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in line)}" fill="none" '
+                f'stroke="{ORANGE}" stroke-width="2"/>')
+    for x, y in line:
+        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{ORANGE}"/>')
+    body.append(_text(canvas.left, canvas.top - 8, f"不良数（{unit}）", anchor="start", size=10, fill=MUTED))
+    body.append(_text(canvas.left + canvas.plot_w + canvas.right, canvas.top - 8, "累计占比", anchor="end", size=10,
+                      fill=ORANGE))
+    if tail is not None:
+        share = tail[2] - bars[-1][2]
+        body.append(_text(canvas.left + canvas.plot_w, canvas.height - 6,
+                          f"未列出：{tail[0]}，合计 {tail[1]:,} {unit}（{share:.1f}%）", anchor="end", size=10,
+                          fill=MUTED))
+    return _svg(canvas, body, title)
+
+
+def horizontal_bars(rows: Sequence[tuple[str, float, str]], *, title: str, row_height: int = 20,
+                    scale_to: float | None = None, reference: tuple[float, str] | None = None) -> str:
+    """One bar per (label, value, value text) in the order given; labels left, values at the bar's end.
+
+    `scale_to` fixes the full width (100 for a percentage), otherwise the largest value fills it;
+    `reference` draws a dashed line at a value (e.g. the plant's own rate) with its label, and then the
+    values go in a column right of the plot so the line never runs through them."""
+    row_h = row_height
+    extra = 16 if reference else 0
+    canvas = Canvas(height=max(60, 16 + extra + row_h * len(rows)), left=190, right=130, top=8 + extra, bottom=8)
+    if not rows:
+        return _svg(canvas, [_text(canvas.width / 2, canvas.height / 2, "本月无数据", fill=MUTED)], title)
+    top = scale_to or max(value for _, value, _ in rows) or 1
+    body = []
+    for i, (label, value, text) in enumerate(rows):
+        y = canvas.top + i * row_h
+        w = canvas.plot_w * value / top
+        short = label if len(label) <= 14 else label[:13] + "…"
+        baseline = y + row_h / 2 + 4
+        body.append(_text(canvas.left - 8, baseline, short, anchor="end", size=11))
+        body.append(f'<rect x="{canvas.left}" y="{y + 3:.1f}" width="{max(w, 1):.1f}" height="{row_h - 6}" '
+                    f'fill="{BLUE}"/>')
+        value_x = canvas.left + (canvas.plot_w if reference else w) + 6
+        body.append(_text(value_x, baseline, text, anchor="start", size=11))
+    if reference is not None:
+        x = canvas.left + canvas.plot_w * reference[0] / top
+        body.append(f'<line x1="{x:.1f}" y1="{canvas.top - 4}" x2="{x:.1f}" y2="{canvas.top + row_h * len(rows)}" '
+                    f'stroke="{ORANGE}" stroke-width="1.5" stroke-dasharray="4 3"/>')
+        body.append(_text(x, canvas.top - 8, reference[1], size=10, fill=ORANGE))
+    return _svg(canvas, body, title)

@@ -1,0 +1,139 @@
+"""When the scheduled reports go out, and to whom: cron strings in plant time, parsed once at start-up.
+
+Celery beat runs them from crontab entries (factorybot/celery_app.py); without Redis the in-process ticker
+asks `due_since` once a minute. Both parse the same strings with celery's own crontab parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from domain.vocab import Role
+
+if TYPE_CHECKING:
+    from factorybot.config import Settings
+
+OFF = "off"
+# The ticker catches up on a missed minute (a slow round, a short pause), not on hours of downtime: a report
+# that was due while the service was down for longer is not sent late into the day.
+MAX_CATCH_UP = timedelta(minutes=30)
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A five-field cron expression: minute hour day-of-month month day-of-week (0 or 7 = Sunday)."""
+
+    text: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]
+
+    @classmethod
+    def parse(cls, text: str, name: str) -> Cron:
+        fields = text.split()
+        if len(fields) != 5:
+            raise ScheduleError(f"{name}: '{text}' is not a five-field cron expression (e.g. '0 8 1 * *')")
+        try:
+            c = _crontab(fields)
+        except (ValueError, KeyError) as exc:
+            raise ScheduleError(f"{name}: '{text}': {exc}") from None
+        return cls(text, frozenset(c.minute), frozenset(c.hour), frozenset(c.day_of_month),
+                   frozenset(c.month_of_year), frozenset(c.day_of_week))
+
+    def matches(self, local: datetime) -> bool:
+        return (local.minute in self.minutes and local.hour in self.hours and local.day in self.days
+                and local.month in self.months and local.isoweekday() % 7 in self.weekdays)
+
+    def crontab(self) -> Any:
+        """The same schedule for Celery beat, which reads it in the app's time zone (set to the plant's)."""
+        return _crontab(self.text.split())
+
+    def due_since(self, after: datetime, upto: datetime, tz: ZoneInfo) -> datetime | None:
+        """The latest scheduled minute in (after, upto], looking back no further than MAX_CATCH_UP."""
+        moment = upto.astimezone(tz).replace(second=0, microsecond=0)
+        floor = max(after.astimezone(tz), upto.astimezone(tz) - MAX_CATCH_UP)
+        while moment > floor:
+            if self.matches(moment):
+                return moment
+            moment -= timedelta(minutes=1)
+        return None
+
+
+def _crontab(fields: list[str]) -> Any:
+    from celery.schedules import crontab
+
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+                   day_of_week=day_of_week)
+
+
+@dataclass(frozen=True)
+class ReportPolicy:
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    monthly: Cron | None = field(default_factory=lambda: Cron.parse("0 8 1 * *", "REPORT_MONTHLY_SCHEDULE"))
+    daily: Cron | None = field(default_factory=lambda: Cron.parse("0 8 * * *", "REPORT_DAILY_SCHEDULE"))
+    monthly_to: tuple[str, ...] = (Role.EXECUTIVE,)
+    daily_to: tuple[str, ...] = (Role.SUPERVISOR, Role.OPS_MANAGER)
+    board_url: str = "http://127.0.0.1:8000/board"
+
+
+MONTHLY_JOB, DAILY_JOB = "reports.monthly", "reports.daily_summary"
+
+
+class ScheduleWatch:
+    """For the in-process ticker: which scheduled reports came due since it last looked.
+
+    It starts looking MAX_CATCH_UP back, so a restart just after 08:00 still sends the 08:00 report; the
+    jobs' own claims keep that from sending twice."""
+
+    def __init__(self, policy: ReportPolicy, started: datetime) -> None:
+        self.policy = policy
+        self.last = started - MAX_CATCH_UP
+
+    def due(self, now: datetime) -> list[str]:
+        jobs = [(MONTHLY_JOB, self.policy.monthly), (DAILY_JOB, self.policy.daily)]
+        out = [name for name, cron in jobs if cron is not None and cron.due_since(self.last, now, self.policy.tz)]
+        self.last = now
+        return out
+
+
+def _roles(text: str, name: str) -> tuple[str, ...]:
+    roles = tuple(r.strip() for r in text.split(",") if r.strip())
+    unknown = [r for r in roles if r not in Role.__members__.values()]
+    if unknown or not roles:
+        raise ScheduleError(f"{name}: unknown role(s) {unknown or text!r}")
+    return roles
+
+
+def _cron_or_off(text: str, name: str) -> Cron | None:
+    return None if text.strip().lower() == OFF else Cron.parse(text, name)
+
+
+def build_report_policy(settings: Settings) -> ReportPolicy:
+    """Settings → plain values; a malformed setting stops start-up with a message naming it."""
+    from factorybot.config import ConfigError
+
+    try:
+        daily = settings.report_daily_schedule.strip()
+        if not daily:  # at the start of the shift, every day
+            hour, _, minute = settings.shift_hours.partition("-")[0].strip().partition(":")
+            daily = f"{int(minute)} {int(hour)} * * *"
+        return ReportPolicy(
+            tz=settings.tz,
+            monthly=_cron_or_off(settings.report_monthly_schedule, "REPORT_MONTHLY_SCHEDULE"),
+            daily=_cron_or_off(daily, "REPORT_DAILY_SCHEDULE"),
+            monthly_to=_roles(settings.report_monthly_to, "REPORT_MONTHLY_TO"),
+            daily_to=_roles(settings.report_daily_to, "REPORT_DAILY_TO"),
+            board_url=settings.public_url.rstrip("/") + "/board",
+        )
+    except (ScheduleError, ValueError) as exc:
+        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc

@@ -1,0 +1,156 @@
+"""/readyz follows its dependencies: a PostgreSQL or Redis that stops makes it 503 with the reason, and it
+is ready again when they come back, with no restart of the bot. Real servers of our own, on spare ports."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import create_app
+from bot.queue import RecordingQueue
+from domain.migrate import upgrade
+from tests.bot.conftest import make_settings
+
+PG_BIN = next(Path("/usr/lib/postgresql").glob("*/bin"), None) if Path("/usr/lib/postgresql").exists() else None
+pytestmark = pytest.mark.skipif(PG_BIN is None or shutil.which("redis-server") is None or shutil.which("runuser") is None,
+                                reason="needs PostgreSQL binaries, redis-server and runuser")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster we may stop and start at will (the shared one serves other tests)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="factorybot-pg-"))
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.port = free_port()
+        self._as_postgres(PG_BIN / "initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres")
+
+    def _as_postgres(self, *args: object) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *map(str, args)], check=True, capture_output=True)
+
+    def start(self) -> None:
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-l", self.dir / "log", "-w", "-o",
+                          f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+
+    def stop(self) -> None:
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-m", "fast", "-w", "stop")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+
+class OwnRedis:
+    def __init__(self) -> None:
+        self.port = free_port()
+
+    def start(self) -> None:
+        subprocess.run(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no", "--daemonize", "yes"], check=True, capture_output=True)
+        for _ in range(50):
+            if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).returncode == 0:
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@pytest.fixture
+def servers(fake_wecom):
+    pg, redis = OwnPostgres(), OwnRedis()
+    pg.start()
+    redis.start()
+    upgrade(pg.url)
+    try:
+        yield pg, redis
+    finally:
+        redis.stop()
+        pg.stop()
+        shutil.rmtree(pg.dir, ignore_errors=True)
+
+
+def ready(client) -> tuple[int, dict]:
+    resp = client.get("/readyz")
+    return resp.status_code, resp.get_json()
+
+
+def test_readyz_follows_postgres_and_redis_without_a_restart(servers, fake_wecom):
+    pg, redis = servers
+    app = create_app(make_settings(pg.url, fake_wecom.url, redis_url=redis.url), queue=RecordingQueue())
+    client = app.test_client()  # the test client's address is 127.0.0.1: allowed without OPS_TOKEN
+    status, body = ready(client)
+    assert status == 200 and body["status"] == "ready" and body["failing"] == []
+
+    pg.stop()
+    status, body = ready(client)
+    assert status == 503 and body["failing"] == ["database"]
+    assert not body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+    pg.start()
+    assert ready(client)[0] == 200
+
+    redis.stop()
+    status, body = ready(client)
+    # The WeCom token is shared through Redis, so its check fails with it; the database is fine.
+    assert status == 503 and body["failing"][0] == "redis" and "database" not in body["failing"]
+    assert "Connection" in body["checks"]["redis"]["detail"]
+    redis.start()
+    status, body = ready(client)
+    assert status == 200 and body["checks"]["wecom"]["detail"] == "access token ok"
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_ops_endpoints_need_the_token_when_one_is_set(fake_wecom, tmp_path):
+    url = f"sqlite:///{tmp_path}/ops.db"
+    upgrade(url)
+    app = create_app(make_settings(url, fake_wecom.url, ops_token="s3cret-ops"), queue=RecordingQueue())
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/readyz", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer s3cret-ops"})
+    assert metrics.status_code == 200 and b"factorybot_callbacks_total" in metrics.data
+    remote = app.test_client()
+    closed = create_app(make_settings(url, fake_wecom.url), queue=RecordingQueue()).test_client()
+    assert closed.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
+    assert remote.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
+
+
+def test_a_kis_pull_older_than_a_day_makes_the_bot_not_ready(fake_wecom, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from domain.models import SyncState
+    from domain.uow import UnitOfWork
+
+    url = f"sqlite:///{tmp_path}/kis.db"
+    upgrade(url)
+    app = create_app(make_settings(url, fake_wecom.url, kis_odbc=f"Driver=SQLite3;Database={tmp_path}/kis-src.db"),
+                     queue=RecordingQueue())
+    client = app.test_client()
+    status, body = ready(client)
+    assert status == 503 and body["failing"] == ["kis"] and "no successful KIS pull yet" in body["checks"]["kis"]["detail"]
+    factory = app.extensions["bot"].runtime.session_factory
+    with UnitOfWork(factory) as uow:
+        uow.session.add(SyncState(name="kis_pull", last_ok_at=datetime.now(UTC) - timedelta(hours=30)))
+        uow.commit()
+    status, body = ready(client)
+    assert status == 503 and "30.0 h ago" in body["checks"]["kis"]["detail"]
+    with UnitOfWork(factory) as uow:
+        uow.session.get(SyncState, "kis_pull").last_ok_at = datetime.now(UTC) - timedelta(hours=2)
+        uow.commit()
+    assert ready(client)[0] == 200

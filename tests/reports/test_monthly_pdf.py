@@ -1,0 +1,102 @@
+"""The monthly PDF as a reader gets it: the computed figures and Chinese names in the text, the CJK face
+embedded, headers repeated on continued tables, and a sane number of pages for 180 and 10,000 orders."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+import pytest
+
+from domain.migrate import upgrade
+from reports.month import Month
+from reports.monthly_pdf import render_monthly_pdf
+from tests.reports.bulk_month import fill
+from tests.reports.conftest import pdf_fonts, pdf_pages, report_for
+
+MOULD_CODE = re.compile(r"\bM-\d{3}\b")
+
+
+@pytest.fixture(scope="module")
+def hand_pdf(hand_report, write_pdf):
+    return write_pdf("hand.pdf", render_monthly_pdf(hand_report))
+
+
+def test_the_cover_shows_the_months_headline_figures(hand_pdf) -> None:
+    cover = pdf_pages(hand_pdf)[0]
+    assert "月度订单达成分析表" in cover and "2026年10月" in cover
+    assert "40.0%" in cover  # 交期达成率: 2 of 5 lines on time
+    assert "应交 5 行 · 按期 2 · 逾期 3" in cover
+    assert "85.7%" in cover and "3.17%" in cover  # plan completion 3000/3500, moulding defects 100/3150
+    assert "逾期最多的客户是美的集团（3 行）；延误最长 16 天（SEORD000102 美的集团 空调面板）" in cover
+    assert "完工入库 3,070 件，已导入 KIS 700 件，差异 2,050 件待月末核对。" in cover
+    assert "数据截至 2026-11-05" in cover
+
+
+def test_the_body_shows_every_section_with_its_figures(hand_pdf) -> None:
+    pages = pdf_pages(hand_pdf)
+    text = "\n".join(pages)
+    squeezed = re.sub(r"\s+", " ", text)
+    for heading in ("一、交期达成", "二、各客户、各产品交期达成", "三、逾期订单明细", "四、生产计划与质量",
+                    "五、现场异常与预警", "六、月末 KIS 数据", "指标口径"):
+        assert heading in text
+    assert re.search(r"美的集团 4 1 3 0 3,600 25\.0%", squeezed)  # by customer
+    assert re.search(r"格力电器 1 1 0 0 3,000 100\.0%", squeezed)
+    assert re.search(r"SEORD000102-2 美的集团 空调面板 500 2026-10-20 未完成 16 天 预警：超计划时间未开工", squeezed)
+    assert "模具问题：顶针断裂" in text
+    assert re.search(r"电饭煲上盖（3\.01\.0112） M-012 2,750 70 18 2\.48% 3\.12% 3,070", squeezed)
+    assert re.search(r"设备故障 2 30 分钟 1 小时 40 分 1", squeezed)
+    assert re.search(r"3\.01\.0112 电饭煲上盖 3,070 700 320 0 2,050 2,050", squeezed)
+    # Chart text is real text too: the trend's value label and the customers' bars.
+    assert "26年10月" in text and "2 单 · 3,800 件" in text
+    assert re.search(r"第 ?1 ?页 ?/ ?共 ?\d+ ?页", squeezed) is None  # the cover has no page footer
+    assert re.search(r"第 ?2 ?页 ?/ ?共 ?\d+ ?页", squeezed)
+
+
+def test_every_font_is_the_embedded_simplified_chinese_face(hand_pdf) -> None:
+    fonts = pdf_fonts(hand_pdf)
+    assert fonts
+    for row in fonts:
+        name, emb = row[0], row[-5]
+        assert "Noto-Sans-CJK-SC" in name, row  # never the JP face fontconfig would pick by default
+        assert emb == "yes", row
+
+
+def test_a_month_with_nothing_to_show_still_renders(tmp_path) -> None:
+    """A month that has orders but no due lines, defects, exceptions or KIS rows says so instead of failing."""
+    url = f"sqlite:///{tmp_path}/empty.db"
+    upgrade(url)
+    fill(url, 3)
+    r = report_for(url, Month(2026, 8), date(2026, 11, 5))  # only the trend's earliest month: no data at all
+    text = "\n".join(pdf_pages(_write(tmp_path / "aug.pdf", render_monthly_pdf(r))))
+    assert "本月没有应交的订单行。" in text and "本月没有现场异常记录。" in text and "本月没有逾期的订单行。" in text
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(("orders", "pages"), [(180, (8, 13)), (10_000, (8, 14))])
+def test_page_count_stays_sane_as_the_month_grows(orders, pages, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path}/bulk.db"
+    upgrade(url)
+    plant = fill(url, orders)
+    r = report_for(url, plant.month, plant.as_of)
+    started = time.perf_counter()
+    pdf = _write(tmp_path / "bulk.pdf", render_monthly_pdf(r))
+    elapsed = time.perf_counter() - started
+    texts = pdf_pages(pdf)
+    assert pages[0] <= len(texts) <= pages[1], len(texts)
+    assert elapsed < 60
+    text = "\n".join(texts)
+    assert "美的集团" in text and "飞利浦(中国)投资有限公司" in text
+    if orders == 10_000:
+        # 166 customers: the table shows 25 and folds the rest; the late list is cut to 40 rows.
+        assert "其他 141 项" in text
+        assert f"逾期{r.on_time.late}行，按延误天数列出前40行（完整清单见Excel导出）" in re.sub(r"\s+", "", text)
+    # A continued table repeats its header: every page listing moulds also carries the column titles.
+    for page in texts:
+        if MOULD_CODE.search(page) and "指标口径" not in page:
+            assert "注塑不良" in page, page[:400]
