@@ -10,6 +10,10 @@ from bot.wecom.cards import MAX_ROWS, Button, button_card
 from domain.models import Alert, Person
 from domain.vocab import AlertStatus
 
+# PostgreSQL keeps JSON objects as JSONB, which reorders their keys: the card shows facts in this order.
+FACT_ORDER = ("订单", "工单", "产品", "车间", "机台", "模具", "类型", "报告人", "说明", "计划开工", "检查点",
+              "应完成", "实际完成", "完成率", "当日计划", "前一单", "本单", "上限", "维修单", "已派给", "等待",
+              "时间", "预计完工", "原因", "建议")
 ESCALATED = "【升级】"
 REMINDER = "【未关闭提醒】"
 
@@ -29,9 +33,14 @@ def state_line(alert: Alert, policy: AlertPolicy, people: dict[int, Person]) -> 
     return f"待认领 · 触发于 {policy.local(alert.fired_at).strftime('%m-%d %H:%M')}"
 
 
+def ordered_facts(facts: dict[str, Any]) -> list[tuple[str, Any]]:
+    rank = {k: i for i, k in enumerate(FACT_ORDER)}
+    return sorted(facts.items(), key=lambda kv: rank.get(kv[0], len(FACT_ORDER)))
+
+
 def alert_card(alert: Alert, *, task_id: str, policy: AlertPolicy, people: dict[int, Person],
                prefix: str = "") -> dict[str, Any]:
-    rows = [(k, str(v)[:40]) for k, v in list(alert.facts.items())[:MAX_ROWS]]
+    rows = [(k, str(v)[:40]) for k, v in ordered_facts(alert.facts)[:MAX_ROWS]]
     if alert.status == AlertStatus.CLOSED:
         buttons = [Button("已关闭", f"alert:noop:{alert.id}", style=2)]
     else:

@@ -105,3 +105,9 @@ def test_a_defect_streak_is_raised_right_after_the_report_that_makes_it(live):
     live.say("w2", "报工 WO20261125-02 良品 500 不良 30")
     [streak] = [c for c in live.cards("sup") if "连续两单不良率超标" in c["main_title"]["title"]]
     assert streak["main_title"]["desc"] == "模具 M-001 连续两单不良率超标（>3%）"
+
+
+def test_card_facts_come_in_the_same_order_on_every_database(live):
+    alert = fire_late_start(live)
+    [card] = card_of(live, "sup", alert)
+    assert [r["keyname"] for r in card["horizontal_content_list"]] == ["订单", "工单", "产品", "机台", "计划开工"]
