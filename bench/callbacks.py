@@ -103,14 +103,17 @@ def write_requests(path: Path, bills: list[str], count: int) -> None:
 
 
 def start_gunicorn(app: str, env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    # The bot logs one JSON line per callback: they go to a file, as in production. (A pipe nobody reads
+    # fills up and stalls the workers, which is what an early version of this script measured.)
+    log_path = Path(tempfile.mkstemp(prefix="factorybot-gunicorn-", suffix=".log")[1])
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_path.open("wb"),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"gunicorn {app} exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise SystemExit(f"gunicorn {app} exited: {log_path.read_text(errors='replace')[-2000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return proc
