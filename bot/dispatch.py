@@ -48,6 +48,7 @@ class RouteRun:
     reply: Reply
     outbox: list[Outgoing]
     outcome: str
+    recorded: bool = False  # its action event was written with it
 
 
 def _subject(msg: Inbound) -> str | None:
@@ -84,45 +85,50 @@ class BotCore:
             log_callback(route="-", user=msg.userid, kind=msg.kind, outcome="duplicate", started=started)
             return seen.reply
         route, match = self.router.match(msg)
+        recorded = False
         try:
-            reply, outcome = self._reply(route, match, msg, key)
+            reply, outcome, recorded = self._reply(route, match, msg, key, started)
         except Exception:
             log.exception("route %s failed on %s", route.name, key)
             reply, outcome = Text(SYSTEM_ERROR), FAILED
         xml = render_xml(reply, msg)
         self.dedup.store(key, xml)
         log_callback(route=route.name, user=msg.userid, kind=msg.kind, outcome=outcome, started=started)
-        self.record_action(msg.userid, route.name, outcome, started, _subject(msg))
+        if not recorded:
+            self.record_action(msg.userid, route.name, outcome, started, _subject(msg))
         return xml
 
     def record_action(self, userid: str, route: str, outcome: str, started: float, subject: str | None) -> None:
         """Keep the action for usage figures; losing one row must never cost the user the reply."""
         try:
             with UnitOfWork(self.session_factory) as uow:
-                now = self.clock()
-                uow.session.add(ActionEvent(
-                    at=now, day=self.policy.work_day(now), userid=userid[:64], route=route[:80], outcome=outcome,
-                    latency_ms=round((time.perf_counter() - started) * 1000), subject=subject))
+                uow.session.add(self._event(userid, route, outcome, started, subject))
                 uow.commit()
         except Exception:
             log.warning("action event not recorded for %s", route, exc_info=True)
 
-    def _reply(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str) -> tuple[Reply, str]:
+    def _event(self, userid: str, route: str, outcome: str, started: float, subject: str | None) -> ActionEvent:
+        now = self.clock()
+        return ActionEvent(at=now, day=self.policy.work_day(now), userid=userid[:64], route=route[:80],
+                           outcome=outcome, latency_ms=round((time.perf_counter() - started) * 1000), subject=subject)
+
+    def _reply(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str,
+               started: float) -> tuple[Reply, str, bool]:
         if route.defer is not None:
             with UnitOfWork(self.session_factory) as uow:
                 refusal = self._refusal(uow, route, msg)
             if refusal is not None:
-                return refusal, REFUSED
+                return refusal, REFUSED, False
             self.queue.enqueue("bot.run_deferred", route_name=route.name, inbound=msg.to_dict(), key=key)
-            return Text(route.defer), OK
-        run = self.run_route(route, match, msg, key)
+            return Text(route.defer), OK, False
+        run = self.run_route(route, match, msg, key, started=started)
         reply, outbox = run.reply, run.outbox
         if isinstance(msg, CardClick) and isinstance(reply, Text):
             # A card tap accepts only a card update as its reply; a refusal must still reach the user.
             outbox = [*outbox, Outgoing((msg.userid,), text=reply.content)]
             reply = NoReply()
         self.send_later(outbox)
-        return reply, run.outcome
+        return reply, run.outcome, run.recorded
 
     def _refusal(self, uow: UnitOfWork, route: Route, msg: Inbound) -> Reply | None:
         user = find_person(uow, msg.userid)
@@ -133,8 +139,13 @@ class BotCore:
             return Text(f"抱歉，您没有使用该功能的权限（需要：{need}）。发送「帮助」查看您可以使用的功能。")
         return None
 
-    def run_route(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str) -> RouteRun:
-        """Run one handler in one transaction; active messages are returned, to be sent after commit."""
+    def run_route(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str,
+                  started: float | None = None) -> RouteRun:
+        """Run one handler in one transaction; active messages are returned, to be sent after commit.
+
+        With `started`, a successful run records its action event in the same transaction: on SQLite every
+        transaction queues for the one write lock, so a second one per callback halves the throughput.
+        """
         with UnitOfWork(self.session_factory) as uow:
             refusal = self._refusal(uow, route, msg)
             if refusal is not None:
@@ -147,10 +158,12 @@ class BotCore:
             except DomainError as exc:
                 uow.rollback()
                 return RouteRun(Text(exc.message), [], USER_ERROR)
+            if started is not None:
+                uow.session.add(self._event(msg.userid, route.name, OK, started, _subject(msg)))
             uow.commit()
             for name, kwargs in ctx.tasks:
                 self.queue.enqueue(name, **kwargs)
-            return RouteRun(reply, ctx.outbox, OK)
+            return RouteRun(reply, ctx.outbox, OK, recorded=started is not None)
 
     def send_later(self, outbox: list[Outgoing]) -> None:
         for out in outbox:
