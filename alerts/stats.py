@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
 from alerts.policy import AlertPolicy
 from domain.models import Alert, RepairTicket
+from domain.month import Month
 from domain.uow import UnitOfWork
 
 
@@ -31,9 +32,7 @@ class RepairStats:
 
 
 def month_bounds(month: str, policy: AlertPolicy) -> tuple[datetime, datetime]:
-    first = date.fromisoformat(f"{month}-01")
-    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return policy.at(first, datetime.min.time()), policy.at(nxt, datetime.min.time())
+    return Month.parse(month).utc_bounds(policy.tz)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlalchemy import select
 
 from domain.models import ActionEvent, Person, ShopException, WorkReport
+from domain.month import Month
 from domain.uow import UnitOfWork
 from domain.vocab import ROLE_LABELS, ExceptionStatus, Role
 
@@ -66,9 +67,9 @@ class UsageReport:
 
 
 def month_days(month: str) -> tuple[date, date]:
-    first = date.fromisoformat(f"{month}-01")
-    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, nxt
+    """[first day, first day of the next month)."""
+    m = Month.parse(month)
+    return m.first, m.next().first
 
 
 def _active_by_day(uow: UnitOfWork, first: date, end: date) -> dict[date, set[str]]:
