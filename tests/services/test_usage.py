@@ -72,9 +72,11 @@ def test_each_figure_of_a_hand_built_month(month, make_uow, policy):
 
 def test_the_cli_prints_them(month, db_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", db_url)
+    # The CLI reads the real clock. November 2026 is over, so it counts all 30 days: 8 person-days / 30
+    # days / 8 people. (While the month was running this line depended on the day the suite ran.)
     out = CliRunner().invoke(main, ["usage", "--month", "2026-11"], catch_exceptions=False).output
-    assert "2026-11 使用情况" in out
-    assert "日均活跃 0.3 人 / 已开通 8 人（4.0%）" in out
+    assert "2026-11 使用情况（30 天）" in out
+    assert "日均活跃 0.3 人 / 已开通 8 人（3.3%）" in out
     assert "企业微信操作 11 次，成功率 90.9%（成功 9，输入有误 0，无权限/未开通 1，系统出错 1）" in out
     assert "扫码到报工完成（中位数）：6 秒" in out
     assert "异常 2 条，已关闭 1 条（关闭率 50.0%）" in out
