@@ -91,13 +91,16 @@ def report_work(
     # BEGIN IMMEDIATE already serialises writers. The conditional UPDATE below is the real guard.
     session.execute(select(Operation.id).where(Operation.id == op.id).with_for_update())
     session.refresh(op)
+    if op.status == OperationStatus.DONE:  # finished by a report that won the lock
+        raise DomainError(_done_message(wo, op))
     cap = capacity(wo, op, policy)
     taken = good_qty if op.seq == wo.operations[0].seq else good_qty + defect_qty
     if taken > cap.limit:
         raise DomainError(_over_message(wo, op, cap, taken))
 
     if op.seq == wo.operations[0].seq:
-        guard = Operation.good_qty + good_qty <= wo.planned_qty + cap.tolerance
+        # The tolerance lets the report that finishes the plan overshoot it; nothing is added once it is met.
+        guard = (Operation.good_qty < wo.planned_qty) & (Operation.good_qty + good_qty <= wo.planned_qty + cap.tolerance)
     else:
         prev = _previous(wo, op)
         prev_good = select(Operation.good_qty).where(Operation.id == prev.id).scalar_subquery()
@@ -110,6 +113,8 @@ def report_work(
     )
     if res.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(op)
+        if op.seq == wo.operations[0].seq and op.good_qty >= wo.planned_qty:
+            raise DomainError(_done_message(wo, op))
         raise DomainError(_over_message(wo, op, capacity(wo, op, policy), taken))
     session.refresh(op)
 
@@ -250,7 +255,7 @@ def _choose_operation(wo: WorkOrder, person: Person, name: str | None) -> Operat
     if name:
         op = next(o for o in ops if o.name == name)
         if op.status == OperationStatus.DONE:
-            raise DomainError(f"工单 {wo.code} 的工序「{name}」已完成，不能再报工。")
+            raise DomainError(_done_message(wo, op))
         raise NotAllowed(f"工序「{name}」属于{op.workshop}，您在{person.workshop or '未分配车间'}，不能报这道工序。")
     where = f"当前工序：{current.name}（{current.workshop}）" if current else "所有工序已完成"
     raise NotAllowed(f"工单 {wo.code} 没有属于您车间（{person.workshop or '未分配'}）的待报工序；{where}。")
@@ -259,6 +264,10 @@ def _choose_operation(wo: WorkOrder, person: Person, name: str | None) -> Operat
 def _previous(wo: WorkOrder, op: Operation) -> Operation:
     ops = wo.operations
     return ops[[o.id for o in ops].index(op.id) - 1]
+
+
+def _done_message(wo: WorkOrder, op: Operation) -> str:
+    return f"工单 {wo.code} 的工序「{op.name}」已完成，不能再报工。"
 
 
 def _over_message(wo: WorkOrder, op: Operation, cap: Capacity, taken: int) -> str:

@@ -60,3 +60,39 @@ def test_racing_reports_for_the_last_units_never_over_report(pg_factory, policy,
         op = uow.session.scalar(select(Operation).where(Operation.name == "注塑"))
         assert op.good_qty == 700
         assert len(uow.session.scalars(select(WorkReport)).all()) == 1
+
+
+@pytest.mark.parametrize("rounds", range(3))
+def test_two_finishes_of_the_same_last_units_count_once(pg_factory, policy, rounds):
+    # 980 of 1000 done; two workers tap 完成 (20 件) on their cards at the same moment. The tolerance lets a
+    # finishing report overshoot the plan, but once the operation is done nothing more may be added to it.
+    with UnitOfWork(pg_factory) as uow:
+        report_work(uow, policy, work_order_code="WO20261125-01", userid="w1", good_qty=980, defect_qty=0,
+                    source_key="first-980", now=NOW)
+        uow.commit()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker(userid: str) -> None:
+        with UnitOfWork(pg_factory) as uow:
+            barrier.wait()
+            try:
+                report_work(uow, policy, work_order_code="WO20261125-01", userid=userid, good_qty=20,
+                            defect_qty=0, source_key=f"last-{userid}", now=NOW)
+                uow.commit()
+                outcomes.append("ok")
+            except DomainError as exc:
+                outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=worker, args=(u,)) for u in ("w1", "w2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert outcomes.count("ok") == 1
+    assert any("已完成" in o for o in outcomes), outcomes
+    with UnitOfWork(pg_factory) as uow:
+        op = uow.session.scalar(select(Operation).where(Operation.name == "注塑"))
+        assert op.good_qty == 1000
+        assert len(uow.session.scalars(select(WorkReport)).all()) == 2
