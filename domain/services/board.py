@@ -52,7 +52,7 @@ class BoardRow:
     customer: str
     product: str
     item_number: str
-    workshop: str
+    workshop: str  # the work order's own (where it starts)
     machine: str | None
     planned_qty: int
     done_qty: int
@@ -73,6 +73,9 @@ class BoardRow:
     eta: str | None = None
     forecast_risk: str | None = None  # on_time | at_risk | late
     forecast_label: str | None = None
+    # Every workshop it passes through (its own and its operations'): what the workshop filter and a
+    # workshop's people go by.
+    workshops: list[str] = field(default_factory=list)
 
     @property
     def urgency(self) -> tuple[Any, ...]:
@@ -150,7 +153,8 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
     for (wo_id, code, planned, start, _finish, machine, workshop, bill_no, stage, customer, product, item,
          due) in wos:
         wo_ops = ops.get(wo_id, [])
-        if scope and workshop != scope and not any(o[3] == scope for o in wo_ops):
+        shops = _workshops(workshop, wo_ops)
+        if scope and scope not in shops:
             continue
         done = wo_ops[-1][4] if wo_ops else 0
         percent = min(100, round(100 * done / planned)) if planned else 0
@@ -169,10 +173,10 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             planned_start=start.astimezone(tz).strftime("%m-%d %H:%M"), due_date=due.isoformat(), days_to_due=days_to_due, late=late,
             at_risk=at_risk, exceptions=n_exc, alerts=alerts.get(f"wo:{code}", 0), people=sorted(people[wo_id]),
             status=status, eta=eta_text(line) if line else None, forecast_risk=line.risk.value if line else None,
-            forecast_label=risk_text(line, today) if line else None,
+            forecast_label=risk_text(line, today) if line else None, workshops=shops,
         ))
     options = {
-        "workshops": sorted({r.workshop for r in rows}),
+        "workshops": sorted({w for r in rows for w in r.workshops}),
         "customers": sorted({r.customer for r in rows}),
         "stages": [st.label for st in STAGE_ORDER],
         "statuses": list(STATUSES.values()),
@@ -185,8 +189,13 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
     return Board(shown, counts, options)
 
 
+def _workshops(own: str | None, ops: list[Any]) -> list[str]:
+    """The work order's workshop first, then its operations' in route order, each once."""
+    return [w for w in dict.fromkeys([own, *(o[3] for o in ops)]) if w]
+
+
 def _matches(row: BoardRow, f: BoardFilters) -> bool:
-    if f.workshop and row.workshop != f.workshop:
+    if f.workshop and f.workshop not in row.workshops:
         return False
     if f.customer and f.customer not in row.customer:
         return False
