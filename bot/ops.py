@@ -1,6 +1,6 @@
 """Endpoints for whoever runs FactoryBot: /healthz (the process answers), /readyz (its dependencies do),
 /metrics (Prometheus). /readyz and /metrics are for operators only: with OPS_TOKEN set they need it as a
-bearer token, without it they answer only to this machine."""
+bearer token, without it they answer only to this machine, and never through a reverse proxy."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ bp = Blueprint("ops", __name__)
 KIS_PULL_JOB = "kis_pull"
 KIS_STALE_AFTER = timedelta(hours=26)  # the nightly pull plus a couple of hours of grace
 LOOPBACK = ("127.0.0.1", "::1")
+# A reverse proxy on this machine connects from loopback on behalf of anyone on the internet. These headers
+# are how proxies say so; a request carrying any of them is not "this machine", whatever its address.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto")
 
 
 def _allowed() -> bool:
@@ -28,6 +31,8 @@ def _allowed() -> bool:
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         return bool(given) and hmac.compare_digest(given, token)
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False  # through a proxy only with OPS_TOKEN
     return request.remote_addr in LOOPBACK
 
 

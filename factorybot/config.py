@@ -85,7 +85,8 @@ class Settings(BaseSettings):
     forecast_warn_days: int = Field(default=5, ge=0)
     forecast_finishing_hours: float = Field(default=4.0, ge=0)
     forecast_overtime_max_hours: float = Field(default=4.0, ge=0)
-    # /readyz and /metrics: with a token, they need "Authorization: Bearer <token>"; without, loopback only.
+    # /readyz and /metrics: with a token, they need "Authorization: Bearer <token>"; without, loopback only,
+    # and a request a proxy forwarded (Forwarded, X-Forwarded-*, X-Real-IP) is not loopback.
     ops_token: str | None = None
     # Key that signs the work-order QR codes on travellers. Without it one is derived from the WeCom
     # AES key, which would void every printed label when that key is rotated: set it in production.

@@ -134,6 +134,25 @@ def test_ops_endpoints_need_the_token_when_one_is_set(fake_wecom, tmp_path):
     assert remote.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
 
 
+def test_a_request_forwarded_by_a_proxy_on_this_machine_is_not_local(fake_wecom, tmp_path):
+    """A reverse proxy on the same host connects from 127.0.0.1 for anyone: without OPS_TOKEN, what it
+    forwards gets no /readyz or /metrics, while the machine itself (a local scraper or supervisor) still does."""
+    url = f"sqlite:///{tmp_path}/proxy.db"
+    upgrade(url)
+    closed = create_app(make_settings(url, fake_wecom.url), queue=RecordingQueue()).test_client()
+    for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9;proto=https"},
+                   {"X-Real-IP": "203.0.113.9"}, {"X-Forwarded-Proto": "https"}):
+        assert closed.get("/metrics", headers=header).status_code == 403, header
+        assert closed.get("/readyz", headers=header).status_code == 403, header
+        assert closed.get("/healthz", headers=header).status_code == 200, header
+    assert closed.get("/metrics").status_code == 200
+    assert closed.get("/readyz").status_code == 200
+    # With the token, the proxy is no obstacle: the token is the proof, not the address.
+    opened = create_app(make_settings(url, fake_wecom.url, ops_token="s3cret-ops"), queue=RecordingQueue())
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer s3cret-ops"}
+    assert opened.test_client().get("/metrics", headers=forwarded).status_code == 200
+
+
 def test_a_kis_pull_older_than_a_day_makes_the_bot_not_ready(fake_wecom, tmp_path):
     from datetime import UTC, datetime, timedelta
 
