@@ -14,7 +14,7 @@ from alerts.outbox import queue_card
 from alerts.policy import AlertPolicy
 from alerts.routing import recipients
 from alerts.rules import Finding
-from alerts.store import clear, fire
+from alerts.store import clear, fire, in_force, rearm
 from bot.wecom.cards import make_task_id
 from domain.models import (
     Alert,
@@ -68,21 +68,27 @@ def send_alert_card(uow: UnitOfWork, policy: AlertPolicy, alert: Alert, *, level
 
 
 def apply(uow: UnitOfWork, policy: AlertPolicy, rule: str, findings: list[Finding], now: datetime,
-          result: EvalResult, *, keep: set[str] | None = None, clear_missing: bool = True) -> None:
+          result: EvalResult, *, keep: set[str] | None = None, clear_missing: bool = True,
+          each_new: bool = False) -> None:
     """Fire the findings of one rule and clear its other open alerts (except subjects in `keep`).
 
+    A subject whose alert a person closed stays quiet while it is still found, and is re-armed once it is
+    not: closing an alert by hand is not a way to get the same card again at the next round.
     clear_missing=False fires only: for one new fact (an exception just opened) among others not looked at.
+    each_new: every finding is a new occurrence (rows KIS rejected in this run), so a closed alert holds
+    nothing back.
     """
-    # One query for the rule's open alerts instead of one per finding: rounds stay fast with thousands open.
-    open_now = {a.subject_key: a for a in uow.session.scalars(
-        select(Alert).where(Alert.rule == rule, Alert.status != AlertStatus.CLOSED))}
+    # One query for the rule's alerts in force instead of one per finding: rounds stay fast with thousands open.
+    latest = in_force(uow, rule, now)
     found = {f.subject_key for f in findings}
     for f in findings:
-        current = open_now.get(f.subject_key)
-        if current is not None:
+        current = latest.get(f.subject_key)
+        if current is not None and current.status != AlertStatus.CLOSED:
             if current.facts != dict(f.facts):
                 current.facts = dict(f.facts)
             continue
+        if current is not None and not each_new:
+            continue  # closed by hand while the condition still holds: quiet until it clears
         fired = fire(uow, rule=rule, subject_key=f.subject_key, title=f.title, now=now, facts=dict(f.facts),
                      workshop=f.workshop, known_absent=True)
         result.fired.append(fired.alert_id)
@@ -91,7 +97,11 @@ def apply(uow: UnitOfWork, policy: AlertPolicy, rule: str, findings: list[Findin
         send_alert_card(uow, policy, alert, level=0, now=now)
     if not clear_missing:
         return
-    for subject in set(open_now) - found - (keep or set()):
+    for subject in set(latest) - found - (keep or set()):
+        alert = latest[subject]
+        if alert.status == AlertStatus.CLOSED:
+            rearm(alert)
+            continue
         cleared = clear(uow, rule=rule, subject_key=subject, now=now)
         if cleared is not None:
             result.cleared.append(cleared)

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from alerts.engine import EvalResult, apply
 from alerts.policy import AlertPolicy
 from alerts.rules import KIS_PULL_FAILED, KIS_PUSH_FAILED, RULE_LABELS, Finding
-from alerts.store import clear
+from alerts.store import clear, in_force, rearm
 from domain.models import Alert
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus
@@ -33,8 +33,12 @@ def raise_failure(uow: UnitOfWork, policy: AlertPolicy, *, pull: bool, reason: s
 
 
 def clear_failure(uow: UnitOfWork, *, pull: bool, now: datetime) -> None:
-    clear(uow, rule=KIS_PULL_FAILED if pull else KIS_PUSH_FAILED,
-          subject_key=PULL_SUBJECT if pull else PUSH_SUBJECT, now=now)
+    rule, subject = (KIS_PULL_FAILED, PULL_SUBJECT) if pull else (KIS_PUSH_FAILED, PUSH_SUBJECT)
+    current = in_force(uow, rule, now).get(subject)
+    if current is not None and current.status == AlertStatus.CLOSED:
+        rearm(current)  # an admin closed it while KIS still failed: the next failure fires again
+    else:
+        clear(uow, rule=rule, subject_key=subject, now=now)
 
 
 def raise_rejections(uow: UnitOfWork, policy: AlertPolicy, *, count: int, examples: list[str],
@@ -43,7 +47,7 @@ def raise_rejections(uow: UnitOfWork, policy: AlertPolicy, *, count: int, exampl
     facts = {"任务": "完工回写", "被拒行数": str(count), "示例": "；".join(examples[:3])[:300]}
     apply(uow, policy, KIS_PUSH_FAILED,
           [Finding(KIS_PUSH_FAILED, REJECTED_SUBJECT, f"KIS 拒绝导入 {count} 行完工记录", None, facts)],
-          now, EvalResult(), clear_missing=False)
+          now, EvalResult(), clear_missing=False, each_new=True)
 
 
 def close_order_alerts(uow: UnitOfWork, *, bill_no: str | None, work_order_codes: Iterable[str], now: datetime,
