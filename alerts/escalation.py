@@ -31,13 +31,18 @@ def escalate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
 
 
 def remind_at_shift_end(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
-    """After the shift ends, every alert still not closed is raised again, once per day, so none sleeps."""
+    """After the shift ends, every alert still not closed is raised again, once per day, so none sleeps.
+
+    An alert that fired at or after this shift's end has only just been sent: raising it "again" in the
+    same round would be a duplicate card. It belongs to the next shift's end, like any alert of that shift.
+    """
     local = policy.local(now)
     shift_end = policy.at(local.date(), policy.shift_end)
     if now < shift_end:
         return []
     reminded = []
-    for alert in uow.session.scalars(select(Alert).where(Alert.status != AlertStatus.CLOSED).order_by(Alert.id)):
+    for alert in uow.session.scalars(select(Alert).where(Alert.status != AlertStatus.CLOSED,
+                                                         Alert.fired_at < shift_end).order_by(Alert.id)):
         if alert.reminded_at is not None and alert.reminded_at >= shift_end:
             continue
         users = set(people_with(uow, (policy.chain[min(1, len(policy.chain) - 1)],), None))

@@ -1,0 +1,43 @@
+"""The end-of-shift reminder: alerts not closed by the shift's end are raised once, and an alert that fires
+after the shift has ended waits for the next shift's end instead of being "reminded" as it is first sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from alerts.cards import REMINDER
+from domain.models import AlertCard, Notice
+from tests.alerts.test_alert_lifecycle import alerts, run
+from tests.factories import NOW
+
+SHIFT_END = NOW + timedelta(hours=10)  # 20:00 plant time
+
+
+def reminders(make_uow, alert_id: int) -> list[str]:
+    with make_uow() as uow:
+        titles = [n.card["main_title"]["title"] for n in uow.session.scalars(
+            select(Notice).join(AlertCard, AlertCard.id == Notice.alert_card_id)
+            .where(AlertCard.alert_id == alert_id).order_by(Notice.id))]
+    return [t for t in titles if t.startswith(REMINDER)]
+
+
+def test_an_alert_fired_after_the_shift_ended_is_reminded_at_the_next_shift_end_not_at_once(
+        plant, make_uow, alert_policy):
+    run(make_uow, alert_policy, SHIFT_END + timedelta(minutes=30))  # the first round that sees it: 20:30
+    [late] = alerts(make_uow, "late_start")
+    assert reminders(make_uow, late.id) == []  # its first card is news, not a reminder
+    run(make_uow, alert_policy, SHIFT_END + timedelta(minutes=31))
+    run(make_uow, alert_policy, SHIFT_END + timedelta(hours=12))  # 08:00 the next morning
+    assert reminders(make_uow, late.id) == []
+    run(make_uow, alert_policy, SHIFT_END + timedelta(days=1))  # the next shift's end
+    run(make_uow, alert_policy, SHIFT_END + timedelta(days=1, minutes=5))
+    assert reminders(make_uow, late.id) == [f"{REMINDER}【超计划时间未开工】#{late.id}"]
+
+
+def test_an_alert_fired_during_the_shift_is_reminded_at_its_end(plant, make_uow, alert_policy):
+    run(make_uow, alert_policy, SHIFT_END - timedelta(minutes=1))
+    [late] = alerts(make_uow, "late_start")
+    run(make_uow, alert_policy, SHIFT_END)
+    assert len(reminders(make_uow, late.id)) == 1
