@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_init
 
 from bot.observability import configure_logging
 from bot.wecom.errors import Throttled, TransientError
 from factorybot.celery_app import make_celery
-from factorybot.config import Settings
+from factorybot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def task_deps() -> Any:
                 celery.send_task(name, kwargs=kwargs, headers={"request_id": request_id.get()})
 
         queue: TaskQueue = _CeleryQueue()
-        deps = build_deps(Settings.from_env(), queue=queue)
+        deps = build_deps(settings, queue=queue)
         _deps = TaskDeps(deps.core, deps.client, deps.runtime.alert_policy, build_report_policy(deps.settings))
     return _deps
 
@@ -59,7 +60,31 @@ def _retrying(task: Task, fn: Any, **kwargs: Any) -> None:
 
 
 configure_logging()
-celery = make_celery(Settings.from_env())
+# A malformed setting ends the process with the message naming it, not a traceback from the import.
+try:
+    settings = Settings.from_env()
+    celery = make_celery(settings)  # parses the report crontabs and roles for the beat schedule
+except ConfigError as exc:
+    raise SystemExit(str(exc)) from exc
+
+
+@worker_init.connect
+def check_start_up(**_: Any) -> None:
+    """A worker runs WeCom tasks: without the secrets it must refuse to start, not fail on its first task.
+
+    Celery logs and swallows an Exception raised by a signal handler, so this exits with SystemExit.
+    """
+    from bot.wecom.crypto import WeComCrypto
+    from factorybot.runtime import build_alert_policy, build_policy
+
+    try:
+        settings.require_wecom()
+        assert settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id
+        WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+        build_policy(settings)
+        build_alert_policy(settings)
+    except (ConfigError, ValueError) as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 @celery.task(name="bot.run_deferred", bind=True, base=BaseTask)
@@ -129,7 +154,7 @@ def kis_jobs() -> Any:
         from factorybot.runtime import Runtime
         from kis.tasks import jobs_for
 
-        _kis_jobs = jobs_for(Runtime.build(Settings.from_env()))
+        _kis_jobs = jobs_for(Runtime.build(settings))
     return _kis_jobs
 
 
