@@ -50,12 +50,14 @@
     document.getElementById("c-exc").textContent = c.exception;
     const frag = document.createDocumentFragment();
     for (const r of data.rows) {
-      const row = el("div", "row " + r.status);
-      row.dataset.wo = r.work_order;
+      const row = el("div", "row " + r.status + (r.work_order ? "" : " line"));
+      row.dataset.key = r.key;
+      if (r.work_order) row.dataset.wo = r.work_order;
       row.appendChild(el("div", "bar"));
       const body = el("div", "body");
       const top = el("div", "top");
-      const link = el("a", "", r.bill_no + " · " + r.work_order);
+      // An order line without a live work order: not scheduled yet, or made and waiting to ship.
+      const link = el("a", "", r.bill_no + " · " + (r.work_order || "第 " + r.line_no + " 行"));
       link.href = "/board/order/" + encodeURIComponent(r.bill_no) + (cfg.token ? "?token=" + encodeURIComponent(cfg.token) : "");
       top.appendChild(link);
       top.appendChild(el("span", "customer", r.customer));
@@ -72,8 +74,10 @@
       const meta = el("div", "meta");
       meta.appendChild(el("span", "", r.product + "（" + r.item_number + "）"));
       meta.appendChild(el("span", "done", "完成 " + r.done_qty + "/" + r.planned_qty + "（" + r.percent + "%）"));
-      meta.appendChild(el("span", "", r.workshop + (r.machine ? " · " + r.machine : "")));
-      meta.appendChild(el("span", "", "计划开工 " + r.planned_start + " · 交期 " + r.due_date));
+      if (r.workshop) meta.appendChild(el("span", "", r.workshop + (r.machine ? " · " + r.machine : "")));
+      if (r.finished.length) meta.appendChild(el("span", "", "已完工 " + r.finished.join("、")));
+      else if (!r.work_order) meta.appendChild(el("span", "", "未排产"));
+      meta.appendChild(el("span", "", (r.planned_start ? "计划开工 " + r.planned_start + " · " : "") + "交期 " + r.due_date));
       if (r.eta) meta.appendChild(el("span", "eta", r.eta));
       if (r.people.length) meta.appendChild(el("span", "", "在做：" + r.people.join("、")));
       body.appendChild(meta);
@@ -99,7 +103,7 @@
       frag.appendChild(row);
     }
     rowsEl.replaceChildren(frag);
-    if (!data.rows.length) rowsEl.appendChild(el("div", "empty", "没有符合条件的在制工单"));
+    if (!data.rows.length) rowsEl.appendChild(el("div", "empty", "没有符合条件的未完成订单"));
     rowsEl.dataset.version = (Number(rowsEl.dataset.version || 0) + 1).toString();
   }
 

@@ -1,4 +1,4 @@
-"""The order execution board: every open work order at a glance, most urgent first, as plain data.
+"""The order execution board: every open order line and work order at a glance, most urgent first, as data.
 
 Read with a handful of column queries (no ORM objects), because wall screens poll it every few seconds.
 """
@@ -6,6 +6,7 @@ Read with a handful of column queries (no ORM objects), because wall screens pol
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -32,6 +33,7 @@ from forecast.service import open_order_forecasts
 from forecast.text import eta_text, risk_text
 
 LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
+FINISHED = (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED)
 AT_RISK_DAYS = 2  # due this soon and less than AT_RISK_DONE_PCT finished (or the forecast says so): look
 AT_RISK_DONE_PCT = 80
 STATUSES = {"late": "已逾期", "at_risk": "有风险", "exception": "有异常", "ok": "正常"}
@@ -76,11 +78,15 @@ class BoardRow:
     # Every workshop it passes through (its own and its operations'): what the workshop filter and a
     # workshop's people go by.
     workshops: list[str] = field(default_factory=list)
+    # Unique on the board: the work order's code, or bill/line for an order line without a live work order.
+    key: str = ""
+    line_no: int | None = None  # set on an order line's row (work_order is "" there)
+    finished: list[str] = field(default_factory=list)  # the line's finished work orders, on a line's row
 
     @property
     def urgency(self) -> tuple[Any, ...]:
         rank = {"late": 0, "exception": 1, "at_risk": 2, "ok": 3}[self.status]
-        return (rank, self.days_to_due, self.work_order)
+        return (rank, self.days_to_due, self.key)
 
 
 @dataclass(frozen=True)
@@ -113,9 +119,11 @@ def _visible_workshop(viewer: Person | None, token_workshop: str | None) -> str 
 def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | None = None,
                 token_workshop: str | None = None, filters: BoardFilters = BoardFilters(),
                 now: datetime | None = None, forecast: ForecastPolicy | None = None) -> Board:
+    """One row per live work order of an open order, and one per unshipped line of an open order that has
+    no live work order (not scheduled yet, or made and waiting to ship)."""
     s = uow.session
     wos = s.execute(
-        select(WorkOrder.id, WorkOrder.code, WorkOrder.planned_qty, WorkOrder.planned_start, WorkOrder.planned_finish,
+        select(WorkOrder.id, WorkOrder.code, WorkOrder.planned_qty, WorkOrder.planned_start, WorkOrder.line_id,
                WorkOrder.machine, WorkOrder.workshop, SalesOrder.bill_no, SalesOrder.stage, Customer.name,
                Product.name, Product.item_number, SalesOrderLine.due_date)
         .join(SalesOrderLine, SalesOrderLine.id == WorkOrder.line_id)
@@ -124,25 +132,46 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
         .join(Product, Product.id == WorkOrder.product_id)
         .where(WorkOrder.status.in_(LIVE), SalesOrder.status == OrderStatus.OPEN)
     ).all()
-    ids = [w[0] for w in wos]
+    worked = {w[4] for w in wos}
+    idle = [ln for ln in s.execute(
+        select(SalesOrderLine.id, SalesOrderLine.entry_id, SalesOrderLine.qty, SalesOrderLine.shipped_qty,
+               SalesOrderLine.due_date, SalesOrder.bill_no, SalesOrder.stage, Customer.name, Product.name,
+               Product.item_number)
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .join(Product, Product.id == SalesOrderLine.product_id)
+        .where(SalesOrder.status == OrderStatus.OPEN, SalesOrderLine.shipped_qty < SalesOrderLine.qty)
+    ).all() if ln[0] not in worked]
+    # What the idle lines have made: their finished work orders (a voided one made nothing that counts).
+    finished: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for part in _chunks([ln[0] for ln in idle]):
+        for wo_id, line_id, code, workshop in s.execute(
+                select(WorkOrder.id, WorkOrder.line_id, WorkOrder.code, WorkOrder.workshop)
+                .where(WorkOrder.line_id.in_(part), WorkOrder.status.in_(FINISHED)).order_by(WorkOrder.code)):
+            finished[line_id].append((wo_id, code, workshop))
+    ids = [w[0] for w in wos] + [f[0] for fs in finished.values() for f in fs]
     ops: dict[int, list[Any]] = defaultdict(list)
-    for row in s.execute(select(Operation.work_order_id, Operation.seq, Operation.name, Operation.workshop,
-                                Operation.good_qty, Operation.status)
-                         .where(Operation.work_order_id.in_(ids)).order_by(Operation.work_order_id, Operation.seq)):
-        ops[row[0]].append(row)
-    exceptions = dict(s.execute(
-        select(ShopException.work_order_id, func.count()).where(ShopException.status != ExceptionStatus.CLOSED,
-                                                                ShopException.work_order_id.in_(ids))
-        .group_by(ShopException.work_order_id)).all())
+    exceptions: dict[int, int] = {}
+    people: dict[int, set[str]] = defaultdict(set)
+    for part in _chunks(ids):
+        for row in s.execute(select(Operation.work_order_id, Operation.seq, Operation.name, Operation.workshop,
+                                    Operation.good_qty, Operation.status)
+                             .where(Operation.work_order_id.in_(part))
+                             .order_by(Operation.work_order_id, Operation.seq)):
+            ops[row[0]].append(row)
+        exceptions.update(s.execute(
+            select(ShopException.work_order_id, func.count()).where(ShopException.status != ExceptionStatus.CLOSED,
+                                                                    ShopException.work_order_id.in_(part))
+            .group_by(ShopException.work_order_id)).all())
+        for wo_id, name in s.execute(
+                select(WorkReport.work_order_id, Person.name).join(Person, Person.id == WorkReport.operator_id)
+                .where(WorkReport.work_day >= today - timedelta(days=1), WorkReport.work_order_id.in_(part))
+                .distinct()):
+            people[wo_id].add(name)
     alerts = dict(s.execute(
         select(Alert.subject_key, func.count()).where(Alert.status != AlertStatus.CLOSED,
                                                       Alert.subject_key.like("wo:%"))
         .group_by(Alert.subject_key)).all())
-    people: dict[int, set[str]] = defaultdict(set)
-    for wo_id, name in s.execute(
-            select(WorkReport.work_order_id, Person.name).join(Person, Person.id == WorkReport.operator_id)
-            .where(WorkReport.work_day >= today - timedelta(days=1), WorkReport.work_order_id.in_(ids)).distinct()):
-        people[wo_id].add(name)
 
     ahead: dict[str, LineForecast] = {}
     if now is not None and forecast is not None:
@@ -150,7 +179,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
                  for w in ln.work_orders}
     scope = _visible_workshop(viewer, token_workshop)
     rows = []
-    for (wo_id, code, planned, start, _finish, machine, workshop, bill_no, stage, customer, product, item,
+    for (wo_id, code, planned, start, _line_id, machine, workshop, bill_no, stage, customer, product, item,
          due) in wos:
         wo_ops = ops.get(wo_id, [])
         shops = _workshops(workshop, wo_ops)
@@ -173,7 +202,31 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             planned_start=start.astimezone(tz).strftime("%m-%d %H:%M"), due_date=due.isoformat(), days_to_due=days_to_due, late=late,
             at_risk=at_risk, exceptions=n_exc, alerts=alerts.get(f"wo:{code}", 0), people=sorted(people[wo_id]),
             status=status, eta=eta_text(line) if line else None, forecast_risk=line.risk.value if line else None,
-            forecast_label=risk_text(line, today) if line else None, workshops=shops,
+            forecast_label=risk_text(line, today) if line else None, workshops=shops, key=code,
+        ))
+    for line_id, entry_id, qty, _shipped, due, bill_no, stage, customer, product, item in idle:
+        made = finished.get(line_id, [])
+        shops = list(dict.fromkeys(w for wo_id, _, own in made for w in _workshops(own, ops.get(wo_id, []))))
+        if scope and scope not in shops:
+            continue  # not scheduled yet: no workshop's work so far
+        done = sum(ops[wo_id][-1][4] for wo_id, _, _ in made if ops.get(wo_id))
+        percent = min(100, round(100 * done / qty)) if qty else 0
+        days_to_due = (due - today).days
+        late = days_to_due < 0  # past due and not shipped: late, however much is made
+        at_risk = not late and days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT
+        n_exc = sum(exceptions.get(wo_id, 0) for wo_id, _, _ in made)
+        status = "late" if late else "exception" if n_exc else "at_risk" if at_risk else "ok"
+        # A line whose work is all finished is made and waiting to ship (入库) even while its order's other
+        # lines are still in production; one never scheduled is where its order is (接单, 评审).
+        at = max(Stage(stage), Stage.STOCKED, key=lambda st: st.rank) if made else Stage(stage)
+        rows.append(BoardRow(
+            work_order="", bill_no=bill_no, customer=customer, product=product, item_number=item,
+            workshop=made[0][2] if made else "", machine=None, planned_qty=qty, done_qty=done, percent=percent,
+            ops=[], stage=at.label, stage_index=STAGE_ORDER.index(at), planned_start="",
+            due_date=due.isoformat(), days_to_due=days_to_due, late=late, at_risk=at_risk, exceptions=n_exc,
+            alerts=sum(alerts.get(f"wo:{code}", 0) for _, code, _ in made),
+            people=sorted({n for wo_id, _, _ in made for n in people[wo_id]}), status=status, workshops=shops,
+            key=f"{bill_no}/{entry_id}", line_no=entry_id, finished=[code for _, code, _ in made],
         ))
     options = {
         "workshops": sorted({w for r in rows for w in r.workshops}),
@@ -187,6 +240,12 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
     shown.sort(key=lambda r: r.urgency)
     counts["shown"] = len(shown)
     return Board(shown, counts, options)
+
+
+def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:
+    """IN lists short enough for SQLite's bound-parameter limit."""
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
 
 
 def _workshops(own: str | None, ops: list[Any]) -> list[str]:
