@@ -107,7 +107,8 @@ def start_gunicorn(app: str, env: dict[str, str], port: int, workers: int) -> su
     # fills up and stalls the workers, which is what an early version of this script measured.)
     log_path = Path(tempfile.mkstemp(prefix="factorybot-gunicorn-", suffix=".log")[1])
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+        [str(BIN / "gunicorn"), "-c", "python:factorybot.gunicorn_conf", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_path.open("wb"),
     )
     deadline = time.monotonic() + 30

@@ -2,6 +2,12 @@
 and Prometheus metrics (callbacks and WeCom calls by outcome, latency histograms, store gauges).
 
 Message bodies and secrets are never logged; user ids are, because "who could not report" is the question.
+
+Several processes (gunicorn -w 2, the Celery worker): with PROMETHEUS_MULTIPROC_DIR set before
+prometheus-client is first imported, every process writes its counters and histograms to files there and
+/metrics merges them (`scrape_registry`). The gauges are not in those files: they are read from the store
+and the broker at scrape time, once, by the process that answers. An in-process Gauge added here would need
+a `multiprocess_mode` ("livesum" for a per-process quantity to add up, "max" for a timestamp).
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -33,6 +40,34 @@ WECOM_CALLS = Counter("factorybot_wecom_calls_total", "Outbound WeCom API calls,
                       ["api", "outcome"], registry=REGISTRY)
 
 CALLBACK_LOG = logging.getLogger("factorybot.callback")
+
+
+def multiprocess_mode() -> bool:
+    """Whether prometheus-client chose its multiprocess values: it reads PROMETHEUS_MULTIPROC_DIR once, when
+    first imported, so its choice (not the environment now) says where this process's samples are."""
+    return values.ValueClass is not values.MutexValue
+
+
+def scrape_registry(store: Collector) -> CollectorRegistry:
+    """What /metrics serves: this process's metrics, or every process's merged from the multiprocess
+    directory, and the store gauges."""
+    if not multiprocess_mode():
+        _register_replacing(REGISTRY, store)
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    registry.register(store)
+    return registry
+
+
+def _register_replacing(registry: CollectorRegistry, collector: Collector) -> None:
+    try:
+        registry.register(collector)
+    except ValueError:  # another app in this process (tests) registered one: replace it
+        for old in list(registry._collector_to_names):  # type: ignore[attr-defined]
+            if isinstance(old, type(collector)):
+                registry.unregister(old)
+        registry.register(collector)
 
 
 def new_request_id() -> str:

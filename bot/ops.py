@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from bot.observability import HTTP_SECONDS, REGISTRY, StoreCollector, new_request_id, request_id
+from bot.observability import HTTP_SECONDS, StoreCollector, new_request_id, request_id, scrape_registry
 from domain.models import SyncState
 
 bp = Blueprint("ops", __name__)
@@ -21,6 +21,7 @@ bp = Blueprint("ops", __name__)
 KIS_PULL_JOB = "kis_pull"
 KIS_STALE_AFTER = timedelta(hours=26)  # the nightly pull plus a couple of hours of grace
 LOOPBACK = ("127.0.0.1", "::1")
+METRICS_KEY = "factorybot.metrics"  # app.extensions: the registry /metrics serves
 # A reverse proxy on this machine connects from loopback on behalf of anyone on the internet. These headers
 # are how proxies say so; a request carrying any of them is not "this machine", whatever its address.
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto")
@@ -97,19 +98,12 @@ def readyz() -> Any:
 def metrics() -> Response:
     if not _allowed():
         return Response("forbidden", status=403)
-    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(current_app.extensions[METRICS_KEY]), mimetype=CONTENT_TYPE_LATEST)
 
 
 def install(app: Any, deps: Any) -> None:
-    """Request ids and latency for every request; store gauges for /metrics."""
-    collector = StoreCollector(deps.runtime.session_factory, deps.redis)
-    try:
-        REGISTRY.register(collector)
-    except ValueError:  # another app in this process (tests) registered one: replace it
-        for old in list(REGISTRY._collector_to_names):  # type: ignore[attr-defined]
-            if isinstance(old, StoreCollector):
-                REGISTRY.unregister(old)
-        REGISTRY.register(collector)
+    """Request ids and latency for every request; what /metrics serves, store gauges included."""
+    app.extensions[METRICS_KEY] = scrape_registry(StoreCollector(deps.runtime.session_factory, deps.redis))
 
     @app.before_request
     def _start() -> None:

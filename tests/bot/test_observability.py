@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import select
 
 from bot.observability import JsonFormatter
+from domain.migrate import upgrade
 from domain.models import ActionEvent
+from factorybot import gunicorn_conf
 from tests.bot.conftest import uow_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -61,3 +71,52 @@ def test_wecom_calls_are_counted_by_outcome(live):
     live.say("w1", "全部 小熊")  # a deferred answer: sent through the API
     text = live.client.get("/metrics").get_data(as_text=True)
     assert metric(text, "factorybot_wecom_calls_total", api="message/send", outcome="ok") >= 1
+
+
+# Each snippet runs in a fresh interpreter: prometheus-client picks its multiprocess mode when first imported.
+_WRITER = """
+import sys
+from bot.observability import CALLBACK_SECONDS, CALLBACKS
+CALLBACKS.labels("orders.order_by_bill", "ok").inc()
+CALLBACK_SECONDS.labels("orders.order_by_bill").observe(float(sys.argv[1]))
+"""
+_SCRAPER = """
+import sys
+from bot.app import create_app
+from bot.queue import RecordingQueue
+from tests.bot.conftest import make_settings
+app = create_app(make_settings(sys.argv[1], sys.argv[2]), queue=RecordingQueue())
+sys.stdout.write(app.test_client().get("/metrics").get_data(as_text=True))
+"""
+
+
+def test_with_a_multiprocess_directory_metrics_adds_up_every_process(tmp_path, fake_wecom):
+    """gunicorn -w 2: two workers count callbacks; whichever answers the scrape shows both, and the store
+    gauges once (they are read at scrape time, not added up per process)."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), PYTHONPATH=str(ROOT))
+    for seconds in ("0.02", "0.3"):  # two processes, one after the other, each with its own file
+        subprocess.run([sys.executable, "-c", _WRITER, seconds], env=env, cwd=ROOT, check=True)
+    assert len(list(metrics_dir.glob("*.db"))) >= 2
+    url = f"sqlite:///{tmp_path}/mp.db"
+    upgrade(url)
+    out = subprocess.run([sys.executable, "-c", _SCRAPER, url, fake_wecom.url], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    assert metric(out, "factorybot_callbacks_total", route="orders.order_by_bill", outcome="ok") == 2
+    assert metric(out, "factorybot_callback_seconds_count", route="orders.order_by_bill") == 2
+    assert metric(out, "factorybot_callback_seconds_sum", route="orders.order_by_bill") == pytest.approx(0.32)
+    assert metric(out, "factorybot_callback_seconds_bucket", route="orders.order_by_bill", le="0.025") == 1
+    assert metric(out, "factorybot_callback_seconds_bucket", route="orders.order_by_bill", le="0.5") == 2
+    assert [line for line in out.splitlines() if line.startswith("factorybot_notices_waiting ")] \
+        == ["factorybot_notices_waiting 0.0"]
+
+
+def test_the_gunicorn_hook_drops_a_dead_workers_live_gauges(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    gunicorn_conf.on_starting(None)  # creates the directory the workers will write to
+    for name in ("gauge_livesum_4242.db", "counter_4242.db", "gauge_livesum_4343.db"):
+        (tmp_path / "metrics" / name).write_bytes(b"")
+    gunicorn_conf.child_exit(None, SimpleNamespace(pid=4242))
+    assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]
