@@ -2,6 +2,7 @@
 
 Sending claims a row first (a conditional UPDATE), so two senders never send the same notice; a transient
 WeCom failure puts the row back for the next round, a permanent one is kept with its reason, never dropped.
+A person over WeCom's per-member quota only holds up their own messages: the round goes on with the others.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.wecom.client import WeComClient
-from bot.wecom.errors import TransientError, WeComAPIError
+from bot.wecom.errors import Throttled, TransientError, WeComAPIError
 from domain.models import AlertCard, Notice
 from domain.uow import UnitOfWork
 
@@ -46,16 +47,27 @@ def queue_card(uow: UnitOfWork, userids: Iterable[str], card: Mapping[str, Any],
 class DeliveryReport:
     sent: int
     failed: int
-    waiting: int  # put back after a transient failure, for the next round
+    waiting: int  # put back after a transient failure, or skipped behind a throttled person: the next round
+
+
+def _members(userids: str) -> set[str]:
+    return {u.lower() for u in userids.split("|") if u}  # WeCom userids are case-insensitive, as the quota is
 
 
 def deliver(session_factory: sessionmaker[Session], client: WeComClient, now: Callable[[], datetime],
             limit: int = 200) -> DeliveryReport:
     with UnitOfWork(session_factory) as uow:
-        ids = list(uow.session.scalars(
-            select(Notice.id).where(Notice.sent_at.is_(None)).order_by(Notice.id).limit(limit)))
-    sent = failed = 0
-    for notice_id in ids:
+        rows = list(uow.session.execute(
+            select(Notice.id, Notice.userids).where(Notice.sent_at.is_(None)).order_by(Notice.id).limit(limit)))
+    sent = failed = waiting = 0
+    # People over their quota this round. Their later notices wait too, so each person's messages keep their
+    # order. The client refuses a group send whole without saying which member is over, so a throttled group
+    # send holds back all of its members until the next round.
+    throttled: set[str] = set()
+    for i, (notice_id, userids) in enumerate(rows):
+        if _members(userids) & throttled:
+            waiting += 1
+            continue
         with UnitOfWork(session_factory) as uow:
             claimed = uow.session.execute(
                 update(Notice).where(Notice.id == notice_id, Notice.sent_at.is_(None)).values(sent_at=now())
@@ -85,11 +97,16 @@ def deliver(session_factory: sessionmaker[Session], client: WeComClient, now: Ca
                 notice.last_error = str(exc)[:300]
                 uow.commit()
                 log.warning("notice %s not sent yet: %s", notice_id, exc)
-                return DeliveryReport(sent, failed, len(ids) - sent - failed)
+                if isinstance(exc, Throttled):
+                    throttled |= _members(notice.userids)
+                    waiting += 1
+                    continue
+                # WeCom itself is failing (busy, down, unreachable): the rest would fail the same way.
+                return DeliveryReport(sent, failed, waiting + len(rows) - i)
             except WeComAPIError as exc:
                 notice.attempts += 1
                 notice.last_error = str(exc)[:300]
                 failed += 1
                 log.error("notice %s refused by WeCom, kept with its reason: %s", notice_id, exc)
             uow.commit()
-    return DeliveryReport(sent, failed, 0)
+    return DeliveryReport(sent, failed, waiting)
