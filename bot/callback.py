@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.app import BotDeps
+from bot.observability import REJECTED, REJECTED_ROUTE, count_rejected
 from bot.wecom.errors import CallbackRejected
 from bot.wecom.inbound import InboundParseError, parse
 
@@ -20,7 +21,10 @@ def _deps() -> BotDeps:
 
 
 def _reject(status: int, reason: str) -> Response:
-    log.warning("callback rejected %s from %s: %s", status, request.remote_addr, reason)
+    """Counted (route callback.rejected, outcome rejected) and logged, but no action event: the sender is unknown."""
+    count_rejected()
+    log.warning("callback rejected %s from %s: %s", status, request.remote_addr, reason,
+                extra={"route": REJECTED_ROUTE, "outcome": REJECTED, "status": status})
     return Response("forbidden" if status == 403 else "bad request", status=status, mimetype="text/plain")
 
 

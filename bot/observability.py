@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -97,19 +96,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def configure_logging() -> None:
-    """JSON lines on stderr unless LOG_FORMAT=text (a developer at a terminal)."""
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    """JSON lines on stderr unless fmt is "text" (a developer at a terminal): LOG_LEVEL and LOG_FORMAT,
+    read by the entry point into Settings."""
     root = logging.getLogger()
     if getattr(root, "_factorybot_configured", False):
         return
     handler = logging.StreamHandler()
-    if os.environ.get("LOG_FORMAT", "json") == "text":
+    if fmt == "text":
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
         handler.addFilter(_add_request_id)
     else:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    root.setLevel(level.upper())
     root._factorybot_configured = True  # type: ignore[attr-defined]
 
 
@@ -124,6 +124,15 @@ def log_callback(*, route: str, user: str, kind: str, outcome: str, started: flo
     CALLBACK_SECONDS.labels(route).observe(seconds)
     CALLBACK_LOG.info("callback", extra={"route": route, "user": user, "kind": kind, "outcome": outcome,
                                          "latency_ms": round(seconds * 1000, 1), "request_id": request_id.get()})
+
+
+# A callback refused before anything ran (bad signature, not decryptable, malformed, another agent's):
+# nothing in it can be trusted, not even the user, so it is counted under this route and kept nowhere else.
+REJECTED_ROUTE, REJECTED = "callback.rejected", "rejected"
+
+
+def count_rejected() -> None:
+    CALLBACKS.labels(REJECTED_ROUTE, REJECTED).inc()
 
 
 def wecom_call(api: str, outcome: str) -> None:

@@ -58,7 +58,11 @@ class UsageReport:
 
     @property
     def success_pct(self) -> float | None:
-        """Actions the system carried out: a refusal of bad input is a success of the system, a crash is not."""
+        """Actions the system carried out: a refusal of bad input is a success of the system, a crash is not.
+
+        Over people's actions (action events) only. A callback rejected before anything ran (signature or
+        decryption failed) is nobody's action and is not in it, nor is a WeCom retry of one already answered;
+        /metrics counts those (outcomes "rejected" and "duplicate")."""
         return 100 * (1 - self.outcomes.get("failed", 0) / self.callbacks) if self.callbacks else None
 
     @property

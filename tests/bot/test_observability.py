@@ -120,3 +120,27 @@ def test_the_gunicorn_hook_drops_a_dead_workers_live_gauges(tmp_path, monkeypatc
         (tmp_path / "metrics" / name).write_bytes(b"")
     gunicorn_conf.child_exit(None, SimpleNamespace(pid=4242))
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]
+
+
+def test_rejected_callbacks_are_counted_but_kept_as_nobodys_action(harness, caplog):
+    """Forged, undecryptable and malformed callbacks answer 403/400 before anything runs; /metrics counts
+    them (route callback.rejected, outcome rejected). The usage store does not: its sender is unknown."""
+    before = metric(harness.client.get("/metrics").get_data(as_text=True), "factorybot_callbacks_total",
+                    route="callback.rejected", outcome="rejected")
+    signed = harness.builder.sign(harness.builder.text("w1", "SEORD000001"))
+    with caplog.at_level(logging.WARNING, logger="bot.callback"):
+        statuses = [
+            harness.client.post("/wecom/callback", query_string=dict(signed.query, msg_signature="0" * 40),
+                                data=signed.body).status_code,
+            harness.client.post("/wecom/callback", query_string=signed.query, data="hello").status_code,
+            harness.client.get("/wecom/callback", query_string=dict(signed.query, echostr="x")).status_code,
+        ]
+    assert statuses == [403, 400, 403]
+    after = harness.client.get("/metrics").get_data(as_text=True)
+    assert metric(after, "factorybot_callbacks_total", route="callback.rejected", outcome="rejected") == before + 3
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "bot.callback"]
+    assert [(x["route"], x["outcome"], x["status"]) for x in lines] == [
+        ("callback.rejected", "rejected", 403), ("callback.rejected", "rejected", 400),
+        ("callback.rejected", "rejected", 403)]
+    with uow_for(harness) as uow:
+        assert uow.session.scalars(select(ActionEvent)).all() == []
