@@ -26,6 +26,11 @@ IN_CHUNK = 500
 
 # SQLSTATE classes meaning the link, not the statement, failed: connection (08) and timeout (HYT00/HYT01).
 _LINK_STATES = ("08", "HYT")
+# The driver cannot hand a value over in the C type pyodbc asked for (psqlODBC ANSI asked for UTF-16 says
+# 07006 "Received an unsupported type"; HY003/HYC00 are the same refusal from other drivers).
+_CONVERSION_STATES = ("07006", "HY003", "HYC00")
+TEXT_HINT = ("（若 KIS 驱动以 GBK 字节而不是 Unicode 交换中文，例如 PostgreSQL ANSI 或未设 ClientCharset 的 FreeTDS，"
+             "请设置 KIS_CHAR_ENCODING=gbk）")
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -42,10 +47,34 @@ def connect(conn_str: str, *, timeout: int, char_encoding: str | None = None) ->
         # psqlODBC has no connection-level query timeout; its statements then wait on the server's own.
         log.debug("driver refuses a query timeout; relying on the server's")
     if char_encoding:
-        # Only for drivers that hand back the collation's raw GBK bytes for varchar (FreeTDS without
-        # ClientCharset); msodbcsql, psqlODBC and sqliteodbc already convert to UTF-16 for pyodbc.
-        cnxn.setdecoding(pyodbc.SQL_CHAR, encoding=char_encoding)
+        _narrow_text(cnxn, char_encoding)
     return cnxn
+
+
+def _narrow_text(cnxn: pyodbc.Connection, encoding: str) -> None:
+    """For drivers that hand text over as bytes in the KIS code page (GBK) instead of UTF-16: FreeTDS without
+    ClientCharset, or an ANSI-only driver such as psqlODBC's "PostgreSQL ANSI" with a GBK client encoding.
+    msodbcsql, FreeTDS with ClientCharset, psqlODBC Unicode and sqliteodbc convert to UTF-16 and need none of this.
+    """
+    cnxn.setdecoding(pyodbc.SQL_CHAR, encoding=encoding)
+    # Parameters (bill numbers, operator names) go out as bytes in the same code page.
+    cnxn.setencoding(encoding=encoding)
+    # pyodbc reads DECIMAL through its SQL_WCHAR setting (as UTF-16 text). An ANSI-only driver refuses that,
+    # so there wide reads become narrow too. Drivers that can read UTF-16 keep it: their nvarchar stays exact.
+    cur = cnxn.cursor()
+    try:
+        cur.execute("SELECT CAST(1.5 AS DECIMAL(10, 2))").fetchall()
+    except pyodbc.Error as exc:
+        if _state(exc) in _CONVERSION_STATES:
+            cnxn.setdecoding(pyodbc.SQL_WCHAR, encoding=encoding, ctype=pyodbc.SQL_CHAR)
+        else:  # not this probe's business: the real statements report it
+            log.debug("decimal probe failed: %s", describe(exc))
+    finally:
+        cur.close()
+        try:
+            cnxn.rollback()
+        except pyodbc.Error:
+            log.debug("rollback after the decimal probe failed", exc_info=True)
 
 
 def dialect_of(cnxn: pyodbc.Connection) -> str:
@@ -68,9 +97,12 @@ def describe(exc: pyodbc.Error) -> str:
     return text[:240] or type(exc).__name__
 
 
+def _state(exc: pyodbc.Error) -> str:
+    return str(exc.args[0]) if exc.args else ""
+
+
 def is_link_failure(exc: pyodbc.Error) -> bool:
-    state = str(exc.args[0]) if exc.args else ""
-    return isinstance(exc, pyodbc.OperationalError) and state.startswith(_LINK_STATES)
+    return isinstance(exc, pyodbc.OperationalError) and _state(exc).startswith(_LINK_STATES)
 
 
 @contextmanager
@@ -81,7 +113,10 @@ def translated(what: str) -> Iterator[None]:
     except pyodbc.Error as exc:
         if is_link_failure(exc):
             raise KisUnavailable(f"与 KIS 的连接中断（{what}）：{describe(exc)}") from exc
-        raise KisError(f"KIS {what}失败：{describe(exc)}") from exc
+        hint = TEXT_HINT if _state(exc) in _CONVERSION_STATES else ""
+        raise KisError(f"KIS {what}失败：{describe(exc)}{hint}") from exc
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:  # GBK bytes taken for UTF-8, or the other way round
+        raise KisError(f"KIS {what}失败：文字无法按所设编码转换（{exc.reason}）{TEXT_HINT}") from exc
 
 
 def dict_rows(cursor: pyodbc.Cursor) -> list[dict[str, Any]]:

@@ -2,7 +2,9 @@
 
 Two pairings, so both dialect paths run on both sides: FactoryBot on SQLite with KIS through the SQLite3
 driver (libsqliteodbc), and FactoryBot on PostgreSQL with KIS through psqlODBC's "PostgreSQL Unicode" driver
-in a throwaway database. Nothing is mocked between pyodbc and the driver. "KIS unreachable" is real too: the
+in a throwaway database. A third runs the SQLite store against KIS through psqlODBC's "PostgreSQL ANSI" driver
+with a GBK client encoding: a driver that hands Chinese text over as raw GBK bytes, the case KIS_CHAR_ENCODING
+is for (kis.md section 5). Nothing is mocked between pyodbc and the driver. "KIS unreachable" is real too: the
 SQLite file is moved away (NoCreat=1 keeps the driver from creating an empty one) or the PostgreSQL database
 is renamed, so connecting fails the way a stopped server does.
 """
@@ -37,6 +39,8 @@ from tests.factories import add_people
 TZ = ZoneInfo("Asia/Shanghai")
 STAGING = "FB_InboundStaging"
 PG_ODBC = "Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port=5432;Database={db};UID=postgres;"
+PG_ODBC_GBK = ("Driver={{PostgreSQL ANSI}};Server=127.0.0.1;Port=5432;Database={db};UID=postgres;"
+               "ConnSettings=SET client_encoding TO 'GBK';")
 
 
 def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
@@ -46,15 +50,20 @@ def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 
 @dataclass
 class KisDb:
-    """The KIS account database of the tests: how to reach it, and how to make it unreachable."""
+    """The KIS account database of the tests: how to reach it, and how to make it unreachable.
+
+    conn_str is FactoryBot's KIS_ODBC; connect() is how KIS itself (its users, its import job) writes to it.
+    """
 
     conn_str: str
     dialect: str
     _away: Callable[[], None]
     _back: Callable[[], None]
+    own_str: str | None = None  # when FactoryBot's driver is not the one KIS's own side uses
+    char_encoding: str | None = None  # FactoryBot's KIS_CHAR_ENCODING for conn_str
 
     def connect(self) -> pyodbc.Connection:
-        return pyodbc.connect(self.conn_str, autocommit=False)
+        return pyodbc.connect(self.own_str or self.conn_str, autocommit=False)
 
     @contextmanager
     def book(self) -> Iterator[KisBook]:
@@ -117,7 +126,7 @@ def kis_pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _pg_kis(name: str) -> KisDb:
+def _pg_kis(name: str, *, gbk: bool = False) -> KisDb:
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
 
     def rename(old: str, new: str) -> None:
@@ -125,8 +134,11 @@ def _pg_kis(name: str) -> KisDb:
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": old})
             conn.execute(text(f'ALTER DATABASE "{old}" RENAME TO "{new}"'))
 
-    return KisDb(PG_ODBC.format(db=name), "postgresql", lambda: rename(name, f"{name}_away"),
-                 lambda: rename(f"{name}_away", name))
+    away, back = lambda: rename(name, f"{name}_away"), lambda: rename(f"{name}_away", name)
+    if gbk:
+        return KisDb(PG_ODBC_GBK.format(db=name), "postgresql", away, back, own_str=PG_ODBC.format(db=name),
+                     char_encoding="gbk")
+    return KisDb(PG_ODBC.format(db=name), "postgresql", away, back)
 
 
 class Clock:
@@ -168,14 +180,17 @@ class Plant:
         return run_push(self.jobs, **kw)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-                ids=["store-sqlite+odbc-SQLite3", "store-postgresql+odbc-PostgreSQL-Unicode"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+                        pytest.param("gbk", marks=pytest.mark.postgres)],
+                ids=["store-sqlite+odbc-SQLite3", "store-postgresql+odbc-PostgreSQL-Unicode",
+                     "store-sqlite+odbc-PostgreSQL-ANSI-GBK"])
 def plant(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Plant]:
-    if request.param == "sqlite":
+    if request.param in ("sqlite", "gbk"):
         url = f"sqlite:///{tmp_path}/factorybot.db"
         engine = make_engine(url)
         Base.metadata.create_all(engine)
-        kis = _sqlite_kis(tmp_path)
+        kis = (_sqlite_kis(tmp_path) if request.param == "sqlite"
+               else _pg_kis(request.getfixturevalue("kis_pg_database"), gbk=True))
     else:
         url = request.getfixturevalue("pg_database_url")
         _truncate_pg(url)
@@ -184,7 +199,8 @@ def plant(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Plant]:
     cnxn = kis.connect()
     create_kis_tables(cnxn, STAGING)
     cnxn.close()
-    settings = Settings(database_url=url, kis_odbc=kis.conn_str, kis_timeout=5, kis_push_batch=50)
+    settings = Settings(database_url=url, kis_odbc=kis.conn_str, kis_timeout=5, kis_push_batch=50,
+                        kis_char_encoding=kis.char_encoding)
     p = Plant(kis, url, make_session_factory(engine), KisConfig.from_settings(settings), Clock(local(2026, 11, 25, 2, 0)))
     with p.uow() as uow:
         add_people(uow)

@@ -18,7 +18,8 @@ def chat(plant, fake_wecom) -> LiveHarness:
     seed_kis(plant.kis)
     fake_wecom.reset()
     queue = SyncQueue()
-    app = create_app(make_settings(plant.url, fake_wecom.url, kis_odbc=plant.kis.conn_str), queue=queue)
+    app = create_app(make_settings(plant.url, fake_wecom.url, kis_odbc=plant.kis.conn_str,
+                                    kis_char_encoding=plant.kis.char_encoding), queue=queue)
     deps = app.extensions["bot"]
     queue.tasks = task_table(TaskDeps(deps.core, deps.client, deps.runtime.alert_policy, kis=jobs_for(deps.runtime)))
     crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -214,6 +215,31 @@ def test_chinese_names_round_trip_and_renames_follow_kis(plant):
     plant.clock.advance(days=1)
     plant.pull()
     assert orders(plant)["SEORD000101"].customer.name == "美的集团股份有限公司"
+
+
+@pytest.mark.parametrize("plant", [pytest.param("gbk", marks=pytest.mark.postgres)], indirect=True)
+def test_a_driver_handing_over_gbk_bytes_reads_chinese_only_with_kis_char_encoding(plant):
+    """psqlODBC's ANSI driver with a GBK client encoding gives pyodbc raw GBK bytes, as a KIS driver without
+    Unicode conversion would: without KIS_CHAR_ENCODING the pull fails and says what to set."""
+    seed_kis(plant.kis)
+    gbk = plant.config
+    plant.config = replace(gbk, char_encoding=None)
+    out = plant.pull()
+    assert not out.ok
+    assert out.text.startswith("KIS 订单同步失败：KIS 读取订单失败：Received an unsupported type from Postgres.")
+    assert "请设置 KIS_CHAR_ENCODING=gbk" in out.text
+    assert orders(plant) == {}
+
+    plant.config = gbk
+    out = plant.pull()
+    assert out.ok, out.text
+    found = orders(plant)
+    assert (found["SEORD000101"].customer.name, found["SEORD000102"].customer.name) == ("美的集团", "格力电器")
+    assert {ln.product.name: ln.qty for ln in found["SEORD000101"].lines} == {"电饭煲上盖": 6000, "空调面板": 2000}
+    assert found["SEORD000101"].lines[0].product.model == "PP 白色 Φ220"
+    # The incremental pull sends bill numbers as parameters: they go out as GBK bytes too.
+    plant.clock.advance(days=1)
+    assert plant.pull().ok
 
 
 def test_orders_entered_before_the_sync_are_linked_by_bill_number(plant):
