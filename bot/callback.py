@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.app import BotDeps
-from bot.observability import REJECTED, REJECTED_ROUTE, count_rejected
+from bot.observability import REJECTED, REJECTED_ROUTE, count_rejected, count_unhandled
 from bot.wecom.errors import CallbackRejected
 from bot.wecom.inbound import InboundParseError, parse
 
@@ -73,6 +73,7 @@ def receive() -> Response:
     try:
         xml = deps.core.handle(msg)
     except Exception:  # a failure here must not become a 500 and a retry storm
+        count_unhandled()
         log.exception("callback handling failed for %s", msg.dedup_key)
         return Response("", status=200)
     if not xml:

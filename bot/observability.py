@@ -131,8 +131,17 @@ def log_callback(*, route: str, user: str, kind: str, outcome: str, started: flo
 REJECTED_ROUTE, REJECTED = "callback.rejected", "rejected"
 
 
+# A callback whose handling broke outside any route (the dedup store or the reply itself): the user got
+# no answer, so it is a failure of the system even though no route ran.
+UNHANDLED_ROUTE = "callback.unhandled"
+
+
 def count_rejected() -> None:
     CALLBACKS.labels(REJECTED_ROUTE, REJECTED).inc()
+
+
+def count_unhandled() -> None:
+    CALLBACKS.labels(UNHANDLED_ROUTE, "failed").inc()
 
 
 def wecom_call(api: str, outcome: str) -> None:
