@@ -24,7 +24,8 @@ REPORT_ROUTES = frozenset({"scan_report.tap_done", "text_report.report_by_text",
 QUERY_PREFIXES = ("orders.", "my_day.", "forecast.")
 EXCEPTION_PREFIXES = ("exceptions.", "alerts.")
 SCAN_TO_REPORT_WITHIN = timedelta(minutes=30)  # a report later than this is not "the scan's" report
-ADOPTION_DAYS = 90
+ADOPTION_DAYS = 90  # the adoption curve: a workshop's first 90 days of use, week by week
+WEEK = 7
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def _median_scan_to_report(events: list) -> float | None:  # type: ignore[type-a
 
 
 def adoption_curves(uow: UnitOfWork, people: list[Person]) -> dict[str, list[float]]:
-    """Per workshop, from its first day of use: the share of its people active, week by week (13 weeks)."""
+    """Per workshop, its first 90 days from its first day of use, week by week: the mean share of its people
+    active each day. 90 days are 12 weeks and a 13th of 6 days, which is averaged over its 6 days."""
     members: dict[str, set[str]] = defaultdict(set)
     for p in people:
         if p.workshop:
@@ -170,8 +172,9 @@ def adoption_curves(uow: UnitOfWork, people: list[Person]) -> dict[str, list[flo
         active = _active_by_day(uow, start, start + timedelta(days=ADOPTION_DAYS))
         users = members[workshop]
         weekly = []
-        for week in range(ADOPTION_DAYS // 7):
-            days = [start + timedelta(days=week * 7 + i) for i in range(7)]
-            weekly.append(100 * sum(len(active.get(d, set()) & users) for d in days) / (7 * len(users)))
+        for first_of_week in range(0, ADOPTION_DAYS, WEEK):
+            last_of_week = min(first_of_week + WEEK, ADOPTION_DAYS)
+            days = [start + timedelta(days=i) for i in range(first_of_week, last_of_week)]
+            weekly.append(100 * sum(len(active.get(d, set()) & users) for d in days) / (len(days) * len(users)))
         curves[workshop] = weekly
     return curves

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -67,7 +67,20 @@ def test_each_figure_of_a_hand_built_month(month, make_uow, policy):
     assert r.reports_per_day == pytest.approx(1 / 25)
     assert (r.exceptions_opened, r.exceptions_closed, r.closure_pct) == (2, 1, 50)
     moulding_curve = r.adoption["注塑车间"]
-    assert len(moulding_curve) == 12 and moulding_curve[0] == pytest.approx(100 * 5 / (7 * 3))
+    assert len(moulding_curve) == 13 and moulding_curve[0] == pytest.approx(100 * 5 / (7 * 3))
+
+
+def test_the_adoption_curve_covers_the_first_90_days(month, make_uow, policy):
+    """注塑车间 (w1, w2, sup) starts on 11-20: day 89 is 2027-02-17, the last day of a 13th week of 6 days."""
+    with make_uow() as uow:
+        event(uow, datetime(2027, 2, 13, 2, tzinfo=UTC), "w1", "orders.order_by_bill")  # day 85
+        event(uow, datetime(2027, 2, 18, 2, tzinfo=UTC), "w2", "orders.order_by_bill")  # day 90: after the curve
+        uow.commit()
+        curve = usage_report(uow, "2026-11", today=date(2027, 3, 1), tz=policy.tz).adoption["注塑车间"]
+    assert len(curve) == 13
+    assert curve[0] == pytest.approx(100 * 5 / (7 * 3))  # w1 on 20, 21, 22; w2 on 20, 21
+    assert curve[1:12] == [0.0] * 11
+    assert curve[12] == pytest.approx(100 * 1 / (6 * 3))  # one person-day in a week of 6 days
 
 
 def test_the_cli_prints_them(month, db_url, monkeypatch):
