@@ -92,7 +92,7 @@ class _Pending:
 
 def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    configure_logging()
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask("factorybot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
     # The web process runs the periodic alert rounds itself only when no Celery beat exists (no Redis).

@@ -8,6 +8,8 @@ import hashlib
 import re
 from datetime import date
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -15,6 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+# A WeCom corp id is "ww" and 16 hex digits; corps from the 企业号 days have "wx" ids. Only the prefix and
+# the alphabet are checked: the exact length is WeCom's business, a stray space or quote is ours.
+_CORP_ID = re.compile(r"w[wx][A-Za-z0-9]+")
 
 
 class ConfigError(RuntimeError):
@@ -63,6 +70,9 @@ class Settings(BaseSettings):
     # WeCom sends each callback up to ~4 times; seen keys are kept this long.
     dedup_ttl_seconds: int = 600
     max_callback_bytes: int = 64 * 1024
+    # Logs: JSON lines on stderr, or "text" for a developer at a terminal.
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
     # Alerts (alerts/): thresholds, the shift, who hears first, and who next when nobody acknowledges.
     alert_start_grace_minutes: int = 30
     alert_plan_threshold_pct: float = 70.0
@@ -126,6 +136,56 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain table name (letters, digits, underscore)")
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None  # no Redis: tasks run in the process
+        example = "e.g. redis://127.0.0.1:6379/0"
+        if value != value.strip() or any(c.isspace() for c in value):
+            raise ValueError(f"must not contain spaces or line breaks ({example})")
+        parts = urlsplit(value)
+        if parts.scheme not in REDIS_SCHEMES or "://" not in value:
+            raise ValueError(f"must be a Redis URL starting with redis://, rediss:// or unix:// ({example})")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        except ValueError as exc:
+            raise ValueError(f"has a port that is not a number ({example})") from exc
+        if parts.scheme == "unix":
+            if not parts.path:
+                raise ValueError("must name the socket file, e.g. unix:///run/redis/redis.sock")
+        elif parts.path.strip("/") and not parts.path.strip("/").isdigit():
+            raise ValueError(f"must end with the database number, if any ({example})")
+        return value
+
+    @field_validator("wecom_corp_id", "wecom_token", "wecom_secret")
+    @classmethod
+    def _no_blank_secret(cls, value: str | None) -> str | None:
+        # Unset means "this process needs no WeCom"; set, it must be exactly what the admin console shows.
+        if value is None:
+            return value
+        if not value.strip():
+            raise ValueError("must not be empty (unset it where WeCom is not used)")
+        if any(c.isspace() for c in value):
+            raise ValueError("must not contain spaces or line breaks (copied with one?)")
+        return value
+
+    @field_validator("wecom_corp_id")
+    @classmethod
+    def _corp_id_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _CORP_ID.fullmatch(value):
+            raise ValueError("must be the 企业ID from 我的企业 → 企业信息: letters and digits starting with ww "
+                             "(or wx for older corps)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_known(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @field_validator("wecom_aes_key")
     @classmethod
     def _aes_key_shape(cls, value: str | None) -> str | None:
@@ -148,7 +208,7 @@ class Settings(BaseSettings):
             lines = []
             for err in exc.errors():
                 name = str(err["loc"][0]).upper() if err["loc"] else "?"
-                lines.append(f"{name}: {err['msg']}")
+                lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
             raise ConfigError("配置错误 / invalid configuration:\n  " + "\n  ".join(lines)) from exc
 
     @property

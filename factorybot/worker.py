@@ -59,13 +59,13 @@ def _retrying(task: Task, fn: Any, **kwargs: Any) -> None:
         raise task.retry(exc=exc, countdown=2 ** min(task.request.retries, 6)) from exc
 
 
-configure_logging()
 # A malformed setting ends the process with the message naming it, not a traceback from the import.
 try:
     settings = Settings.from_env()
     celery = make_celery(settings)  # parses the report crontabs and roles for the beat schedule
 except ConfigError as exc:
     raise SystemExit(str(exc)) from exc
+configure_logging(settings.log_level, settings.log_format)
 
 
 @worker_init.connect
