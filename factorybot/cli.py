@@ -82,10 +82,7 @@ def people_import(csv_file: Path) -> None:
     from domain.services.people import import_people, parse_people_csv
 
     rt = _runtime()
-    try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        text = csv_file.read_text(encoding="gb18030")  # saved from Excel on a Chinese Windows PC
+    text = _read_people_file(csv_file)
     try:
         rows = parse_people_csv(text)
         with rt.uow() as uow:
@@ -95,6 +92,21 @@ def people_import(csv_file: Path) -> None:
         click.secho("导入失败，未做任何修改：", fg="red", err=True)
         _fail(exc)
     click.echo(f"导入完成：新增 {result.created} 人，更新 {result.updated} 人。")
+
+
+def _read_people_file(path: Path) -> str:
+    """UTF-8 (with or without Excel's BOM), else GB18030 (Excel on a Chinese Windows PC); else a clear refusal."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    hint = "（这是 UTF-16 编码，Excel 的「Unicode 文本」）" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    click.secho("导入失败，未做任何修改：", fg="red", err=True)
+    click.secho(f"文件 {path.name} 既不是 UTF-8 也不是 GB18030 编码{hint}。"
+                "请在 Excel 中另存为「CSV UTF-8（逗号分隔）」后重试。", fg="red", err=True)
+    sys.exit(1)
 
 
 @main.group()
@@ -167,7 +179,10 @@ def serve(host: str, port: int) -> None:
     """Serve the WeCom callback (development server; production uses the Procfile's gunicorn)."""
     from bot import create_app
 
-    app = create_app(Settings.from_env())
+    try:
+        app = create_app(Settings.from_env())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     app.run(host=host, port=port, threaded=True)
 
 

@@ -95,3 +95,40 @@ def test_display_tokens_are_shown_once_listed_and_revoked(cli):
     assert cli("board", "token", "revoke", "注塑车间大屏").exit_code == 0
     assert "已吊销" in cli("board", "token", "list").output
     assert cli("board", "token", "revoke", "没有这个").exit_code == 1
+
+
+@pytest.mark.parametrize(("variable", "value"), [("REDIS_URL", "notaurl"), ("WECOM_AES_KEY", "short"),
+                                                 ("WECOM_CORP_ID", "ww 1"), ("LOG_LEVEL", "loud")])
+def test_serve_with_a_bad_setting_says_which_without_a_traceback(monkeypatch, tmp_path, variable, value):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/serve.db")
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["serve", "--port", "8800"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert variable in result.output and "配置错误" in result.output and "Traceback" not in result.output
+
+
+def test_serve_without_the_wecom_secrets_names_them(monkeypatch, tmp_path):
+    for name in ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/serve.db")
+    result = CliRunner().invoke(main, ["serve", "--port", "8800"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "WECOM_SECRET" in result.output and "缺少企业微信配置" in result.output
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfeu\x00s\x00e\x00r\x00", b"userid,name,roles,workshop\nzs,\xff\xff,worker,x\n"])
+def test_people_import_of_a_file_in_no_known_encoding_is_refused(cli, tmp_path, raw):
+    odd = tmp_path / "people.csv"
+    odd.write_bytes(raw)
+    result = cli("people", "import", str(odd))
+    assert result.exit_code == 1 and "未做任何修改" in result.output
+    assert "既不是 UTF-8 也不是 GB18030" in result.output and "CSV UTF-8" in result.output
+
+    from sqlalchemy import func, select
+
+    from domain.models import Person
+    from factorybot.config import Settings
+    from factorybot.runtime import Runtime
+
+    with Runtime.build(Settings.from_env()).uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Person)) == 0
