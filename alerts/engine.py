@@ -150,8 +150,11 @@ def _workshop_days(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[
     today = policy.local(now).date()
     day_start = policy.at(today, datetime.min.time())
     day_end = day_start + timedelta(days=1)
+    # Done work orders count on the days they ran, not after: one finished early plans nothing for the rest
+    # of its planned span.
     running = and_(WorkOrder.planned_start < day_end, WorkOrder.planned_finish >= day_start,
-                   WorkOrder.status.in_(LIVE + (WorkOrderStatus.DONE,)))
+                   WorkOrder.status.in_(LIVE + (WorkOrderStatus.DONE,)),
+                   WorkOrder.finished_at.is_(None) | (WorkOrder.finished_at >= day_start))
     planned = dict(uow.session.execute(
         select(WorkOrder.workshop, func.sum(WorkOrder.daily_plan_qty)).where(running).group_by(WorkOrder.workshop)
     ).all())

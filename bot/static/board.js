@@ -48,9 +48,10 @@
     document.getElementById("c-late").textContent = c.late;
     document.getElementById("c-risk").textContent = c.at_risk;
     document.getElementById("c-exc").textContent = c.exception;
+    document.getElementById("c-alert").textContent = c.alert;
     const frag = document.createDocumentFragment();
     for (const r of data.rows) {
-      const row = el("div", "row " + r.status + (r.work_order ? "" : " line"));
+      const row = el("div", "row " + r.status + (r.work_order ? "" : " line") + (r.alerts ? " alerted" : ""));
       row.dataset.key = r.key;
       if (r.work_order) row.dataset.wo = r.work_order;
       row.appendChild(el("div", "bar"));
@@ -70,6 +71,7 @@
         top.appendChild(el("span", "tag " + r.forecast_risk, text));
       }
       if (r.exceptions && r.status !== "exception") top.appendChild(el("span", "tag exception", "异常 " + r.exceptions));
+      if (r.alerts) top.appendChild(el("span", "tag alert", "告警 " + r.alerts));
       body.appendChild(top);
       const meta = el("div", "meta");
       meta.appendChild(el("span", "", r.product + "（" + r.item_number + "）"));

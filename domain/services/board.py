@@ -34,6 +34,7 @@ from forecast.text import eta_text, risk_text
 
 LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
 FINISHED = (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED)
+OPEN_ALERT = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 AT_RISK_DAYS = 2  # due this soon and less than AT_RISK_DONE_PCT finished (or the forecast says so): look
 AT_RISK_DONE_PCT = 80
 STATUSES = {"late": "已逾期", "at_risk": "有风险", "exception": "有异常", "ok": "正常"}
@@ -86,7 +87,9 @@ class BoardRow:
     @property
     def urgency(self) -> tuple[Any, ...]:
         rank = {"late": 0, "exception": 1, "at_risk": 2, "ok": 3}[self.status]
-        return (rank, self.days_to_due, self.key)
+        if self.alerts:
+            rank = min(rank, 1)  # someone is being paged about it: as pressing as an exception
+        return (rank, not self.alerts, self.days_to_due, self.key)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,47 @@ class Board:
         # vars() instead of asdict(): asdict deep-copies every value, a third of a poll's time.
         rows = [{**vars(r), "ops": [vars(o) for o in r.ops]} for r in self.rows]
         return {"rows": rows, "counts": self.counts, "options": self.options}
+
+
+@dataclass(frozen=True)
+class OpenAlerts:
+    """The ids of the open alerts about each work order (by code) and each order (by bill number)."""
+
+    by_work_order: dict[str, set[int]]
+    by_order: dict[str, set[int]]
+
+    def count(self, codes: list[str], bill_no: str) -> int:
+        ids = set(self.by_order.get(bill_no, ()))
+        for code in codes:
+            ids |= self.by_work_order.get(code, set())
+        return len(ids)
+
+
+def open_alerts(uow: UnitOfWork) -> OpenAlerts:
+    """Open alerts by what they are about: a work order (wo:CODE…, an exception on it, or a fact 工单 naming
+    it, as a defect streak's does) or an order (order:BILL from KIS, forecast:BILL:level from the forecast).
+    Alerts about a workshop or a job (plan:, kis:) belong to no row."""
+    by_wo: dict[str, set[int]] = defaultdict(set)
+    by_order: dict[str, set[int]] = defaultdict(set)
+    on_exception: dict[int, set[int]] = defaultdict(set)
+    for alert_id, subject, facts in uow.session.execute(
+            select(Alert.id, Alert.subject_key, Alert.facts).where(Alert.status.in_(OPEN_ALERT))):
+        kind, _, rest = subject.partition(":")
+        if kind == "wo":
+            by_wo[rest.split(":")[0]].add(alert_id)
+        elif kind in ("order", "forecast"):
+            by_order[rest.split(":")[0]].add(alert_id)
+        elif kind == "exc" and rest.isdigit():
+            on_exception[int(rest)].add(alert_id)
+        named = (facts or {}).get("工单")
+        if isinstance(named, str) and named not in ("", "-"):
+            by_wo[named].add(alert_id)
+    if on_exception:
+        for exc_id, code in uow.session.execute(
+                select(ShopException.id, WorkOrder.code).join(WorkOrder, WorkOrder.id == ShopException.work_order_id)
+                .where(ShopException.id.in_(list(on_exception)))):
+            by_wo[code] |= on_exception[exc_id]
+    return OpenAlerts(dict(by_wo), dict(by_order))
 
 
 def _visible_workshop(viewer: Person | None, token_workshop: str | None) -> str | None:
@@ -168,10 +212,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
                 .where(WorkReport.work_day >= today - timedelta(days=1), WorkReport.work_order_id.in_(part))
                 .distinct()):
             people[wo_id].add(name)
-    alerts = dict(s.execute(
-        select(Alert.subject_key, func.count()).where(Alert.status != AlertStatus.CLOSED,
-                                                      Alert.subject_key.like("wo:%"))
-        .group_by(Alert.subject_key)).all())
+    alerts = open_alerts(uow)
 
     ahead: dict[str, LineForecast] = {}
     if now is not None and forecast is not None:
@@ -200,7 +241,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             ops=[BoardOp(o[2], o[4], min(100, round(100 * o[4] / planned)) if planned else 0, o[5]) for o in wo_ops],
             stage=Stage(stage).label, stage_index=STAGE_ORDER.index(Stage(stage)),
             planned_start=start.astimezone(tz).strftime("%m-%d %H:%M"), due_date=due.isoformat(), days_to_due=days_to_due, late=late,
-            at_risk=at_risk, exceptions=n_exc, alerts=alerts.get(f"wo:{code}", 0), people=sorted(people[wo_id]),
+            at_risk=at_risk, exceptions=n_exc, alerts=alerts.count([code], bill_no), people=sorted(people[wo_id]),
             status=status, eta=eta_text(line) if line else None, forecast_risk=line.risk.value if line else None,
             forecast_label=risk_text(line, today) if line else None, workshops=shops, key=code,
         ))
@@ -224,7 +265,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             workshop=made[0][2] if made else "", machine=None, planned_qty=qty, done_qty=done, percent=percent,
             ops=[], stage=at.label, stage_index=STAGE_ORDER.index(at), planned_start="",
             due_date=due.isoformat(), days_to_due=days_to_due, late=late, at_risk=at_risk, exceptions=n_exc,
-            alerts=sum(alerts.get(f"wo:{code}", 0) for _, code, _ in made),
+            alerts=alerts.count([code for _, code, _ in made], bill_no),
             people=sorted({n for wo_id, _, _ in made for n in people[wo_id]}), status=status, workshops=shops,
             key=f"{bill_no}/{entry_id}", line_no=entry_id, finished=[code for _, code, _ in made],
         ))
@@ -235,7 +276,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
         "statuses": list(STATUSES.values()),
     }
     counts = {"total": len(rows), "late": sum(r.late for r in rows), "at_risk": sum(r.at_risk for r in rows),
-              "exception": sum(1 for r in rows if r.exceptions)}
+              "exception": sum(1 for r in rows if r.exceptions), "alert": sum(1 for r in rows if r.alerts)}
     shown = [r for r in rows if _matches(r, filters)]
     shown.sort(key=lambda r: r.urgency)
     counts["shown"] = len(shown)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.simulate import CallbackBuilder
 from domain.demo import load_demo_plant
-from domain.models import Operation, WorkOrder
+from domain.models import Alert, Operation, WorkOrder
 from domain.services.display_tokens import create_token, revoke_token
+from domain.vocab import AlertStatus
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, serve_on_a_port
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -108,3 +109,21 @@ def test_no_sign_in_no_data_and_a_revoked_screen_goes_dark(board, browser, make_
     # Someone not on the plant's list is signed in by WeCom but sees nothing.
     stranger = signed_in(browser, fake_wecom, f"{base}/board", "nobody")
     assert "尚未开通" in stranger.content()
+
+
+def test_an_alert_shows_on_its_row_without_a_reload(board, browser, fake_wecom):
+    app, base = board
+    rt = app.extensions["bot"].runtime
+    page = signed_in(browser, fake_wecom, f"{base}/board", "wangwu")
+    page.wait_for_selector(".row")
+    code, bill_no, _ = moulding_in_progress(app)
+    row = page.locator(f".row[data-wo='{code}']")
+    assert "告警" not in row.inner_text() and "alerted" not in row.get_attribute("class")
+    with rt.uow() as uow:
+        uow.session.add(Alert(rule="late_forecast", subject_key=f"forecast:{bill_no}:late", title="交期预警",
+                              facts={}, status=AlertStatus.OPEN, level=0, fired_at=rt.now()))
+        uow.commit()
+    page.wait_for_function(
+        f"document.querySelector(\".row[data-wo='{code}']\").innerText.includes('告警 1')", timeout=10_000)
+    assert "alerted" in row.get_attribute("class") and int(page.inner_text("#c-alert")) >= 1
+    page.context.close()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from domain.demo import load_demo_plant
-from domain.models import Operation, Person, SalesOrder, WorkOrder
+from domain.models import Alert, Operation, Person, SalesOrder, ShopException, WorkOrder
 from domain.policy import PlantPolicy
 from domain.services.board import LIVE, BoardFilters, build_board
-from domain.vocab import OrderStatus
+from domain.vocab import AlertStatus, OrderStatus
 
 TODAY = date(2026, 11, 25)
+NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -73,3 +74,40 @@ def test_every_open_order_has_a_row_even_before_scheduling_and_after_production(
         scoped = board(uow, policy, viewer=moulder).rows
         assert {r.key for r in stocked} <= {r.key for r in scoped}
         assert not {r.key for r in received.rows} & {r.key for r in scoped}
+
+
+def _alert(uow, rule: str, subject: str, *, facts=None, status=AlertStatus.OPEN) -> None:
+    uow.session.add(Alert(rule=rule, subject_key=subject, title=subject, facts=facts or {}, status=status, level=0,
+                          fired_at=NOW, closed_at=NOW if status == AlertStatus.CLOSED else None))
+    uow.flush()
+
+
+def test_alerts_are_counted_on_the_rows_of_their_work_order_or_order(demo, policy):
+    with demo() as uow:
+        rows = board(uow, policy).rows
+        live = next(r for r in rows if r.work_order and not r.exceptions)
+        other = next(r for r in rows if r.work_order and r.bill_no != live.bill_no)
+        made = next(r for r in rows if r.finished and r.bill_no not in (live.bill_no, other.bill_no))
+        waiting = next(r for r in rows if not r.work_order and not r.finished)
+        exc_wo = uow.session.scalar(select(WorkOrder).where(WorkOrder.code == other.work_order))
+        exc = ShopException(source_key="t-exc", work_order=exc_wo, reporter_id=1, type="缺料", opened_at=NOW)
+        uow.session.add(exc)
+        uow.flush()
+        _alert(uow, "late_start", f"wo:{live.work_order}")
+        _alert(uow, "defect_streak", "defect:mould:M-X", facts={"模具": "M-X", "工单": live.work_order})
+        _alert(uow, "late_forecast", f"forecast:{live.bill_no}:late")
+        _alert(uow, "exception_open", f"exc:{exc.id}", facts={"工单": other.work_order})  # counted once
+        _alert(uow, "late_forecast", f"forecast:{made.bill_no}:at_risk")
+        _alert(uow, "kis_pull_failed", f"order:{waiting.bill_no}")
+        _alert(uow, "plan_behind", "plan:注塑车间:2026-11-25")  # a workshop's, on no row
+        _alert(uow, "late_start", f"wo:{other.work_order}", status=AlertStatus.CLOSED)  # handled: not counted
+
+        after = {r.key: r for r in board(uow, policy).rows}
+        assert after[live.key].alerts == 3
+        assert after[other.key].alerts == 1
+        assert after[made.key].alerts == 1 and after[waiting.key].alerts == 1
+        assert sum(1 for r in after.values() if r.alerts) == board(uow, policy).counts["alert"]
+        # A row with an alert in force sorts before the quiet rows of its kind.
+        order = list(after)
+        quiet_ok = [i for i, r in enumerate(after.values()) if r.status == "ok" and not r.alerts]
+        assert order.index(waiting.key) < min(quiet_ok)
