@@ -130,7 +130,7 @@ def usage_report(uow: UnitOfWork, month: str, *, today: date, tz: tzinfo) -> Usa
         median_scan_to_report_s=_median_scan_to_report(events),
         exceptions_opened=len(opened),
         exceptions_closed=sum(1 for e in opened if e.status == ExceptionStatus.CLOSED),
-        adoption=adoption_curves(uow, people),
+        adoption=adoption_curves(uow, people, today=today),
     )
 
 
@@ -151,9 +151,12 @@ def _median_scan_to_report(events: list) -> float | None:  # type: ignore[type-a
     return statistics.median(gaps) if gaps else None
 
 
-def adoption_curves(uow: UnitOfWork, people: list[Person]) -> dict[str, list[float]]:
+def adoption_curves(uow: UnitOfWork, people: list[Person], *, today: date) -> dict[str, list[float]]:
     """Per workshop, its first 90 days from its first day of use, week by week: the mean share of its people
-    active each day. 90 days are 12 weeks and a 13th of 6 days, which is averaged over its 6 days."""
+    active each day. 90 days are 12 weeks and a 13th of 6 days, which is averaged over its 6 days.
+
+    The curve ends today: a week still running is averaged over its days so far, weeks to come are not
+    there (they are not weeks of 0%)."""
     members: dict[str, set[str]] = defaultdict(set)
     for p in people:
         if p.workshop:
@@ -169,11 +172,14 @@ def adoption_curves(uow: UnitOfWork, people: list[Person]) -> dict[str, list[flo
             first_days[workshop] = min(found)
     curves = {}
     for workshop, start in first_days.items():
-        active = _active_by_day(uow, start, start + timedelta(days=ADOPTION_DAYS))
+        span = min(ADOPTION_DAYS, (today - start).days + 1)
+        if span <= 0:
+            continue
+        active = _active_by_day(uow, start, start + timedelta(days=span))
         users = members[workshop]
         weekly = []
-        for first_of_week in range(0, ADOPTION_DAYS, WEEK):
-            last_of_week = min(first_of_week + WEEK, ADOPTION_DAYS)
+        for first_of_week in range(0, span, WEEK):
+            last_of_week = min(first_of_week + WEEK, span)
             days = [start + timedelta(days=i) for i in range(first_of_week, last_of_week)]
             weekly.append(100 * sum(len(active.get(d, set()) & users) for d in days) / (len(days) * len(users)))
         curves[workshop] = weekly

@@ -66,8 +66,18 @@ def test_each_figure_of_a_hand_built_month(month, make_uow, policy):
     assert r.queries_per_day == pytest.approx(3 / 25) and r.exception_actions_per_day == pytest.approx(1 / 25)
     assert r.reports_per_day == pytest.approx(1 / 25)
     assert (r.exceptions_opened, r.exceptions_closed, r.closure_pct) == (2, 1, 50)
-    moulding_curve = r.adoption["注塑车间"]
-    assert len(moulding_curve) == 13 and moulding_curve[0] == pytest.approx(100 * 5 / (7 * 3))
+    # Adoption from each workshop's first day, up to today (11-25): 注塑车间 (w1, w2, sup) from 11-20, 6 days.
+    assert r.adoption["注塑车间"] == [pytest.approx(100 * 5 / (6 * 3))]
+
+
+def test_the_adoption_curve_ends_today(month, make_uow, policy):
+    """A workshop live for less than 90 days has the weeks it has had, not weeks of 0% still to come."""
+    with make_uow() as uow:
+        r = usage_report(uow, "2026-11", today=date(2026, 11, 29), tz=policy.tz)
+    # 质检部 (q1) from 11-21: 11-21..27 (q1 on the 21st), then 11-28..29 so far.
+    assert r.adoption["质检部"] == [pytest.approx(100 / 7), 0.0]
+    # 后加工车间 (t1, lead) from 11-20: both on the 20th; then 11-27..29, nobody.
+    assert r.adoption["后加工车间"] == [pytest.approx(100 * 2 / (7 * 2)), 0.0]
 
 
 def test_the_adoption_curve_covers_the_first_90_days(month, make_uow, policy):
