@@ -26,6 +26,7 @@ from domain.models import (
     SalesOrder,
     SalesOrderLine,
     ShopException,
+    SyncState,
     WorkOrder,
     WorkReport,
 )
@@ -119,10 +120,20 @@ def evaluate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> EvalResult:
     apply(uow, policy, rules.EXCEPTION, rules.exceptions_open(_open_exceptions(uow), policy), now, result)
     apply(uow, policy, rules.REPAIR_UNANSWERED,
           rules.repairs_unanswered(_waiting_tickets(uow), now, policy), now, result)
+    evaluate_kis_sync(uow, policy, now, result)
     uow.flush()
     result.by_rule = dict(uow.session.execute(
         select(Alert.rule, func.count()).where(Alert.status != AlertStatus.CLOSED).group_by(Alert.rule)).all())
     return result
+
+
+def evaluate_kis_sync(uow: UnitOfWork, policy: AlertPolicy, now: datetime, result: EvalResult) -> None:
+    """KIS 同步失败 from the jobs' recorded outcomes: in every round, and right after a KIS run records one."""
+    findings = rules.kis_sync_failures(_sync_runs(uow), policy)
+    for rule, _, _ in rules.KIS_JOBS.values():
+        # Rejected rows share the push's rule but are not about the last run: a successful run leaves them.
+        apply(uow, policy, rule, [f for f in findings if f.rule == rule], now, result,
+              keep={rules.KIS_PUSH_REJECTED})
 
 
 # --- facts from the store, in as few queries as the rules need -------------------------------------------------
@@ -194,6 +205,11 @@ def _open_exceptions(uow: UnitOfWork) -> list[rules.OpenException]:
     ).all()
     return [rules.OpenException(i, t, wo_ws or p_ws, code, machine, name, desc or "", at)
             for i, t, wo_ws, p_ws, code, machine, name, desc, at in rows]
+
+
+def _sync_runs(uow: UnitOfWork) -> list[rules.SyncRun]:
+    rows = uow.session.scalars(select(SyncState).where(SyncState.name.in_(list(rules.KIS_JOBS)))).all()
+    return [rules.SyncRun(r.name, r.last_ok, r.last_run_at, r.last_message or "", r.failures or 0) for r in rows]
 
 
 def _waiting_tickets(uow: UnitOfWork) -> list[rules.WaitingTicket]:

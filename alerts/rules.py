@@ -215,3 +215,42 @@ def repairs_unanswered(tickets: Iterable[WaitingTicket], now: datetime, policy: 
              "等待": span((now - since).total_seconds() / 60)},
         ))
     return out
+
+
+# --- KIS 同步失败 ------------------------------------------------------------------------------------------
+
+# The sync_state rows of the KIS jobs (kis/state.py names them), with the rule and subject each fails under.
+KIS_JOBS: dict[str, tuple[str, str, str]] = {
+    "kis_pull": (KIS_PULL_FAILED, "kis:pull", "订单同步"),
+    "kis_push": (KIS_PUSH_FAILED, "kis:push", "完工回写"),
+}
+# Rows KIS refused to import: an event of one push (kis/alerting.py), not a state, closed by an admin.
+KIS_PUSH_REJECTED = "kis:push:rejected"
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """The last recorded outcome of a KIS job."""
+
+    job: str  # a key of KIS_JOBS
+    ok: bool | None  # None: never finished a run
+    at: datetime | None  # when the last run started
+    reason: str  # the failure's reason (or the success's summary)
+    failures: int  # failed runs in a row
+
+
+def kis_sync_failures(runs: Iterable[SyncRun], policy: AlertPolicy) -> list[Finding]:
+    """A job whose last run failed. It stays one finding however often it fails again (the facts count the
+    failures); the next successful run makes it disappear."""
+    out = []
+    for run in runs:
+        if run.ok is not False or run.job not in KIS_JOBS:
+            continue
+        rule, subject, job = KIS_JOBS[run.job]
+        reason = run.reason or "未说明原因"
+        out.append(Finding(
+            rule, subject, f"{RULE_LABELS[rule]}：{reason}"[:200], None,
+            {"任务": job, "原因": reason[:300], "连续失败": f"{run.failures} 次",
+             "时间": policy.local(run.at).strftime("%m-%d %H:%M") if run.at else "-"},
+        ))
+    return out

@@ -7,38 +7,21 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from alerts.engine import EvalResult, apply
+from alerts.engine import EvalResult, apply, evaluate_kis_sync
 from alerts.policy import AlertPolicy
-from alerts.rules import KIS_PULL_FAILED, KIS_PUSH_FAILED, RULE_LABELS, Finding
-from alerts.store import clear, in_force, rearm
+from alerts.rules import KIS_PUSH_FAILED, KIS_PUSH_REJECTED, Finding
 from domain.models import Alert
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus
 
-PULL_SUBJECT = "kis:pull"
-PUSH_SUBJECT = "kis:push"
-REJECTED_SUBJECT = "kis:push:rejected"
 ORDER_VOIDED = "订单已作废"
 
 
-def raise_failure(uow: UnitOfWork, policy: AlertPolicy, *, pull: bool, reason: str, failures: int,
-                  now: datetime) -> None:
-    """One open alert per job: a failure that repeats refreshes its facts instead of sending another card."""
-    rule, subject, job = ((KIS_PULL_FAILED, PULL_SUBJECT, "订单同步") if pull
-                          else (KIS_PUSH_FAILED, PUSH_SUBJECT, "完工回写"))
-    facts = {"任务": job, "原因": reason[:300], "连续失败": f"{failures} 次",
-             "时间": policy.local(now).strftime("%m-%d %H:%M")}
-    apply(uow, policy, rule, [Finding(rule, subject, f"{RULE_LABELS[rule]}：{reason}"[:200], None, facts)],
-          now, EvalResult(), clear_missing=False)
-
-
-def clear_failure(uow: UnitOfWork, *, pull: bool, now: datetime) -> None:
-    rule, subject = (KIS_PULL_FAILED, PULL_SUBJECT) if pull else (KIS_PUSH_FAILED, PUSH_SUBJECT)
-    current = in_force(uow, rule, now).get(subject)
-    if current is not None and current.status == AlertStatus.CLOSED:
-        rearm(current)  # an admin closed it while KIS still failed: the next failure fires again
-    else:
-        clear(uow, rule=rule, subject_key=subject, now=now)
+def sync_recorded(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> None:
+    """A run has just recorded its outcome in sync_state: let the KIS rule (alerts/rules.py) decide now
+    rather than at the next alert round, so a failure reaches the admin at once and a success clears it."""
+    uow.flush()
+    evaluate_kis_sync(uow, policy, now, EvalResult())
 
 
 def raise_rejections(uow: UnitOfWork, policy: AlertPolicy, *, count: int, examples: list[str],
@@ -46,7 +29,7 @@ def raise_rejections(uow: UnitOfWork, policy: AlertPolicy, *, count: int, exampl
     """Rows KIS refused to import need a person: one alert stays open until an admin closes it."""
     facts = {"任务": "完工回写", "被拒行数": str(count), "示例": "；".join(examples[:3])[:300]}
     apply(uow, policy, KIS_PUSH_FAILED,
-          [Finding(KIS_PUSH_FAILED, REJECTED_SUBJECT, f"KIS 拒绝导入 {count} 行完工记录", None, facts)],
+          [Finding(KIS_PUSH_FAILED, KIS_PUSH_REJECTED, f"KIS 拒绝导入 {count} 行完工记录", None, facts)],
           now, EvalResult(), clear_missing=False, each_new=True)
 
 

@@ -119,7 +119,7 @@ def run_pull(
             result = pull.apply_snapshot(uow, snap, held=held, config=jobs.config, now=now, progress=progress)
             text = texts.pull_text(result, jobs.config.tz)
             sync_state.record_ok(uow, sync_state.PULL, now, texts.pull_line(result))
-            alerting.clear_failure(uow, pull=True, now=now)
+            alerting.sync_recorded(uow, jobs.alert_policy, now)
             _tell(uow, requested_by, text, now)
             uow.commit()
         log.info("kis pull done: %s", texts.pull_line(result))
@@ -127,8 +127,8 @@ def run_pull(
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, alerted and reported, never half-applied
         reason = _reason(exc)
         with jobs.uow() as uow:
-            row = sync_state.record_failure(uow, sync_state.PULL, now, reason)
-            alerting.raise_failure(uow, jobs.alert_policy, pull=True, reason=reason, failures=row.failures, now=now)
+            sync_state.record_failure(uow, sync_state.PULL, now, reason)
+            alerting.sync_recorded(uow, jobs.alert_policy, now)
             text = texts.pull_failed_text(reason)
             _tell(uow, requested_by, text, now)
             uow.commit()
@@ -192,7 +192,7 @@ def run_push(
                                           examples=result.readback.rejections, now=now)
             text = texts.push_text(result)
             sync_state.record_ok(uow, sync_state.PUSH, now, texts.push_line(result))
-            alerting.clear_failure(uow, pull=False, now=now)
+            alerting.sync_recorded(uow, jobs.alert_policy, now)
             _tell(uow, requested_by, text, now)
             uow.commit()
         log.info("kis push done: %s", texts.push_line(result))
@@ -201,7 +201,7 @@ def run_push(
         reason = _reason(exc)
         with jobs.uow() as uow:
             row = sync_state.record_failure(uow, sync_state.PUSH, now, reason)
-            alerting.raise_failure(uow, jobs.alert_policy, pull=False, reason=reason, failures=row.failures, now=now)
+            alerting.sync_recorded(uow, jobs.alert_policy, now)
             result.pending_left = push.pending_count(uow)
             text = texts.push_failed_text(reason, result.pending_left, row.retry_at, tz)
             _tell(uow, requested_by, text, now)

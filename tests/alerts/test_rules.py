@@ -66,3 +66,22 @@ def test_a_repair_ticket_is_late_once_the_answer_time_has_passed_since_it_opened
 def test_waiting_times_read_like_a_person_says_them():
     assert [rules.span(m) for m in (45, 60, 200, 1440, 4906)] == [
         "45 分钟", "1 小时", "3 小时 20 分钟", "1 天", "3 天 9 小时"]
+
+
+def sync_run(ok: bool | None, failures: int = 1, job: str = "kis_pull", reason: str = "无法连接 KIS 数据库") -> rules.SyncRun:
+    return rules.SyncRun(job, ok, NOW, reason, failures)
+
+
+def test_a_kis_job_whose_last_run_failed_is_one_finding_until_a_run_succeeds():
+    [found] = rules.kis_sync_failures([sync_run(False)], POLICY)
+    assert (found.rule, found.subject_key, found.workshop) == ("kis_pull_failed", "kis:pull", None)
+    assert found.title == "KIS 订单同步失败：无法连接 KIS 数据库"
+    assert found.facts == {"任务": "订单同步", "原因": "无法连接 KIS 数据库", "连续失败": "1 次", "时间": "11-25 11:00"}
+    # Failing again is the same subject (one open alert), with the count in its facts.
+    [again] = rules.kis_sync_failures([sync_run(False, failures=3)], POLICY)
+    assert again.subject_key == found.subject_key and again.facts["连续失败"] == "3 次"
+    # A later successful run, or no run yet, is no finding: the engine clears the alert.
+    assert rules.kis_sync_failures([sync_run(True, failures=0), sync_run(None, job="kis_push")], POLICY) == []
+    [push] = rules.kis_sync_failures([sync_run(True), sync_run(False, job="kis_push", reason="")], POLICY)
+    assert (push.rule, push.subject_key, push.title) == ("kis_push_failed", "kis:push", "KIS 完工回写失败：未说明原因")
+    assert rules.kis_sync_failures([sync_run(False, job="someone_else")], POLICY) == []
