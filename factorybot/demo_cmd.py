@@ -14,6 +14,11 @@ from domain.migrate import upgrade
 from domain.models import Person
 from factorybot.config import Settings
 from factorybot.runtime import Runtime
+from kis import state as sync_state
+
+# The demo plant has no KIS. One failed pull, recorded with a reason that says exactly that, lets the demo's
+# `alerts run` show the KIS 同步失败 rule; a successful pull (KIS_ODBC and `kis demo-db`) clears it.
+DEMO_NO_KIS = "演示工厂未配置 KIS（KIS_ODBC）：此失败记录由 factorybot demo 写入，用来演示 KIS 同步失败预警"
 
 
 def ensure_demo_plant(rt: Runtime) -> str:
@@ -22,8 +27,13 @@ def ensure_demo_plant(rt: Runtime) -> str:
         if uow.session.scalar(select(func.count()).select_from(Person)):
             return "使用已有数据库（如需重建：factorybot demo-data --reset）"
         summary = load_demo_plant(uow, today=rt.today(), policy=rt.policy)
+        staged_kis = not rt.settings.kis_odbc
+        if staged_kis:
+            sync_state.record_failure(uow, sync_state.PULL, rt.now(), DEMO_NO_KIS).retry_at = None  # none will come
         uow.commit()
-    return f"已生成演示工厂：{summary.people} 人，{summary.orders} 张订单，{summary.work_orders} 张工单"
+    return (f"已生成演示工厂：{summary.people} 人，{summary.orders} 张订单，{summary.work_orders} 张工单"
+            + ("\n未配置 KIS：已记录一次演示用的 KIS 订单同步失败（factorybot kis status 可见），供预警演示"
+               if staged_kis else ""))
 
 
 def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
