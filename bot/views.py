@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.services.orders import OrderProgress, OrderSummary
+from bot.wecom.replies import MAX_TEXT_BYTES
+from domain.services.orders import LineProgress, OrderProgress, OrderSummary
 from forecast.projection import OrderForecast
 from forecast.text import eta_text, order_forecast_text
 
 MAX_LINES_SHOWN = 6
+MAX_EXCEPTIONS_SHOWN = 3
 
 
 def stage_strip(progress: OrderProgress) -> str:
@@ -23,7 +25,21 @@ def stage_strip(progress: OrderProgress) -> str:
     return "→".join(parts)
 
 
-def order_detail_text(p: OrderProgress, forecast: OrderForecast | None = None, today: date | None = None) -> str:
+def _size(lines: list[str]) -> int:
+    return len("\n".join(lines).encode("utf-8"))
+
+
+def _more_lines(n: int, board_url: str | None) -> str:
+    return f"……另有 {n} 行，详见看板{'：' + board_url if board_url else ''}"
+
+
+def order_detail_text(p: OrderProgress, forecast: OrderForecast | None = None, today: date | None = None,
+                      board_url: str | None = None, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The order in one WeCom text of at most `max_bytes` UTF-8 bytes.
+
+    What must never be cut comes first: the header and the open exceptions. Then the lines, each with its
+    work orders, as many as fit; the rest are summed up in one line pointing at the board.
+    """
     late = "（已逾期）" if p.late else ""
     out = [
         f"订单 {p.bill_no} · {p.customer}",
@@ -32,22 +48,73 @@ def order_detail_text(p: OrderProgress, forecast: OrderForecast | None = None, t
     ]
     if forecast is not None:
         out.append(order_forecast_text(forecast, today))
-    projected = {ln.line.entry_id: ln for ln in forecast.lines} if forecast is not None else {}
-    for i, line in enumerate(p.lines[:MAX_LINES_SHOWN], 1):
-        pct = round(100 * line.done_qty / line.qty) if line.qty else 0
-        ahead = projected.get(line.entry_id)
-        eta = f"，{eta_text(ahead)}" if ahead is not None and not ahead.done else ""
-        out.append(f"{i}. {line.product_name}（{line.item_number}）订 {line.qty} 件，完成 {line.done_qty}（{pct}%），交期 {line.due_date}{eta}")
-        for wo in line.work_orders:
-            where = "/".join(x for x in (wo.machine, wo.mould) if x)
-            out.append(f"   {wo.code} {wo.status_label}{' ' + where if where else ''}")
-            out.append("   " + " · ".join(f"{op.name} {op.good_qty}/{op.target_qty}" for op in wo.operations))
-    if len(p.lines) > MAX_LINES_SHOWN:
-        out.append(f"……另有 {len(p.lines) - MAX_LINES_SHOWN} 行")
-    for exc in p.open_exceptions[:3]:
+    for exc in p.open_exceptions[:MAX_EXCEPTIONS_SHOWN]:
         on = f" {exc.work_order_code}" if exc.work_order_code else ""
         out.append(f"⚠ 异常：{exc.type}（{exc.status_label}）{on}")
+    if len(p.open_exceptions) > MAX_EXCEPTIONS_SHOWN:
+        out.append(f"⚠ 另有 {len(p.open_exceptions) - MAX_EXCEPTIONS_SHOWN} 条未关闭异常")
+    projected = {ln.line.entry_id: ln for ln in forecast.lines} if forecast is not None else {}
+    etas = [eta_text(a) if (a := projected.get(line.entry_id)) is not None and not a.done else None
+            for line in p.lines]
+    if len(p.lines) <= MAX_LINES_SHOWN:
+        whole = _with_lines(out, p.lines, etas, max_bytes)
+        if whole is not None:
+            return "\n".join(whole)
+    # Room kept for the closing summary, at its longest (every line left out).
+    budget = max_bytes - len(("\n" + _more_lines(len(p.lines), board_url)).encode("utf-8"))
+    shown, cut = 0, False
+    for i, line in enumerate(p.lines[:MAX_LINES_SHOWN], 1):
+        found = _line_block(i, line, etas[i - 1], budget, _size(out))
+        if found is None:
+            break
+        block, some_left_out = found
+        out.extend(block)
+        shown += 1
+        if some_left_out:  # the budget is spent
+            cut = True
+            break
+    if shown < len(p.lines):
+        out.append(_more_lines(len(p.lines) - shown, board_url))
+    elif cut and board_url:
+        out.append(f"详见看板：{board_url}")
     return "\n".join(out)
+
+
+def _with_lines(head: list[str], lines: tuple[LineProgress, ...], etas: list[str | None],
+                max_bytes: int) -> list[str] | None:
+    """Every line with every work order, if that fits."""
+    out = list(head)
+    for i, line in enumerate(lines, 1):
+        found = _line_block(i, line, etas[i - 1], max_bytes, _size(out))
+        if found is None or found[1]:
+            return None
+        out.extend(found[0])
+    return out
+
+
+def _line_block(i: int, line: LineProgress, eta: str | None, budget: int, used: int) -> tuple[list[str], bool] | None:
+    """One order line and as many of its work orders as fit in `budget` bytes after `used` (and whether some
+    were left out); None if not even the line itself fits."""
+    pct = round(100 * line.done_qty / line.qty) if line.qty else 0
+    block = [f"{i}. {line.product_name}（{line.item_number}）订 {line.qty} 件，完成 {line.done_qty}（{pct}%），"
+             f"交期 {line.due_date}{'，' + eta if eta else ''}"]
+    # Room to say how many work orders were left out, kept until the last one is in.
+    reserve = len(f"\n   ……另有 {len(line.work_orders)} 张工单".encode()) if line.work_orders else 0
+    size = used + 1 + len(block[0].encode("utf-8"))
+    if size + reserve > budget:
+        return None
+    for n, wo in enumerate(line.work_orders):
+        where = "/".join(x for x in (wo.machine, wo.mould) if x)
+        rows = [f"   {wo.code} {wo.status_label}{' ' + where if where else ''}",
+                "   " + " · ".join(f"{op.name} {op.good_qty}/{op.target_qty}" for op in wo.operations)]
+        last = n == len(line.work_orders) - 1
+        grown = size + sum(1 + len(r.encode("utf-8")) for r in rows)
+        if grown + (0 if last else reserve) > budget:
+            block.append(f"   ……另有 {len(line.work_orders) - n} 张工单")
+            return block, True
+        block.extend(rows)
+        size = grown
+    return block, False
 
 
 def order_list_text(title: str, orders: list[OrderSummary], total: int | None = None) -> str:

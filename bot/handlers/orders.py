@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from bot import views
 from bot.handlers.forecast import forecast_policy
 from bot.routing import Ctx, Routes
@@ -19,7 +21,8 @@ BILL = r"(?:订单\s*|查询?\s*)?(?P<bill>[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*)"
 def order_by_bill(msg: TextMsg, ctx: Ctx) -> Reply:
     progress = orders.order_progress(ctx.uow, ctx.match["bill"], today=ctx.today)
     ahead = order_forecast(ctx.uow, forecast_policy(ctx), ctx.now, progress.bill_no)
-    return Text(views.order_detail_text(progress, ahead, ctx.today))
+    board = f"{ctx.public_url.rstrip('/')}/board/order/{quote(progress.bill_no)}" if ctx.public_url else None
+    return Text(views.order_detail_text(progress, ahead, ctx.today, board_url=board))
 
 
 @routes.text(r"我的订单|我的工单|my\s*orders?", help="我的订单：查看您参与的未完成订单")

@@ -63,3 +63,76 @@ def test_long_customer_list_is_deferred_and_enqueued_once(harness):
         assert harness.reply_text(again) == first
     assert [name for name, _ in harness.queue.calls] == ["bot.run_deferred"]
     assert harness.queue.calls[0][1]["route_name"] == "orders.all_for_customer"
+
+
+def _big_order(harness, *, lines: int, work_orders: int) -> None:
+    """An order with long product names and many work orders, whose open exception is on its last one."""
+    from datetime import timedelta
+
+    from domain.models import Customer, Operation, Product, SalesOrder, SalesOrderLine, WorkOrder
+    from domain.services.exceptions import open_exception
+    from tests.factories import ROUTE, TODAY
+
+    policy = harness.app.extensions["bot"].runtime.policy
+    with uow_for(harness) as uow:
+        s = uow.session
+        customer = Customer(number="C9000", name="佛山市顺德区某某电器制造有限公司")
+        order = SalesOrder(bill_no="SEORD000900", customer=customer, order_date=TODAY, stage="scheduled",
+                           created_at=NOW, updated_at=NOW)
+        last = None
+        for entry in range(1, lines + 1):
+            product = Product(item_number=f"3.01.9{entry:03d}", name=f"电饭煲内胆加厚防烫把手组件出口款{entry}号",
+                              model="PP 黑色")
+            line = SalesOrderLine(order=order, entry_id=entry, product=product, qty=6000,
+                                  due_date=TODAY + timedelta(days=entry))
+            for n in range(1, work_orders + 1):
+                last = WorkOrder(code=f"WO20261125-9{entry:02d}{n}", line=line, product=product, planned_qty=2000,
+                                 daily_plan_qty=2000, planned_start=NOW, planned_finish=NOW + timedelta(days=2),
+                                 mould=f"M-9{entry:02d}", machine="P03", workshop="注塑车间")
+                for seq, (name, workshop) in enumerate(ROUTE, 1):
+                    last.operations.append(Operation(seq=seq, name=name, workshop=workshop))
+                s.add(last)
+        s.add(order)
+        s.flush()
+        assert last is not None
+        open_exception(uow, policy, userid="w1", type="设备故障", source_key="big-order-exc", now=NOW,
+                       work_order_code=last.code)
+        uow.commit()
+
+
+def test_a_long_order_fits_one_text_and_keeps_its_exception(harness):
+    _big_order(harness, lines=8, work_orders=4)
+    reply = harness.say("w1", "SEORD000900")
+    assert len(reply.encode("utf-8")) <= MAX_TEXT_BYTES
+    assert "⚠ 异常：设备故障" in reply and "WO20261125-9084" in reply
+    # The exception comes right after the header, before any line.
+    assert reply.index("⚠ 异常") < reply.index("1. 电饭煲内胆")
+    assert "详见看板：http://127.0.0.1:8000/board/order/SEORD000900" in reply.splitlines()[-1]
+    assert reply.splitlines()[-1].startswith("……另有 ")
+
+
+def test_the_budget_holds_at_every_size_and_counts_what_was_left_out(harness):
+    import re
+
+    from bot.views import order_detail_text
+    from domain.services.orders import order_progress
+    from tests.factories import TODAY
+
+    _big_order(harness, lines=9, work_orders=3)
+    with uow_for(harness) as uow:
+        progress = order_progress(uow, "SEORD000900", today=TODAY)
+    url = "http://plant.example/board/order/SEORD000900"
+    for budget in range(500, 2049, 37):
+        text = order_detail_text(progress, board_url=url, max_bytes=budget)
+        assert len(text.encode("utf-8")) <= budget, budget
+        assert "⚠ 异常：设备故障" in text
+        shown = len(re.findall(r"^\d+\. ", text, re.MULTILINE))
+        left = re.search(r"……另有 (\d+) 行，详见看板：" + re.escape(url) + "$", text)
+        assert left is not None and shown + int(left.group(1)) == 9, text
+
+
+def test_a_small_order_is_shown_whole_without_a_summary(harness):
+    _big_order(harness, lines=2, work_orders=2)
+    reply = harness.say("w1", "SEORD000900")
+    assert "另有" not in reply and "详见看板" not in reply
+    assert reply.count("WO20261125-9") >= 4 and "2. 电饭煲内胆" in reply
