@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, astuple
 from functools import wraps
 from typing import Any
 
@@ -23,7 +23,7 @@ from domain.errors import DomainError
 from domain.models import Operation, Person, SalesOrder, SalesOrderLine, WorkOrder
 from domain.photos import PhotoStore
 from domain.services import orders
-from domain.services.board import BoardFilters, build_board
+from domain.services.board import BoardFilters, board_version, build_board
 from domain.services.display_tokens import find_token
 from domain.services.order_timeline import order_timeline
 from domain.services.people import find_person
@@ -96,18 +96,25 @@ def wall_page() -> Any:
 @bp.get("/data.json")
 def board_data() -> Any:
     deps = _deps()
+    now, tz = deps.runtime.now(), deps.runtime.policy.tz
+    filters = _filters()
     with deps.runtime.uow(read_only=True) as uow:
         person, screen_workshop, allowed = _viewer(uow)
         if not allowed:
             return api_refusal()
-        board = build_board(uow, today=deps.runtime.today(), tz=deps.runtime.policy.tz, viewer=person,
-                            token_workshop=screen_workshop, filters=_filters(), now=deps.runtime.now(),
-                            forecast=deps.runtime.alert_policy.forecast)
+        # The ETag names the store's version as this viewer sees it, so an unchanged poll is a 304 before
+        # any of the board is built. Read first: a change landing while the board is built shows in the
+        # body and moves the next stamp, never the other way round.
+        viewer = (person.id, person.workshop) if person is not None else None
+        stamp = board_version(uow, now=now, tz=tz)
+        etag = hashlib.sha1(repr((stamp, viewer, screen_workshop, astuple(filters))).encode()).hexdigest()[:20]
+        headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+        if request.if_none_match.contains(etag):
+            return Response(status=304, headers=headers)
+        board = build_board(uow, today=deps.runtime.today(), tz=tz, viewer=person, token_workshop=screen_workshop,
+                            filters=filters, now=now, forecast=deps.runtime.alert_policy.forecast)
     body = json.dumps(board.to_dict(), ensure_ascii=False, separators=(",", ":"))
-    etag = hashlib.sha1(body.encode()).hexdigest()[:20]
-    if request.if_none_match.contains(etag):
-        return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": "no-cache"})
-    return Response(body, mimetype="application/json", headers={"ETag": f'"{etag}"', "Cache-Control": "no-cache"})
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 def _may_see_order(uow: UnitOfWork, person: Person | None, screen_workshop: str | None, bill_no: str) -> bool:
