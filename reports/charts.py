@@ -1,6 +1,6 @@
 """Charts as inline SVG: vector in the PDF, text extractable, drawn in the report's CJK face.
 
-Small on purpose: three chart shapes the monthly report needs, no plotting library, no GUI backend.
+Small on purpose: the few chart shapes the monthly report needs, no plotting library, no GUI backend.
 Coordinates are user units on a fixed canvas; the template scales the canvas to the column width.
 """
 
@@ -14,6 +14,8 @@ from html import escape
 FONT = "Noto Sans CJK SC"
 INK, MUTED, GRID = "#1f2933", "#6b7785", "#d9dee3"
 BLUE, ORANGE = "#1f5f99", "#e07b24"
+# One colour per series of a line chart, told apart in print too (no two adjacent ones close in lightness).
+SERIES = (BLUE, ORANGE, "#2e8b57", "#8e44ad", "#c0392b", "#5d6d7e", "#b7950b", "#17a2b8")
 OTHER = "其他"
 
 
@@ -189,4 +191,44 @@ def horizontal_bars(rows: Sequence[tuple[str, float, str]], *, title: str, row_h
         body.append(f'<line x1="{x:.1f}" y1="{canvas.top - 4}" x2="{x:.1f}" y2="{canvas.top + row_h * len(rows)}" '
                     f'stroke="{ORANGE}" stroke-width="1.5" stroke-dasharray="4 3"/>')
         body.append(_text(x, canvas.top - 8, reference[1], size=10, fill=ORANGE))
+    return _svg(canvas, body, title)
+
+
+def percent_lines(series: Sequence[tuple[str, Sequence[float]]], *, x_labels: Sequence[str], title: str) -> str:
+    """Percentages (0–100) of several series over the same steps, e.g. each workshop's weekly share.
+
+    One coloured line per series, a legend above, each line's last value at its end (nudged apart when
+    two end close together). The axis always runs 0–100%, so the curves compare at a glance. A series
+    shorter than the labels (it started later) simply ends earlier."""
+    canvas = Canvas(height=240, right=44, top=34, bottom=26)
+    if not series or not x_labels:
+        return _svg(canvas, [_text(canvas.width / 2, canvas.height / 2, "暂无数据", fill=MUTED)], title)
+    body = _grid(canvas, 100.0, 4, "{:.0f}%")
+    step = canvas.plot_w / len(x_labels)
+    for i, label in enumerate(x_labels):
+        body.append(_text(canvas.left + step * (i + 0.5), canvas.top + canvas.plot_h + 16, label, size=9,
+                          fill=MUTED))
+    legend_x = float(canvas.left)
+    ends: list[tuple[float, float, str, str]] = []  # x, y, text, colour of each line's last value
+    for n, (name, values) in enumerate(series):
+        colour = SERIES[n % len(SERIES)]
+        body.append(f'<rect x="{legend_x:.1f}" y="{canvas.top - 22}" width="14" height="4" fill="{colour}"/>')
+        body.append(_text(legend_x + 18, canvas.top - 16, name, anchor="start", size=10))
+        legend_x += 18 + 11 * len(name) + 16
+        shown = [min(max(v, 0.0), 100.0) for v in values[:len(x_labels)]]
+        points = [(canvas.left + step * (i + 0.5), canvas.top + canvas.plot_h * (1 - v / 100))
+                  for i, v in enumerate(shown)]
+        if not points:
+            continue
+        if len(points) > 1:
+            body.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" '
+                        f'stroke="{colour}" stroke-width="2"/>')
+        for x, y in points:
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
+        ends.append((points[-1][0], points[-1][1], f"{values[len(points) - 1]:.0f}%", colour))
+    placed: dict[float, float] = {}  # per column of line ends, the lowest label yet; the next goes below
+    for x, y, text, colour in sorted(ends, key=lambda e: (e[0], e[1])):
+        y = max(y + 4, placed.get(x, -1e9) + 11)
+        placed[x] = y
+        body.append(_text(x + 6, y, text, anchor="start", size=10, fill=colour, weight="bold"))
     return _svg(canvas, body, title)

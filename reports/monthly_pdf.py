@@ -78,9 +78,16 @@ def _env() -> Environment:
     return env
 
 
+def adoption_weeks(r: MonthlyReport) -> list[str]:
+    """The week labels of the adoption curve: as many as the longest workshop's curve (at most 13)."""
+    longest = max((len(c) for c in r.usage.adoption.values()), default=0) if r.usage else 0
+    return [f"第{i}周" for i in range(1, longest + 1)]
+
+
 def monthly_html(r: MonthlyReport, *, generated_on: date | None = None) -> str:
     trend = shown_trend(r.trend)
     customers = r.received_by_customer[:CHART_CUSTOMERS]
+    weeks = adoption_weeks(r)
     context = {
         "r": r,
         "title": f"月度订单达成分析表 · {r.month.label}",
@@ -107,6 +114,10 @@ def monthly_html(r: MonthlyReport, *, generated_on: date | None = None) -> str:
             [(g.label, g.share_pct, f"{g.mean_daily_active:.1f}/{g.enrolled} 人（{g.share_pct:.0f}%）")
              for g in (r.usage.by_workshop + r.usage.by_role if r.usage else [])],
             title="日均活跃占比（按车间、按角色）", row_height=17, scale_to=100.0)),
+        "adoption_weeks": weeks,
+        "adoption_chart": Markup(charts.percent_lines(
+            list(r.usage.adoption.items()) if r.usage else [], x_labels=weeks,
+            title="上线曲线（各车间上线后前 90 天，每周日均活跃占比）")),
         "pareto_chart": Markup(charts.pareto(
             [(b.label, b.defects, b.cumulative_pct) for b in r.pareto], title="不良柏拉图")),
     }

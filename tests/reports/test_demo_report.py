@@ -64,3 +64,9 @@ def test_the_monthly_pdf_has_a_usage_section_with_its_chart(tmp_path, make_uow):
     assert "七、系统使用情况" in text
     assert f"已开通 {report.usage.enrolled} 人" in text and "日均活跃占比（按车间、按角色）" in text
     assert "注塑车间" in text.split("七、系统使用情况")[1]
+    # The adoption curve: every workshop in its legend and table, 13 weeks for a plant live for 90 days.
+    usage = re.sub(r"\s+", " ", text.split("七、系统使用情况")[1].split("指标口径")[0])
+    assert "上线曲线：各车间从第一天使用起的前 90 天" in usage and usage.count("第13周") == 2
+    for workshop, curve in report.usage.adoption.items():
+        assert len(curve) == 13
+        assert f"{workshop} " + " ".join(f"{v:.0f}%" for v in curve) in usage
