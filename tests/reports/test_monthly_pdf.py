@@ -4,6 +4,7 @@ embedded, headers repeated on continued tables, and a sane number of pages for 1
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from datetime import date
 
@@ -64,6 +65,26 @@ def test_the_body_shows_every_section_with_its_figures(hand_pdf) -> None:
     assert "26年10月" in text and "2 单 · 3,800 件" in text
     assert re.search(r"第 ?1 ?页 ?/ ?共 ?\d+ ?页", squeezed) is None  # the cover has no page footer
     assert re.search(r"第 ?2 ?页 ?/ ?共 ?\d+ ?页", squeezed)
+
+
+def test_the_usage_section_draws_the_adoption_curve(hand_pdf) -> None:
+    """Issue 10: the first-90-days adoption curve per workshop, a vector chart with its weekly figures.
+
+    The hand month's one person (w1, 注塑车间) first reports on 09-30; the report is as of 11-05, so the
+    curve has the weeks since: 09-30..10-06 reports on 09-30, 10-03, 10-05 (3/7 = 43%); 10-07..13 on 10-08,
+    09, 10, 12 (4/7 = 57%); 10-14..20 on 10-18 (1/7 = 14%); 10-21..27 none; 10-28..11-03 on 10-31 and 11-02
+    (2/7 = 29%); 11-04..05, the week so far, none."""
+    page = next(p for p in pdf_pages(hand_pdf) if "七、系统使用情况" in p)
+    squeezed = re.sub(r"\s+", " ", page)
+    assert "上线曲线：各车间从第一天使用起的前 90 天，每周日均活跃人数占该车间已开通人数的比例" in squeezed
+    assert "车间 第1周 第2周 第3周 第4周 第5周 第6周 注塑车间 43% 57% 14% 0% 29% 0%" in squeezed
+    # The chart's own text (legend, 0–100% axis, week axis) is in the PDF as text: drawn, not pasted as a picture.
+    assert squeezed.count("第6周") == 2 and "第7周" not in squeezed
+    assert re.search(r"注塑车间 100% 75% 50% 25% 0%", squeezed)
+    listed = subprocess.run(["pdfimages", "-list", str(hand_pdf)], check=True, capture_output=True, text=True)
+    assert listed.stdout.splitlines()[2:] == []  # no raster image anywhere in the report
+    text = "\n".join(pdf_pages(hand_pdf))
+    assert "上线曲线" in text.split("指标口径")[1]  # and its definition
 
 
 def test_every_font_is_the_embedded_simplified_chinese_face(hand_pdf) -> None:
