@@ -12,6 +12,7 @@ from domain.services.exceptions import close_exception, open_exception
 from domain.services.reporting import report_work
 from domain.services.usage import usage_report
 from factorybot.cli import main
+from factorybot.runtime import Runtime
 from tests.factories import TODAY, small_plant
 
 WO = "WO20261125-01"
@@ -95,14 +96,33 @@ def test_the_adoption_curve_covers_the_first_90_days(month, make_uow, policy):
 
 def test_the_cli_prints_them(month, db_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", db_url)
-    # The CLI reads the real clock. November 2026 is over, so it counts all 30 days: 8 person-days / 30
-    # days / 8 people. (While the month was running this line depended on the day the suite ran.)
+    # The CLI's clock, pinned to 2027-03-01 (10:00 in the plant): November is over, so it counts all 30
+    # days, and every workshop has had its first 90 days, so the adoption lines are whole.
+    monkeypatch.setattr(Runtime, "now", lambda self: datetime(2027, 3, 1, 2, tzinfo=UTC))
     out = CliRunner().invoke(main, ["usage", "--month", "2026-11"], catch_exceptions=False).output
-    assert "2026-11 使用情况（30 天）" in out
-    assert "日均活跃 0.3 人 / 已开通 8 人（3.3%）" in out
-    assert "企业微信操作 11 次，成功率 90.9%（成功 9，输入有误 0，无权限/未开通 1，系统出错 1）" in out
-    assert "扫码到报工完成（中位数）：6 秒" in out
-    assert "异常 2 条，已关闭 1 条（关闭率 50.0%）" in out
+    lines = out.splitlines()
+    assert lines[0] == "2026-11 使用情况（30 天）："
+    # 8 person-days / 30 days = 0.27 a day, of 8 people.
+    assert "日均活跃 0.3 人 / 已开通 8 人（3.3%）" in lines
+    # Workers w1 w2 t1 q1: 3 on the 20th, 3 on the 21st, w1 on the 22nd = 7/30 = 0.23 a day, 5.8% of 4;
+    # the team lead on the 20th = 1/30, 3.3%; the supervisor, the executive (refused) and the admin: none.
+    assert "按角色：操作工 0.2/4（6%）；班组长 0.0/1（3%）；车间主管 0.0/1（0%）；管理层 0.0/1（0%）；系统管理员 0.0/1（0%）" \
+        in lines
+    # 后加工车间 t1, lead on the 20th = 2/30, 3.3% of 2; 注塑车间 w1 w2 twice, w1 once more = 5/30, 5.6% of 3
+    # (sup did nothing); 质检部 q1 on the 21st = 1/30, 3.3% of 1.
+    assert "按车间：后加工车间 0.1/2（3%）；注塑车间 0.2/3（6%）；质检部 0.0/1（3%）" in lines
+    # 1 report (w1 on the 22nd), 3 order questions (t1, lead, boss), 1 exception action (q1), over 30 days.
+    assert "每日报工 0.0 次，查询 0.1 次，异常处理 0.0 次" in lines
+    assert "企业微信操作 11 次，成功率 90.9%（成功 9，输入有误 0，无权限/未开通 1，系统出错 1）" in lines
+    assert "扫码到报工完成（中位数）：6 秒" in lines
+    assert "异常 2 条，已关闭 1 条（关闭率 50.0%）" in lines
+    # Adoption, 13 weeks from each workshop's first day: 注塑车间 from 11-20, 5 person-days of 3 people in its
+    # first week = 24%; 后加工车间 from 11-20, 2 of 2 people on one day = 14%; 质检部 from 11-21, q1 once = 14%.
+    zeros = " ".join(["0%"] * 12)
+    assert f"上线曲线 · 注塑车间（每周活跃占比）：24% {zeros}" in lines
+    assert f"上线曲线 · 后加工车间（每周活跃占比）：14% {zeros}" in lines
+    assert f"上线曲线 · 质检部（每周活跃占比）：14% {zeros}" in lines
+    assert len(lines) == 11  # the 8 lines above and one adoption line per workshop, nothing else
     bad = CliRunner().invoke(main, ["usage", "--month", "11-2026"])
     assert bad.exit_code != 0 and "月份格式不正确" in bad.output
 
