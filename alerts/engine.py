@@ -110,7 +110,13 @@ def apply(uow: UnitOfWork, policy: AlertPolicy, rule: str, findings: list[Findin
 
 def evaluate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> EvalResult:
     result = EvalResult()
-    apply(uow, policy, rules.LATE_START, rules.late_starts(_unstarted(uow, policy, now), now, policy), now, result)
+    late = rules.late_starts(_unstarted(uow, policy, now), now, policy)
+    if rules.plant_closed(now, policy):
+        # No verdict on a closed day: nothing new fires, and the alerts still true stay as they are (a work
+        # order someone did start today clears as usual).
+        apply(uow, policy, rules.LATE_START, [], now, result, keep={f.subject_key for f in late})
+    else:
+        apply(uow, policy, rules.LATE_START, late, now, result)
     today = policy.local(now).date()
     plan_findings, verdict = rules.plan_behind(_workshop_days(uow, policy, now), now, policy)
     # Before the first checkpoint there is no verdict on today: keep today's alerts, clear older days'.

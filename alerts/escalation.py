@@ -10,6 +10,7 @@ from alerts.cards import ESCALATED, REMINDER
 from alerts.engine import send_alert_card
 from alerts.policy import AlertPolicy
 from alerts.routing import people_with
+from alerts.rules import plant_closed
 from domain.models import Alert, Person
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus
@@ -17,6 +18,8 @@ from domain.vocab import AlertStatus
 
 def escalate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
     """Open alerts left unacknowledged for ack_within move one level up the chain, once per period."""
+    if plant_closed(now, policy):
+        return []  # nobody to climb to on a rest day or holiday: the chain moves on the next working day
     moved = []
     top = len(policy.chain) - 1
     for alert in uow.session.scalars(select(Alert).where(Alert.status == AlertStatus.OPEN).order_by(Alert.id)):
@@ -36,6 +39,8 @@ def remind_at_shift_end(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> 
     An alert that fired at or after this shift's end has only just been sent: raising it "again" in the
     same round would be a duplicate card. It belongs to the next shift's end, like any alert of that shift.
     """
+    if plant_closed(now, policy):
+        return []  # no shift ends today: the next working day's end reminds
     local = policy.local(now)
     shift_end = policy.at(local.date(), policy.shift_end)
     if now < shift_end:

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.vocab import Role
+from forecast.calendar import ShiftCalendar
 from forecast.policy import ForecastPolicy
 
 DEFAULT_ROUTE = (Role.SUPERVISOR, Role.OPS_MANAGER)
@@ -54,6 +55,11 @@ class AlertPolicy:
 
     def at(self, day: date, t: time) -> datetime:
         return datetime.combine(day, t, tzinfo=self.tz)
+
+    @property
+    def calendar(self) -> ShiftCalendar:
+        """The plant's shift calendar (REST_DAYS, HOLIDAYS): the forecast's, so there is only one."""
+        return self.forecast.calendar
 
     def route(self, rule: str) -> tuple[str, ...]:
         return self.routes.get(rule) or BUILTIN_ROUTES.get(rule, DEFAULT_ROUTE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from alerts.policy import AlertPolicy
@@ -44,6 +44,26 @@ def span(minutes: float) -> str:
     return f"{m // 1440} 天 {m % 1440 // 60} 小时" if m % 1440 >= 60 else f"{m // 1440} 天"
 
 
+def plant_closed(now: datetime, policy: AlertPolicy) -> bool:
+    """A rest day or holiday: nobody is on the floor, so clock-driven rules (late start, plan checkpoints)
+    give no verdict, and escalation and the shift-end reminder wait for the next working day."""
+    return not policy.calendar.is_work_day(policy.local(now).date())
+
+
+def late_clock_start(planned_start: datetime, policy: AlertPolicy) -> datetime:
+    """When a work order can first be late: its planned start, or, planned on a closed day, the start of the
+    next working shift (nobody could have started it before then)."""
+    cal = policy.calendar
+    day = policy.local(planned_start).date()
+    if cal.is_work_day(day):
+        return planned_start
+    for _ in range(3 * 366):  # a calendar always has working days; parse_rest_days refuses seven rest days
+        day += timedelta(days=1)
+        if cal.is_work_day(day):
+            return cal.shift(day)[0]
+    return planned_start
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
@@ -68,11 +88,13 @@ class UnstartedWorkOrder:
 
 
 def late_starts(wos: Iterable[UnstartedWorkOrder], now: datetime, policy: AlertPolicy) -> list[Finding]:
+    """Unstarted work orders past their start (see late_clock_start) by more than the grace period. The
+    title counts from the planned start itself, as a person would. On a closed day the engine fires none."""
     out = []
     for wo in wos:
-        late_by = now - wo.planned_start
-        if wo.reported or late_by <= policy.start_grace:
+        if wo.reported or now - late_clock_start(wo.planned_start, policy) <= policy.start_grace:
             continue
+        late_by = now - wo.planned_start
         out.append(Finding(
             LATE_START, f"wo:{wo.code}", f"{wo.code} 超过计划开工时间 {span(late_by.total_seconds() / 60)} 未开工",
             wo.workshop,
@@ -94,6 +116,9 @@ class WorkshopDay:
 
 
 def last_checkpoint(now: datetime, policy: AlertPolicy) -> time | None:
+    """The latest checkpoint of today's shift already passed; none on a closed day (there is no shift)."""
+    if plant_closed(now, policy):
+        return None
     local = policy.local(now).time()
     passed = [c for c in policy.checkpoints if c <= local]
     return passed[-1] if passed else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from alerts import rules
@@ -85,3 +86,29 @@ def test_a_kis_job_whose_last_run_failed_is_one_finding_until_a_run_succeeds():
     [push] = rules.kis_sync_failures([sync_run(True), sync_run(False, job="kis_push", reason="")], POLICY)
     assert (push.rule, push.subject_key, push.title) == ("kis_push_failed", "kis:push", "KIS 完工回写失败：未说明原因")
     assert rules.kis_sync_failures([sync_run(False, job="someone_else")], POLICY) == []
+
+
+def closed_on(*days: date, rest: frozenset[int] = frozenset()) -> AlertPolicy:
+    cal = replace(POLICY.forecast.calendar, holidays=frozenset(days), rest_weekdays=rest)
+    return replace(POLICY, forecast=replace(POLICY.forecast, calendar=cal))
+
+
+def test_on_a_closed_day_no_checkpoint_passes_and_a_start_planned_then_is_late_only_once_a_shift_has_begun():
+    sunday = closed_on(rest=frozenset({6}))
+    # 2026-11-29 is a Sunday: its 15:00 checkpoint does not exist, so there is no verdict at all.
+    assert rules.plant_closed(datetime(2026, 11, 29, 7, 0, tzinfo=UTC), sunday)
+    assert rules.plan_behind([day(1200, 0)], datetime(2026, 11, 29, 7, 0, tzinfo=UTC), sunday) == ([], False)
+    assert not rules.plant_closed(NOW, sunday)
+
+    planned_sunday = rules.UnstartedWorkOrder("WO1", "SEORD1", "上盖", "注塑车间", "P01",
+                                              datetime(2026, 11, 29, 2, 0, tzinfo=UTC), False)  # Sun 10:00
+    monday_start = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)  # Mon 08:00
+    assert rules.late_clock_start(planned_sunday.planned_start, sunday) == monday_start
+    assert rules.late_starts([planned_sunday], monday_start + timedelta(minutes=30), sunday) == []
+    [late] = rules.late_starts([planned_sunday], monday_start + timedelta(minutes=31), sunday)
+    assert late.title == "WO1 超过计划开工时间 22 小时 31 分钟 未开工"  # counted from the planned start
+    # A holiday run (11-29..12-01 closed) pushes it to the first working shift after all of it.
+    long = closed_on(date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1))
+    assert rules.late_clock_start(planned_sunday.planned_start, long) == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+    # A start planned on a working day is measured from itself, as before.
+    assert rules.late_clock_start(NOW, sunday) == NOW
