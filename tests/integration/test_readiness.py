@@ -176,3 +176,38 @@ def test_a_kis_pull_older_than_a_day_makes_the_bot_not_ready(fake_wecom, tmp_pat
         uow.session.get(SyncState, "kis_pull").last_ok_at = datetime.now(UTC) - timedelta(hours=2)
         uow.commit()
     assert ready(client)[0] == 200
+
+
+def test_metrics_show_the_celery_queue_and_the_kis_jobs(db_url, fake_wecom, real_redis):
+    """The store and broker gauges on /metrics: tasks waiting in Celery's Redis list, the age of each KIS job's
+    last success, and the outbox by status."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.models import KisOutbox, SyncState
+    from domain.uow import UnitOfWork
+    from domain.vocab import OutboxStatus
+    from tests.bot.test_observability import metric
+    from tests.factories import small_plant
+    from tests.integration.conftest import REDIS_TEST_URL
+
+    app = create_app(make_settings(db_url, fake_wecom.url, redis_url=REDIS_TEST_URL), queue=RecordingQueue())
+    client = app.test_client()
+    assert "factorybot_celery_queue_depth 0.0" in client.get("/metrics").get_data(as_text=True).splitlines()
+    real_redis.rpush("factorybot", "task-1", "task-2", "task-3")  # the Celery queue is a Redis list of its name
+    now = datetime.now(UTC)
+    with UnitOfWork(app.extensions["bot"].runtime.session_factory) as uow:
+        wo = small_plant(uow)
+        uow.session.add_all([SyncState(name="kis_pull", last_ok_at=now - timedelta(hours=2)),
+                             SyncState(name="kis_push", last_ok_at=now - timedelta(minutes=5)),
+                             SyncState(name="kis_never", last_ok_at=None)])  # never succeeded: no age
+        for n, status in enumerate((OutboxStatus.PENDING, OutboxStatus.PENDING, OutboxStatus.REJECTED)):
+            uow.session.add(KisOutbox(source_key=f"FB:{n}", work_order_id=wo.id, work_day=now.date(), qty=10,
+                                      defect_qty=0, status=status, created_at=now))
+        uow.commit()
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "factorybot_celery_queue_depth 3.0" in text.splitlines()
+    assert metric(text, "factorybot_kis_sync_age_seconds", job="kis_pull") == pytest.approx(7200, abs=60)
+    assert metric(text, "factorybot_kis_sync_age_seconds", job="kis_push") == pytest.approx(300, abs=60)
+    assert 'job="kis_never"' not in text
+    assert metric(text, "factorybot_kis_outbox_rows", status="pending") == 2
+    assert metric(text, "factorybot_kis_outbox_rows", status="rejected") == 1
