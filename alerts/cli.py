@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import click
 
 from alerts.rules import RULE_LABELS
 from alerts.stats import alert_stats, repair_stats
+from domain.errors import DomainError
+from domain.month import Month
 
 
 @click.group("alerts")
@@ -48,18 +49,20 @@ def run(at: str | None) -> None:
 
 
 @alerts_group.command("stats")
-@click.option("--month", required=True, help="Month, e.g. 2026-10.")
+@click.option("--month", required=True, help="Month, e.g. 2026-10 (or 2026年10月).")
 def stats(month: str) -> None:
     """Mean time to acknowledge and to close, and the share closed the same day, by rule and workshop."""
     from factorybot.cli import _runtime
 
-    if not re.fullmatch(r"\d{4}-\d{2}", month):
-        raise click.ClickException(f"月份格式不正确：{month}（例：2026-10）")
+    try:
+        wanted = Month.parse(month)  # 2026-13 is refused here in Chinese, not by a traceback further down
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
     rt = _runtime()
     with rt.uow() as uow:
-        rows = alert_stats(uow, rt.alert_policy, month)
-        repairs = repair_stats(uow, rt.alert_policy, month)
-    click.echo(f"{month} 预警处理情况：")
+        rows = alert_stats(uow, rt.alert_policy, wanted.iso)
+        repairs = repair_stats(uow, rt.alert_policy, wanted.iso)
+    click.echo(f"{wanted.iso} 预警处理情况：")
     if not rows:
         click.echo("  本月没有预警。")
     for r in rows:
