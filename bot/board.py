@@ -14,17 +14,17 @@ from dataclasses import asdict, astuple
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session
 from sqlalchemy import select
 
 from bot.app import BotDeps
 from bot.web_auth import api_refusal, current_userid, login_required, page
 from domain.errors import DomainError
-from domain.models import Operation, Person, SalesOrder, SalesOrderLine, WorkOrder
+from domain.models import DisplayToken, Operation, Person, SalesOrder, SalesOrderLine, WorkOrder
 from domain.photos import PhotoStore
 from domain.services import orders
 from domain.services.board import BoardFilters, board_version, build_board
-from domain.services.display_tokens import find_token
+from domain.services.display_tokens import find_token, find_token_by_id
 from domain.services.order_timeline import order_timeline
 from domain.services.people import find_person
 from domain.uow import UnitOfWork
@@ -33,10 +33,23 @@ bp = Blueprint("board", __name__, url_prefix="/board", template_folder="template
                static_url_path="/static")
 
 POLL_MS = 3000
+SESSION_SCREEN = "display_token_id"  # the wall screen this browser opened /board/wall as
 
 
 def _deps() -> BotDeps:
     return current_app.extensions["bot"]
+
+
+def _screen(uow: UnitOfWork) -> DisplayToken | None:
+    """The wall screen asking: its token in the X-Display-Token header (the board's polls; a query
+    parameter from pages loaded before the header was used), or the screen its wall page was opened as
+    (the session cookie set there, for links and photos, which cannot carry a header). A revoked token
+    is refused either way."""
+    token = request.headers.get("X-Display-Token", "") or request.args.get("token", "")
+    if token:
+        return find_token(uow, token)
+    screen_id = session.get(SESSION_SCREEN)
+    return find_token_by_id(uow, screen_id) if isinstance(screen_id, int) else None
 
 
 def _viewer(uow: UnitOfWork) -> tuple[Person | None, str | None, bool]:
@@ -45,21 +58,22 @@ def _viewer(uow: UnitOfWork) -> tuple[Person | None, str | None, bool]:
     if userid:
         person = find_person(uow, userid)
         return person, None, person is not None and person.active
-    token = find_token(uow, request.args.get("token", "") or request.headers.get("X-Display-Token", ""))
-    if token is not None:
-        return None, token.workshop, True
+    screen = _screen(uow)
+    if screen is not None:
+        return None, screen.workshop, True
     return None, None, False
 
 
 def login_or_display_token(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A wall screen's token opens a page without WeCom; anyone else signs in."""
+    """A wall screen opens a page without WeCom; anyone else signs in."""
     signed_in = login_required(view)
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _deps().runtime.uow(read_only=True) as uow:
-            if find_token(uow, request.args.get("token", "")) is not None:
-                return view(*args, **kwargs)
+        if not current_userid():
+            with _deps().runtime.uow(read_only=True) as uow:
+                if _screen(uow) is not None:
+                    return view(*args, **kwargs)
         return signed_in(*args, **kwargs)
 
     return wrapper
@@ -88,7 +102,11 @@ def wall_page() -> Any:
     with _deps().runtime.uow(read_only=True) as uow:
         screen = find_token(uow, token)
         if screen is None:
+            session.pop(SESSION_SCREEN, None)
             return page(403, "大屏令牌无效", "该大屏链接已失效或被吊销，请联系管理员重新生成。")
+        # The page sends the token in a header on its polls; the order pages and photos it links to are
+        # opened by this screen's session cookie, so the token itself is in no other address.
+        session[SESSION_SCREEN] = screen.id
         return render_template("board.html", viewer=screen.name, scope=screen.workshop or "全厂", wall=True,
                                token=token, poll_ms=POLL_MS)
 

@@ -19,9 +19,13 @@
 
   function query() {
     const q = new URLSearchParams();
-    if (cfg.token) q.set("token", cfg.token);
     if (form) new FormData(form).forEach((v, k) => { if (v) q.set(k, v); });
     return q;
+  }
+
+  // A wall screen's token goes in a header, never in an address (addresses end up in access logs).
+  function headers(extra) {
+    return Object.assign(cfg.token ? { "X-Display-Token": cfg.token } : {}, extra || {});
   }
 
   function fillOptions(opts) {
@@ -59,7 +63,8 @@
       const top = el("div", "top");
       // An order line without a live work order: not scheduled yet, or made and waiting to ship.
       const link = el("a", "", r.bill_no + " · " + (r.work_order || "第 " + r.line_no + " 行"));
-      link.href = "/board/order/" + encodeURIComponent(r.bill_no) + (cfg.token ? "?token=" + encodeURIComponent(cfg.token) : "");
+      // A wall screen opens it by the session its wall page started: no token in the link.
+      link.href = "/board/order/" + encodeURIComponent(r.bill_no);
       top.appendChild(link);
       top.appendChild(el("span", "customer", r.customer));
       // The forecast names the risk (会逾期 2 天 / 有风险（余 1 天）) where it found one.
@@ -112,7 +117,7 @@
   async function poll() {
     try {
       const res = await fetch("/board/data.json?" + query().toString(), {
-        headers: etag ? { "If-None-Match": etag } : {}, credentials: "same-origin", cache: "no-store",
+        headers: headers(etag ? { "If-None-Match": etag } : {}), credentials: "same-origin", cache: "no-store",
       });
       if (res.status === 200) {
         etag = res.headers.get("ETag") || "";
@@ -138,7 +143,7 @@
     form.addEventListener("submit", (e) => e.preventDefault());
   }
   function fetchNow() {
-    fetch("/board/data.json?" + query().toString(), { credentials: "same-origin", cache: "no-store" })
+    fetch("/board/data.json?" + query().toString(), { headers: headers(), credentials: "same-origin", cache: "no-store" })
       .then((r) => (r.ok ? r.json().then((d) => { etag = r.headers.get("ETag") || ""; render(d); }) : null));
   }
 

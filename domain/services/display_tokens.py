@@ -37,6 +37,12 @@ def find_token(uow: UnitOfWork, token: str) -> DisplayToken | None:
     return row if row is not None and row.revoked_at is None else None
 
 
+def find_token_by_id(uow: UnitOfWork, token_id: int) -> DisplayToken | None:
+    """A screen already identified by its token (its session remembers the id), unless since revoked."""
+    row = uow.session.get(DisplayToken, token_id)
+    return row if row is not None and row.revoked_at is None else None
+
+
 def revoke_token(uow: UnitOfWork, *, name: str, now: datetime) -> None:
     row = uow.session.scalar(select(DisplayToken).where(DisplayToken.name == name.strip()))
     if row is None:

@@ -13,6 +13,8 @@ from bot.wecom.simulate import CallbackBuilder
 from domain.demo import load_demo_plant
 from domain.models import Alert, Operation, WorkOrder
 from domain.services.display_tokens import create_token, revoke_token
+from domain.services.exception_photos import attach_photo
+from domain.services.exceptions import open_exception
 from domain.vocab import AlertStatus
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, serve_on_a_port
 
@@ -127,3 +129,64 @@ def test_an_alert_shows_on_its_row_without_a_reload(board, browser, fake_wecom):
         f"document.querySelector(\".row[data-wo='{code}']\").innerText.includes('告警 1')", timeout=10_000)
     assert "alerted" in row.get_attribute("class") and int(page.inner_text("#c-alert")) >= 1
     page.context.close()
+
+
+def jpeg(width: int = 640, height: int = 480) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new("RGB", (width, height), (200, 60, 40)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def exception_with_photo(app, code: str) -> int:
+    """An exception reported on `code` by 张三 with one photo, as the chat would store it."""
+    deps = app.extensions["bot"]
+    rt = deps.runtime
+    with rt.uow() as uow:
+        exc = open_exception(uow, rt.policy, userid="zhangsan", type="模具问题", source_key=f"photo-{code}",
+                             now=rt.now(), work_order_code=code, description="模具飞边")
+        attach_photo(uow, store=deps.core.tools.photo_store, userid="zhangsan", source_key=f"photo-{code}-1",
+                     data=jpeg(), now=rt.now(), exception_id=exc.id)
+        uow.commit()
+        return exc.id
+
+
+def test_a_wall_screen_sends_its_token_in_a_header_and_opens_orders_and_photos_without_it(board, browser,
+                                                                                          make_uow):
+    app, base = board
+    rt = app.extensions["bot"].runtime
+    code, bill_no, _ = moulding_in_progress(app)
+    exception_with_photo(app, code)
+    with make_uow() as uow:
+        token = create_token(uow, name="注塑车间大屏", workshop="注塑车间", now=rt.now())
+        uow.commit()
+    wall = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    polls = []
+    wall.on("request", lambda r: polls.append(r) if "/board/data.json" in r.url else None)
+    wall.goto(f"{base}/board/wall?token={token}")
+    wall.wait_for_selector(f".row[data-wo='{code}']")
+    assert polls and all("token" not in r.url for r in polls)
+    assert all(r.headers.get("x-display-token") == token for r in polls)
+    link = wall.locator(f".row[data-wo='{code}'] a")
+    assert "token" not in link.get_attribute("href")
+
+    # The order page and its photos open by the screen's session, with no token in any address.
+    photos = []
+    wall.on("response", lambda r: photos.append(r) if "/board/photo/" in r.url else None)
+    link.click()
+    wall.wait_for_selector("#timeline")
+    img = wall.locator(".photos img").first
+    img.wait_for()
+    wall.wait_for_function("document.querySelector('.photos img').complete")
+    assert img.evaluate("i => i.naturalWidth") > 0
+    assert photos and all(r.status == 200 and "token" not in r.url for r in photos)
+
+    with make_uow() as uow:
+        revoke_token(uow, name="注塑车间大屏", now=rt.now())
+        uow.commit()
+    assert wall.goto(f"{base}/board/order/{bill_no}").status == 401  # back to WeCom's sign-in
+    assert wall.request.get(f"{base}/board/data.json").status == 401
+    wall.context.close()
