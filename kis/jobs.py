@@ -183,10 +183,10 @@ def run_push(
             _send(jobs, kis, result, batch_id=batch_id, now=now, after_kis_commit=after_kis_commit,
                   progress=progress)
             with jobs.uow() as uow:
-                keys = push.sent_keys(uow)
-            statuses = kis.read_staging(keys)
+                sent, rejected = push.readback_keys(uow, today=now.astimezone(tz).date())
+            statuses = kis.read_staging(sent + rejected)
         with jobs.uow() as uow:
-            result.readback = push.apply_readback(uow, keys, statuses)
+            result.readback = push.apply_readback(uow, sent, rejected, statuses)
             if result.readback.rejected:
                 alerting.raise_rejections(uow, jobs.alert_policy, count=result.readback.rejected,
                                           examples=result.readback.rejections, now=now)

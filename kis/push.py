@@ -174,43 +174,68 @@ def mark_failed(uow: UnitOfWork, ids: list[int], *, error: str) -> None:
             .execution_options(synchronize_session=False))
 
 
-def sent_keys(uow: UnitOfWork) -> list[str]:
-    return list(uow.session.scalars(select(KisOutbox.source_key).where(KisOutbox.status == OutboxStatus.SENT)
+def first_day_read_back(today: date) -> date:
+    """Rejected rows are read back while their production day is in this month or the last: the plant may fix
+    the item in KIS and have its job import them after all, up to the month-end reconciliation."""
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def readback_keys(uow: UnitOfWork, *, today: date) -> tuple[list[str], list[str]]:
+    """Keys whose verdict may still come or change: every row written and undecided, and the recent rejections."""
+    sent = list(uow.session.scalars(select(KisOutbox.source_key).where(KisOutbox.status == OutboxStatus.SENT)
                                     .order_by(KisOutbox.id)))
+    rejected = list(uow.session.scalars(
+        select(KisOutbox.source_key)
+        .where(KisOutbox.status == OutboxStatus.REJECTED, KisOutbox.work_day >= first_day_read_back(today))
+        .order_by(KisOutbox.id)))
+    return sent, rejected
 
 
 @dataclass
 class Readback:
-    imported: int = 0
-    rejected: int = 0
+    imported: int = 0  # newly imported, recovered rejections included
+    rejected: int = 0  # newly rejected
     waiting: int = 0  # in the staging table, not yet taken by the KIS job
     missing: int = 0  # written, but no longer in the staging table
+    recovered: int = 0  # rejected before, imported now (fixed in KIS and imported after all)
+    requeued: int = 0  # rejected before, waiting again (put back for the KIS job)
     rejections: list[str] = field(default_factory=list)
 
 
-def apply_readback(uow: UnitOfWork, keys: list[str], statuses: list[StagingStatus]) -> Readback:
-    """Record the KIS job's verdicts on rows written earlier: 已入库 CIN… or the reason it refused."""
+def apply_readback(uow: UnitOfWork, sent: list[str], rejected: list[str], statuses: list[StagingStatus]) -> Readback:
+    """Record the KIS job's verdicts on rows written earlier: 已入库 CIN… or the reason it refused. A rejected
+    row may still become imported (or wait again) when the plant fixes the cause in KIS."""
     by_key = {st.source_key: st for st in statuses}
-    out = Readback(missing=sum(1 for k in keys if k not in by_key))
-    decided = [st for st in statuses if st.status in (STAGING_IMPORTED, STAGING_REJECTED)]
-    out.waiting = len(statuses) - len(decided)
+    out = Readback(missing=sum(1 for k in sent if k not in by_key))  # a rejected row someone deleted is no news
+    out.waiting = sum(1 for st in statuses if st.status not in (STAGING_IMPORTED, STAGING_REJECTED))
+    was_rejected = set(rejected)
+    moving = [st for st in statuses
+              if st.status in (STAGING_IMPORTED, STAGING_REJECTED) or st.source_key in was_rejected]
     rows: dict[str, KisOutbox] = {}
-    for part in chunks([st.source_key for st in decided]):
+    for part in chunks([st.source_key for st in moving]):
         rows.update((r.source_key, r) for r in uow.session.scalars(
-            select(KisOutbox).where(KisOutbox.source_key.in_(part), KisOutbox.status == OutboxStatus.SENT)))
-    for st in decided:
+            select(KisOutbox).where(KisOutbox.source_key.in_(part),
+                                    KisOutbox.status.in_((OutboxStatus.SENT, OutboxStatus.REJECTED)))))
+    for st in moving:
         row = rows.get(st.source_key)
         if row is None:
             continue
+        before = row.status
         row.kis_bill_no = st.kis_bill_no
         row.kis_message = (st.message or "")[:255] or None
         if st.status == STAGING_IMPORTED:
             row.status = OutboxStatus.IMPORTED
             out.imported += 1
-        else:
-            row.status = OutboxStatus.REJECTED
-            out.rejected += 1
-            out.rejections.append(describe_row(uow, row))
+            if before == OutboxStatus.REJECTED:
+                out.recovered += 1
+        elif st.status == STAGING_REJECTED:
+            if before == OutboxStatus.SENT:
+                row.status = OutboxStatus.REJECTED
+                out.rejected += 1
+                out.rejections.append(describe_row(uow, row))
+        elif before == OutboxStatus.REJECTED:  # put back for the KIS job: waiting again, no longer 被拒
+            row.status = OutboxStatus.SENT
+            out.requeued += 1
     return out
 
 

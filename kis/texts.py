@@ -83,6 +83,10 @@ def push_text(r: PushResult) -> str:
     out.append(line)
     rb = r.readback
     out.append(f"  KIS 导入结果：新入库 {_n(rb.imported)} 行，新被拒 {_n(rb.rejected)} 行，等待 KIS 导入 {_n(rb.waiting)} 行")
+    if rb.recovered:
+        out.append(f"  其中 {_n(rb.recovered)} 行此前被拒，已在 KIS 处理后入库")
+    if rb.requeued:
+        out.append(f"  此前被拒的 {_n(rb.requeued)} 行已在 KIS 中重新排队，等待导入")
     if rb.missing:
         out.append(f"  注意：{_n(rb.missing)} 行已写入但中间表中找不到，请 KIS 管理员核对")
     out += [f"  · 被拒 {x}" for x in rb.rejections[:10]]

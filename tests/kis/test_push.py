@@ -18,6 +18,9 @@ from domain.vocab import AlertStatus, OutboxStatus
 from kis.shaped_db import run_inbound_job
 from kis.status import kis_status
 from kis.texts import status_text
+from reports.kis_month import kis_month_end, kis_total
+from reports.month import Month
+from reports.production import quality
 from tests.kis.conftest import STAGING, TZ, local, seed_kis
 
 # Who reports each operation of the default route (the people of tests.factories).
@@ -137,6 +140,69 @@ def test_the_push_reads_back_bill_numbers_and_rejections(produced):
     assert "已入库 2 行，被拒 1 行" in status
     # A verdict, once recorded, is not reported again.
     assert "新入库 0 行，新被拒 0 行" in produced.push().text
+
+
+def _reject_the_panel(plant) -> None:
+    """Push, and KIS refuses the panel (item disabled): WO20261123-01's 11-24 row becomes 被拒."""
+    plant.push()
+    with plant.kis.book() as book:
+        book.update("t_ICItem", {"FNumber": "3.02.0007"}, FDeleted=1)
+    cnxn = plant.kis.connect()
+    assert run_inbound_job(cnxn, STAGING) == (2, 1)
+    cnxn.close()
+    plant.clock.advance(minutes=5)
+    assert "新被拒 1 行" in plant.push().text
+
+
+PANEL = "FB:WO20261123-01:20261124:1"
+
+
+def test_a_rejected_row_fixed_in_kis_and_imported_there_becomes_imported(produced):
+    _reject_the_panel(produced)
+    # The plant enables the item again and has the KIS job take the row once more.
+    with produced.kis.book() as book:
+        book.update("t_ICItem", {"FNumber": "3.02.0007"}, FDeleted=0)
+        book.update(STAGING, {"FSourceKey": PANEL}, FStatus=0, FMessage=None)
+    cnxn = produced.kis.connect()
+    assert run_inbound_job(cnxn, STAGING) == (1, 0)
+    cnxn.close()
+
+    produced.clock.set(local(2026, 12, 2, 9, 0))  # a week on, in the next month: the reconciliation is still open
+    out = produced.push()
+    assert "KIS 导入结果：新入库 1 行，新被拒 0 行，等待 KIS 导入 1 行" in out.text  # and the 25th, just written
+    assert "其中 1 行此前被拒，已在 KIS 处理后入库" in out.text
+    row = outbox(produced)[PANEL]
+    assert (row.status, row.kis_bill_no, row.kis_message) == (OutboxStatus.IMPORTED, "CIN000003", None)
+    with produced.uow() as uow:
+        status = status_text(kis_status(uow, configured=True, now=produced.clock()), TZ, produced.clock())
+        november = Month(2026, 11)
+        kis = kis_total(kis_month_end(uow, november, quality(uow, november)))
+    assert "已入库 3 行，被拒 0 行" in status and "最近被拒" not in status
+    # November's KIS difference clears: what is left is the 25th's 500, pushed since and waiting in KIS.
+    assert (kis.imported, kis.rejected, kis.written, kis.difference) == (4300, 0, 500, 0)
+    assert "新入库 0 行" in produced.push().text  # recorded once
+
+
+def test_a_rejected_row_put_back_waits_again_and_old_rejections_are_left_alone(produced):
+    _reject_the_panel(produced)
+    with produced.kis.book() as book:  # put back for the KIS job, not imported yet
+        book.update(STAGING, {"FSourceKey": PANEL}, FStatus=0, FMessage=None)
+    produced.clock.advance(minutes=5)
+    out = produced.push()
+    assert "等待 KIS 导入 1 行" in out.text and "此前被拒的 1 行已在 KIS 中重新排队，等待导入" in out.text
+    assert outbox(produced)[PANEL].status == OutboxStatus.SENT
+
+    # A rejection is read back while its production day is in this month or the last, not for ever.
+    cnxn = produced.kis.connect()
+    assert run_inbound_job(cnxn, STAGING) == (0, 1)  # the item is still disabled
+    cnxn.close()
+    produced.push()
+    assert outbox(produced)[PANEL].status == OutboxStatus.REJECTED
+    with produced.kis.book() as book:
+        book.update(STAGING, {"FSourceKey": PANEL}, FStatus=1, FKisBillNo="CIN009999", FMessage=None)
+    produced.clock.set(local(2027, 1, 4, 9, 0))  # November's rows are past their month-end
+    assert "新入库 0 行" in produced.push().text
+    assert outbox(produced)[PANEL].status == OutboxStatus.REJECTED
 
 
 def test_a_push_while_kis_is_unreachable_loses_nothing_and_catches_up_once(produced):
