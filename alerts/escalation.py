@@ -50,7 +50,7 @@ def remind_at_shift_end(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> 
                                                          Alert.fired_at < shift_end).order_by(Alert.id)):
         if alert.reminded_at is not None and alert.reminded_at >= shift_end:
             continue
-        users = set(people_with(uow, (policy.chain[min(1, len(policy.chain) - 1)],), None))
+        users = set(people_with(uow, policy.level_roles(1), None))
         if alert.acknowledged_by_id:
             acker = uow.session.get(Person, alert.acknowledged_by_id)
             if acker is not None:

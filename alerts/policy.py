@@ -31,7 +31,8 @@ class AlertPolicy:
     defect_limit_pct: float = 3.0
     defect_scope: str = "mould"
     ack_within: timedelta = timedelta(minutes=15)
-    chain: tuple[str, ...] = (Role.SUPERVISOR, Role.OPS_MANAGER, Role.EXECUTIVE)
+    # The levels an unacknowledged alert climbs; each level may name several roles ("ops_manager|admin").
+    chain: tuple[tuple[str, ...], ...] = ((Role.SUPERVISOR,), (Role.OPS_MANAGER,), (Role.EXECUTIVE,))
     routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     repair_answer_within: timedelta = timedelta(minutes=10)
     machine_zones: dict[str, str] = field(default_factory=dict)
@@ -60,6 +61,10 @@ class AlertPolicy:
     def calendar(self) -> ShiftCalendar:
         """The plant's shift calendar (REST_DAYS, HOLIDAYS): the forecast's, so there is only one."""
         return self.forecast.calendar
+
+    def level_roles(self, level: int) -> tuple[str, ...]:
+        """The roles of a level of the chain; past the top, the top."""
+        return self.chain[min(level, len(self.chain) - 1)]
 
     def route(self, rule: str) -> tuple[str, ...]:
         return self.routes.get(rule) or BUILTIN_ROUTES.get(rule, DEFAULT_ROUTE)
@@ -109,6 +114,9 @@ def parse_policy(
     start, _, end = shift_hours.partition("-")
     if defect_scope not in SCOPES:
         raise AlertConfigError(f"ALERT_DEFECT_SCOPE: must be one of {', '.join(SCOPES)}")
+    levels = tuple(_roles(r, "ALERT_ESCALATION_CHAIN") for r in chain.split(",") if r.strip())
+    if not levels:
+        raise AlertConfigError("ALERT_ESCALATION_CHAIN: needs at least one role, e.g. supervisor,ops_manager,executive")
     distances: dict[frozenset[str], int] = {}
     for pair, value in _pairs(zone_distances):
         a, _, b = pair.partition("-")
@@ -126,7 +134,7 @@ def parse_policy(
         defect_limit_pct=defect_limit_pct,
         defect_scope=defect_scope,
         ack_within=timedelta(minutes=ack_minutes),
-        chain=tuple(_roles(r, "ALERT_ESCALATION_CHAIN")[0] for r in chain.split(",") if r.strip()),
+        chain=levels,
         routes={rule: _roles(value, "ALERT_ROUTES") for rule, value in _pairs(routes, ";")},
         repair_answer_within=timedelta(minutes=repair_answer_minutes),
         machine_zones=dict(_pairs(machine_zones)),

@@ -30,7 +30,7 @@ def people_with(uow: UnitOfWork, roles: Iterable[str], workshop: str | None) -> 
 
 
 def recipients(uow: UnitOfWork, policy: AlertPolicy, *, rule: str, workshop: str | None, level: int) -> list[str]:
-    roles = policy.route(rule) if level == 0 else (policy.chain[min(level, len(policy.chain) - 1)],)
+    roles = policy.route(rule) if level == 0 else policy.level_roles(level)
     found = people_with(uow, roles, workshop)
     for role in FALLBACK:
         if found:
