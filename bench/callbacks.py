@@ -12,11 +12,17 @@ Every request is a distinct, freshly signed callback with its own MsgId: a repea
 from the dedup store and flatter the figure. A sample of the replies is decrypted and checked to be real
 order answers. The same load against a bare Flask endpoint under the same gunicorn (bench/bare_app.py)
 gives the ceiling of this machine, so the figures read as a share of what the stack can do at all.
+
+After each FactoryBot run it reads /metrics from the gunicorn it started, as an operator's Prometheus would,
+and prints the callback latency histogram the run filled: its count (every worker's, merged through
+PROMETHEUS_MULTIPROC_DIR, against what wrk got answered), mean, and p50/p99 estimated from the buckets the
+way Prometheus's histogram_quantile does.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import shutil
@@ -34,6 +40,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
 from bot.wecom.crypto import WeComCrypto  # noqa: E402
 from bot.wecom.simulate import CallbackBuilder  # noqa: E402
 from factorybot.demo_env import DEMO_DEFAULTS  # noqa: E402
@@ -41,6 +49,8 @@ from factorybot.demo_env import DEMO_DEFAULTS  # noqa: E402
 LUA = ROOT / "bench" / "wrk_callbacks.lua"
 BIN = Path(sys.executable).parent
 ASKER = "boss"  # a demo executive: allowed to ask about any order
+ROUTE = "orders.order_by_bill"  # the route every benchmark callback takes
+HISTOGRAM = "factorybot_callback_seconds"
 
 
 @dataclass
@@ -59,10 +69,40 @@ class Run:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass
+class Scrape:
+    """The callback latency histogram /metrics showed after a run."""
+
+    name: str
+    count: int
+    sum_s: float
+    buckets: list[tuple[float, float]]  # (upper bound in seconds, cumulative count), +Inf last
+    processes: int  # multiprocess files the histogram was merged from: one per worker that answered
+
+    def quantile(self, q: float) -> float | None:
+        """Seconds, as Prometheus's histogram_quantile: linear within the bucket where the rank falls."""
+        if not self.count:
+            return None
+        rank, lower, below = q * self.count, 0.0, 0.0
+        for upper, cumulative in self.buckets:
+            if cumulative >= rank:
+                if math.isinf(upper):
+                    return lower  # past the last finite bucket: its bound is all a histogram knows
+                return lower + (upper - lower) * (rank - below) / (cumulative - below)
+            lower, below = upper, cumulative
+        return lower
+
+
+def free_port(start: int | None = None) -> int:
+    """Any free port, or the first free one from `start` on (where only a range of ports may be used)."""
+    for port in [0] if start is None else range(start, start + 100):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise SystemExit(f"no free port in {start}..{start + 99}" if start else "no free port")
 
 
 def bench_env(db_url: str, redis_url: str | None) -> dict[str, str]:
@@ -132,6 +172,31 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def scrape_metrics(name: str, port: int, env: dict[str, str]) -> Scrape:
+    """GET /metrics from the server (loopback, or OPS_TOKEN when set) and pick the benchmark route's histogram."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+    if env.get("OPS_TOKEN"):
+        request.add_header("Authorization", f"Bearer {env['OPS_TOKEN']}")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        text = resp.read().decode()
+    count, total, buckets = 0, 0.0, []
+    for family in text_string_to_metric_families(text):
+        if family.name != HISTOGRAM:
+            continue
+        for sample in family.samples:
+            if sample.labels.get("route") != ROUTE:
+                continue
+            if sample.name.endswith("_bucket"):
+                buckets.append((float(sample.labels["le"]), sample.value))
+            elif sample.name.endswith("_count"):
+                count = int(sample.value)
+            elif sample.name.endswith("_sum"):
+                total = sample.value
+    metrics_dir = env.get("PROMETHEUS_MULTIPROC_DIR")
+    processes = len(list(Path(metrics_dir).glob("histogram_*.db"))) if metrics_dir else 1
+    return Scrape(name, count, total, sorted(buckets), processes)
+
+
 def run_wrk(name: str, port: int, requests_file: Path, mode: str, seconds: int, connections: int,
             samples: Path | None) -> Run:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA),
@@ -171,6 +236,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14",
                         help="Redis for the second FactoryBot run ('' to skip)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="serve on the first free port from this one on (default: any free port)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk (./run test installs it)")
@@ -183,6 +250,7 @@ def main() -> None:
         bills = prepare_plant(env)
         started = time.perf_counter()
         runs: list[Run] = []
+        scrapes: list[tuple[Scrape, int]] = []  # with the callbacks wrk got answered (warm-up included)
         print(f"{os.cpu_count()} CPUs; gunicorn -w {args.workers}; wrk -t1 -c{args.connections} -d{seconds}s")
 
         configs = [("FactoryBot, SQLite, DB dedup", None)]
@@ -201,19 +269,23 @@ def main() -> None:
             write_requests(requests_file, bills, count)
             if not runs:
                 print(f"{count} signed callbacks built in {time.perf_counter() - started:.1f} s")
-            port = free_port()
-            proc = start_gunicorn("bot:create_app()", bench_env(env["DATABASE_URL"], redis_url), port, args.workers)
+            port = free_port(args.port)
+            # As in production with several workers: each writes its metrics to files that /metrics merges.
+            run_env = bench_env(env["DATABASE_URL"], redis_url)
+            run_env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp / f"metrics-{len(scrapes)}")
+            proc = start_gunicorn("bot:create_app()", run_env, port, args.workers)
             try:
-                run_wrk("warm-up", port, requests_file, "once", 1, args.connections, None)
+                warm = run_wrk("warm-up", port, requests_file, "once", 1, args.connections, None)
                 samples = tmp / "samples.txt"
                 write_requests(requests_file, bills, count)  # fresh MsgIds: the warm-up used some
                 run = run_wrk(name, port, requests_file, "once", seconds, args.connections, samples)
                 check_samples(run, samples, set(bills))
                 runs.append(run)
+                scrapes.append((scrape_metrics(name, port, run_env), warm.requests + run.requests))
             finally:
                 stop(proc)
 
-        port = free_port()
+        port = free_port(args.port)
         proc = start_gunicorn("bench.bare_app:app", env, port, args.workers)
         try:
             run_wrk("warm-up", port, requests_file, "cycle", 1, args.connections, None)
@@ -229,6 +301,15 @@ def main() -> None:
         ok = f"{run.checked - run.wrong}/{run.checked}" if run.checked else "-"
         share = f"{run.rps / ceiling.rps:.0%}" if ceiling.rps else "-"
         print(f"{run.name:34} {run.rps:8.0f} {run.p50_ms:8.1f} {run.p99_ms:8.1f} {run.errors:7d} {ok:>11} {share:>10}")
+
+    print()
+    print(f'/metrics after each run: {HISTOGRAM}{{route="{ROUTE}"}}, warm-up included; p50/p99 from its buckets')
+    print(f"{'run':34} {'count':>8} {'wrk got':>8} {'workers':>8} {'mean ms':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for scrape, answered in scrapes:
+        mean = f"{1000 * scrape.sum_s / scrape.count:8.1f}" if scrape.count else f"{'-':>8}"
+        p50, p99 = (scrape.quantile(q) for q in (0.5, 0.99))
+        print(f"{scrape.name:34} {scrape.count:8d} {answered:8d} {scrape.processes:8d} {mean} "
+              + " ".join(f"{1000 * v:8.1f}" if v is not None else f"{'-':>8}" for v in (p50, p99)))
 
 
 if __name__ == "__main__":
