@@ -1,10 +1,12 @@
 """Seen-callback stores: a repeated WeCom delivery gets the first reply back and runs nothing.
 
-Redis when configured (shared by every process); otherwise a table in our own database.
+Redis when configured (shared by every process); otherwise a table in our own database. The same stores
+keep which parts of a deferred task's output were sent, so a retried task sends none of them twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -15,6 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from domain.models import ProcessedMessage
 
 PENDING = "\x00pending"
+SENT = "sent"  # PostgreSQL text cannot hold the NUL of PENDING
+# A task is retried for minutes at most (backoff, WeCom's throttling); its sent parts are kept longer.
+SENT_TTL_SECONDS = 86400
+
+
+def sent_part_key(task_key: str, index: int) -> str:
+    """The record of part `index` (0, 1, …) of what the task for delivery `task_key` sends; bounded length."""
+    return f"sent:{hashlib.sha1(task_key.encode()).hexdigest()[:24]}:{index}"
 
 
 class Seen:
@@ -27,6 +37,8 @@ class Seen:
 class DedupStore(Protocol):
     def claim(self, key: str) -> Seen | None: ...
     def store(self, key: str, reply_xml: str) -> None: ...
+    def was_sent(self, key: str) -> bool: ...
+    def mark_sent(self, key: str) -> None: ...
 
 
 class RedisDedup:
@@ -42,6 +54,12 @@ class RedisDedup:
 
     def store(self, key: str, reply_xml: str) -> None:
         self.redis.set(self.prefix + key, reply_xml, ex=self.ttl)
+
+    def was_sent(self, key: str) -> bool:
+        return bool(self.redis.exists(self.prefix + key))
+
+    def mark_sent(self, key: str) -> None:
+        self.redis.set(self.prefix + key, SENT, ex=max(self.ttl, SENT_TTL_SECONDS))
 
 
 class DatabaseDedup:
@@ -73,3 +91,16 @@ class DatabaseDedup:
         with self.factory() as session:
             session.execute(update(ProcessedMessage).where(ProcessedMessage.key == key).values(reply_xml=reply_xml))
             session.commit()
+
+    def was_sent(self, key: str) -> bool:
+        with self.factory() as session:
+            return session.scalar(select(ProcessedMessage.key).where(ProcessedMessage.key == key)) is not None
+
+    def mark_sent(self, key: str) -> None:
+        # Rows go with the daily purge in claim(), like the seen callbacks.
+        with self.factory() as session:
+            try:
+                session.add(ProcessedMessage(key=key, reply_xml=SENT, created_at=datetime.now(UTC)))
+                session.commit()
+            except IntegrityError:  # marked by an earlier attempt that then failed to say so
+                session.rollback()

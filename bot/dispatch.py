@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dedup import DedupStore
@@ -98,14 +99,29 @@ class BotCore:
             self.record_action(msg.userid, route.name, outcome, started, _subject(msg))
         return xml
 
-    def record_action(self, userid: str, route: str, outcome: str, started: float, subject: str | None) -> None:
+    def record_action(self, userid: str, route: str, outcome: str, started: float,
+                      subject: str | None) -> int | None:
         """Keep the action for usage figures; losing one row must never cost the user the reply."""
         try:
             with UnitOfWork(self.session_factory) as uow:
-                uow.session.add(self._event(userid, route, outcome, started, subject))
+                event = self._event(userid, route, outcome, started, subject)
+                uow.session.add(event)
                 uow.commit()
+                return event.id
         except Exception:
             log.warning("action event not recorded for %s", route, exc_info=True)
+            return None
+
+    def update_action(self, event_id: int | None, outcome: str) -> None:
+        """A deferred route's real outcome, from its task: the callback recorded it as answered (ok)."""
+        if event_id is None:
+            return
+        try:
+            with UnitOfWork(self.session_factory) as uow:
+                uow.session.execute(update(ActionEvent).where(ActionEvent.id == event_id).values(outcome=outcome))
+                uow.commit()
+        except Exception:
+            log.warning("action event %s not updated to %s", event_id, outcome, exc_info=True)
 
     def _event(self, userid: str, route: str, outcome: str, started: float, subject: str | None) -> ActionEvent:
         now = self.clock()
@@ -119,8 +135,11 @@ class BotCore:
                 refusal = self._refusal(uow, route, msg)
             if refusal is not None:
                 return refusal, REFUSED, False
-            self.queue.enqueue("bot.run_deferred", route_name=route.name, inbound=msg.to_dict(), key=key)
-            return Text(route.defer), OK, False
+            # Recorded now, as answered; the task sets the outcome it really had (user_error, failed…).
+            event_id = self.record_action(msg.userid, route.name, OK, started, _subject(msg))
+            self.queue.enqueue("bot.run_deferred", route_name=route.name, inbound=msg.to_dict(), key=key,
+                               event_id=event_id)
+            return Text(route.defer), OK, True
         run = self.run_route(route, match, msg, key, started=started)
         reply, outbox = run.reply, run.outbox
         if isinstance(msg, CardClick) and isinstance(reply, Text):

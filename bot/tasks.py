@@ -7,13 +7,16 @@ bot/queue.InProcessQueue runs them on a thread pool when there is no Redis.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 from alerts.policy import AlertPolicy
-from bot.dispatch import BotCore
+from bot.dedup import sent_part_key
+from bot.dispatch import FAILED, BotCore
+from bot.routing import Outgoing
 from bot.wecom.client import WeComClient
 from bot.wecom.inbound import CardClick, Inbound, from_dict
 from bot.wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
@@ -32,21 +35,45 @@ class TaskDeps:
     kis: Any = None  # kis.jobs.KisJobs: the KIS pull and push asked for from chat
 
 
-def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], key: str) -> None:
-    """Run a slow route's handler outside the callback and send its reply actively."""
+def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], key: str,
+                 event_id: int | None = None) -> None:
+    """Run a slow route's handler outside the callback and send its reply actively.
+
+    A send that fails with a TransientError makes the queue run all of this again, handler included. So
+    each part sent (follow-ups in order, then the reply) is recorded under (key, part index) and skipped
+    by the next attempt: nobody gets a part twice. `event_id` is the callback's action event, which is
+    given the outcome the run really had (a failed attempt says failed until a retry succeeds).
+    """
     msg = from_dict(inbound)
     route = deps.core.router.by_name[route_name]
     match = route.matcher(msg) or {}
-    run = deps.core.run_route(route, match, msg, key)
-    reply = run.reply
-    # Follow-up messages first, so the reply (usually the summary or last part) arrives last.
-    for out in run.outbox:
-        if out.file is not None:
-            media_id = deps.client.upload_media("file", out.file[0], out.file[1])
-            deps.client.send_file(list(out.userids), media_id)
-        else:
-            send(deps, userids=list(out.userids), text=out.text, card=out.card)
-    deliver(deps.client, msg, reply)
+    try:
+        run = deps.core.run_route(route, match, msg, key)
+        # Follow-up messages first, so the reply (usually the summary or last part) arrives last.
+        parts: list[Callable[[], None]] = [partial(_send_outgoing, deps, out) for out in run.outbox]
+        parts.append(partial(deliver, deps.client, msg, run.reply))
+        for index, part in enumerate(parts):
+            part_key = sent_part_key(key, index)
+            if deps.core.dedup.was_sent(part_key):
+                log.info("deferred %s: part %d was sent by an earlier attempt", route_name, index)
+                continue
+            part()
+            try:
+                deps.core.dedup.mark_sent(part_key)
+            except Exception:  # it was sent: at worst a retry sends it again, as it did before the record
+                log.warning("deferred %s: part %d sent but not recorded", route_name, index, exc_info=True)
+    except Exception:
+        deps.core.update_action(event_id, FAILED)
+        raise
+    deps.core.update_action(event_id, run.outcome)
+
+
+def _send_outgoing(deps: TaskDeps, out: Outgoing) -> None:
+    if out.file is not None:
+        media_id = deps.client.upload_media("file", out.file[0], out.file[1])
+        deps.client.send_file(list(out.userids), media_id)
+    else:
+        send(deps, userids=list(out.userids), text=out.text, card=out.card)
 
 
 def send(

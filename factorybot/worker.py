@@ -88,10 +88,11 @@ def check_start_up(**_: Any) -> None:
 
 
 @celery.task(name="bot.run_deferred", bind=True, base=BaseTask)
-def run_deferred_task(self: Task, route_name: str, inbound: dict[str, Any], key: str) -> None:
+def run_deferred_task(self: Task, route_name: str, inbound: dict[str, Any], key: str,
+                      event_id: int | None = None) -> None:
     from bot.tasks import run_deferred
 
-    _retrying(self, run_deferred, route_name=route_name, inbound=inbound, key=key)
+    _retrying(self, run_deferred, route_name=route_name, inbound=inbound, key=key, event_id=event_id)
 
 
 @celery.task(name="bot.send", bind=True, base=BaseTask)

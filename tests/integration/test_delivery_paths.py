@@ -104,3 +104,17 @@ def test_a_real_celery_worker_runs_deferred_routes(sqlite_plant, fake_wecom, rea
     finally:
         worker.terminate()
         worker.wait(20)
+
+
+def test_the_parts_a_task_sent_are_kept_in_redis_for_its_retries(real_redis):
+    from bot.dedup import SENT_TTL_SECONDS, RedisDedup, sent_part_key
+
+    store = RedisDedup(real_redis, 600)
+    first, second = sent_part_key("msg:4561255354251345929", 0), sent_part_key("msg:4561255354251345929", 1)
+    assert first != second and len(sent_part_key("evt:" + "x" * 300, 12)) < 60
+    assert not store.was_sent(first)
+    store.mark_sent(first)
+    assert store.was_sent(first) and not store.was_sent(second)
+    assert real_redis.ttl(b"wecom:seen:" + first.encode()) > SENT_TTL_SECONDS - 60
+    # A delivery's dedup key and its parts' keys never meet.
+    assert store.claim("msg:4561255354251345929") is None
