@@ -78,15 +78,24 @@ def people() -> None:
 @people.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def people_import(csv_file: Path) -> None:
-    """Import or update people from a CSV: userid,name,roles,workshop[,zone]. All rows or none."""
+    """Import or update people from a CSV: userid,name,roles,workshop[,zone]. All rows or none.
+
+    A workshop must be one that a route runs through: of the work orders in the store, or of
+    KIS_DEFAULT_ROUTE. Leave it empty for people who work plant-wide.
+    """
     from domain.services.people import import_people, parse_people_csv
+    from kis.config import parse_route
 
     rt = _runtime()
     text = _read_people_file(csv_file)
     try:
+        route = parse_route(rt.settings.kis_default_route)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
         rows = parse_people_csv(text)
         with rt.uow() as uow:
-            result = import_people(uow, rows)
+            result = import_people(uow, rows, route_workshops=[workshop for _, workshop in route])
             uow.commit()
     except DomainError as exc:
         click.secho("导入失败，未做任何修改：", fg="red", err=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from domain.errors import DomainError, NotAllowed
-from domain.models import Person
+from domain.models import Operation, Person, WorkOrder
 from domain.uow import UnitOfWork
 from domain.vocab import ROLE_ALIASES, Role
 
@@ -93,7 +94,23 @@ def parse_people_csv(text: str) -> list[PersonRow]:
     return rows
 
 
-def import_people(uow: UnitOfWork, rows: list[PersonRow]) -> ImportResult:
+def known_workshops(uow: UnitOfWork, route_workshops: Iterable[str] = ()) -> set[str]:
+    """The workshops some route runs through: those of the work orders and operations in the store, and
+    those of the route given for new work orders (KIS_DEFAULT_ROUTE), so a fresh plant knows its own."""
+    session = uow.session
+    found = set(session.scalars(select(Operation.workshop).distinct()))
+    found |= set(session.scalars(select(WorkOrder.workshop).distinct()))
+    return {w for w in (*found, *route_workshops) if w}
+
+
+def import_people(uow: UnitOfWork, rows: list[PersonRow], *, route_workshops: Iterable[str] = ()) -> ImportResult:
+    """Create or update every row, or none: a workshop no route runs through is refused, since a worker
+    there could report nothing."""
+    known = known_workshops(uow, route_workshops)
+    errors = [RowError(row.line, _unknown_workshop(row.workshop, known))
+              for row in rows if row.workshop and row.workshop not in known]
+    if errors:
+        raise PeopleFileError(errors)
     session = uow.session
     existing = {p.userid: p for p in session.scalars(select(Person).where(Person.userid.in_([r.userid for r in rows])))}
     created = updated = 0
@@ -112,6 +129,12 @@ def import_people(uow: UnitOfWork, rows: list[PersonRow]) -> ImportResult:
         person.active = True
     session.flush()
     return ImportResult(created=created, updated=updated)
+
+
+def _unknown_workshop(workshop: str, known: set[str]) -> str:
+    if not known:
+        return f"车间「{workshop}」不存在：系统里还没有任何车间，请先同步 KIS 工单或设置 KIS_DEFAULT_ROUTE"
+    return f"车间「{workshop}」不存在（已知车间：{'、'.join(sorted(known))}），请检查拼写"
 
 
 def find_person(uow: UnitOfWork, userid: str) -> Person | None:

@@ -132,3 +132,16 @@ def test_people_import_of_a_file_in_no_known_encoding_is_refused(cli, tmp_path, 
 
     with Runtime.build(Settings.from_env()).uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+def test_people_import_refuses_a_workshop_no_route_runs_through(cli, tmp_path, monkeypatch):
+    people = tmp_path / "people.csv"
+    people.write_text("userid,name,roles,workshop\nzhangsan,张三,worker,注塑车间\nlisi,李四,worker,不存在车间\n",
+                      encoding="utf-8")
+    result = cli("people", "import", str(people))
+    assert result.exit_code == 1 and "未做任何修改" in result.output
+    assert "第 3 行：车间「不存在车间」不存在" in result.output and "注塑车间" in result.output
+    # The default route's workshops are known before any work order exists; so are a custom route's.
+    people.write_text("userid,name,roles,workshop\nlisi,李四,worker,不存在车间\n", encoding="utf-8")
+    monkeypatch.setenv("KIS_DEFAULT_ROUTE", "注塑@不存在车间")
+    assert cli("people", "import", str(people)).exit_code == 0
