@@ -105,3 +105,41 @@ def test_bad_verify_request(harness):
     assert harness.client.get("/wecom/callback", query_string={"msg_signature": "x", "timestamp": "1", "nonce": "1",
                                                                "echostr": "abc"}).status_code == 403
     assert harness.client.get("/wecom/callback").status_code == 400
+
+
+def _sealed_raw(harness, plain: str) -> dict[str, object]:
+    """Encrypt and sign `plain` as WeCom would, without our own sealer's refusal of a DTD."""
+    import secrets
+    import time
+
+    from wechatpy.enterprise.crypto import PrpCrypto
+
+    from bot.wecom.crypto import sign
+    from tests.bot.conftest import CORP_ID, TOKEN
+
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    encrypt = PrpCrypto(harness.crypto.key).encrypt(plain, CORP_ID).decode("ascii")
+    body = f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt>" \
+           "<AgentID><![CDATA[1000002]]></AgentID></xml>"
+    query = {"msg_signature": sign(TOKEN, timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
+    return {"query_string": query, "data": body}
+
+
+@pytest.mark.parametrize("dtd", [
+    '<!DOCTYPE xml [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>',
+    '<!DOCTYPE xml SYSTEM "file:///etc/passwd">',
+    '<!doctype xml>',
+])
+def test_a_doctype_inside_the_decrypted_plaintext_is_rejected_and_changes_nothing(harness, dtd):
+    from domain.models import ActionEvent
+
+    message = harness.builder.text("w1", "全部 小熊")
+    # The same message without the DTD is a good callback: only the DTD is refused.
+    hostile = message.replace("<xml>", f'<?xml version="1.0"?>{dtd}<xml>', 1).replace("全部 小熊", "&lol2;")
+    resp = harness.client.post("/wecom/callback", **_sealed_raw(harness, hostile))
+    assert resp.status_code == 400 and b"lol" not in resp.data
+    with uow_for(harness) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(ActionEvent)) == 0
+    assert harness.queue.calls == [] and processed_count(harness) == 0
+    good = harness.client.post("/wecom/callback", **_sealed_raw(harness, message))
+    assert good.status_code == 200 and [name for name, _ in harness.queue.calls] == ["bot.run_deferred"]

@@ -199,3 +199,14 @@ def test_wrong_but_well_formed_key_is_rejected_not_500(ours: WeComCrypto) -> Non
 def test_bad_aes_key_names_the_variable(key: str) -> None:
     with pytest.raises(ValueError, match="WECOM_AES_KEY"):
         WeComCrypto(B_TOKEN, key, B_CORP)
+
+
+@pytest.mark.parametrize("dtd", ['<!DOCTYPE xml [<!ENTITY a "b">]>', "<!doctype xml>", '<!ENTITY a "b">'])
+def test_a_dtd_inside_the_plaintext_is_refused_after_decrypting(ours: WeComCrypto, dtd: str) -> None:
+    from wechatpy.enterprise.crypto import PrpCrypto
+
+    encrypt = PrpCrypto(ours.key).encrypt(dtd + PLAIN, "wwfakecorp0001").decode("ascii")
+    body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    with pytest.raises(CallbackRejected) as info:
+        ours.decrypt(body, sign(ours.token, "1", "n", encrypt), "1", "n")
+    assert info.value.status == 400 and "plaintext" in str(info.value)
