@@ -121,6 +121,22 @@ class SalesOrderLine(Base):
     work_orders: Mapped[list[WorkOrder]] = relationship(back_populates="line", order_by="WorkOrder.code")
 
 
+class OrderEvent(Base):
+    """What a KIS pull did to an order (created, changed, voided, closed it, or made a work order of one of
+    its production tasks): the rest of an order's story is in its own rows, this part only here."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
+    at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(20))  # kis_pull
+    kind: Mapped[str] = mapped_column(String(20))  # domain.services.order_events.KINDS
+    detail: Mapped[str] = mapped_column(String(500), default="")  # what changed, as the timeline says it
+
+    order: Mapped[SalesOrder] = relationship()
+
+
 class WorkOrder(Base):
     __tablename__ = "work_orders"
     __table_args__ = (Index("ix_work_orders_status_start", "status", "planned_start"),)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from domain.models import Customer, Operation, Product, SalesOrder, SalesOrderLine, WorkOrder
+from domain.services import order_events
 from domain.services.stages import advance
 from domain.uow import UnitOfWork
 from domain.vocab import OrderStatus, Stage, WorkOrderStatus
@@ -213,13 +214,16 @@ class _Orders:
             if order is not None:
                 order.kis_inter_id = k.inter_id
                 self.result.linked += 1
+                order_events.record(self.uow, order, kind="linked", now=self.now, detail=f"FInterID {k.inter_id}")
         if order is None:
             self._create(k, customer, products)
             return
         self.by_kis[k.inter_id] = order
-        if self._update(order, k, customer, products):
+        changes = self._update(order, k, customer, products)
+        if changes:
             order.updated_at = self.now
             self.result.changed += 1
+            order_events.record(self.uow, order, kind="changed", now=self.now, detail="；".join(changes))
         else:
             self.result.unchanged += 1
 
@@ -233,18 +237,26 @@ class _Orders:
         self.session.add(order)
         self.by_kis[k.inter_id] = order
         self.result.new += 1
+        first_due = min((ln.due for ln in k.lines), default=None)
+        order_events.record(self.uow, order, kind="created", now=self.now,
+                            detail=f"{customer.name}，{len(k.lines)} 行" + (f"，最早交期 {first_due:%m-%d}" if first_due else ""))
 
-    def _update(self, order: SalesOrder, k: KisOrder, customer: Customer, products: dict[int, Product]) -> bool:
-        changed = False
+    def _update(self, order: SalesOrder, k: KisOrder, customer: Customer, products: dict[int, Product]) -> list[str]:
+        """Apply KIS's version of the order; what changed, as the order's timeline says it."""
+        changes: list[str] = []
         if order.bill_no != k.bill_no:
-            order.bill_no, changed = k.bill_no, True
+            changes.append(f"单号 {order.bill_no}→{k.bill_no}")
+            order.bill_no = k.bill_no
         if order.customer is not customer:
-            order.customer, changed = customer, True
+            changes.append(f"客户改为 {customer.name}")
+            order.customer = customer
         if order.order_date != k.order_date:
-            order.order_date, changed = k.order_date, True
+            changes.append(f"下单日期 {order.order_date:%m-%d}→{k.order_date:%m-%d}")
+            order.order_date = k.order_date
         if order.status == OrderStatus.VOIDED:
             # Un-voided in KIS (反作废): the order is worked again; its stopped work orders stay stopped.
-            order.status, changed = OrderStatus.OPEN, True
+            order.status = OrderStatus.OPEN
+            changes.append("反作废，恢复执行")
         existing = {ln.entry_id: ln for ln in order.lines}
         for ln in k.lines:
             line = existing.pop(ln.entry_id, None)
@@ -252,21 +264,24 @@ class _Orders:
             if line is None:
                 order.lines.append(SalesOrderLine(entry_id=ln.entry_id, product=product, qty=ln.qty, due_date=ln.due,
                                                   shipped_qty=0))
-                changed = True
+                changes.append(f"新增第 {ln.entry_id} 行（{product.name} {ln.qty} 件，交期 {ln.due:%m-%d}）")
                 continue
             if line.product is not product:
-                line.product, changed = product, True
+                changes.append(f"第 {ln.entry_id} 行物料 {line.product.name}→{product.name}")
+                line.product = product
             if line.qty != ln.qty:
-                line.qty, changed = ln.qty, True
+                changes.append(f"第 {ln.entry_id} 行数量 {line.qty}→{ln.qty}")
+                line.qty = ln.qty
             if line.due_date != ln.due:
-                line.due_date, changed = ln.due, True
+                changes.append(f"第 {ln.entry_id} 行交期 {line.due_date:%m-%d}→{ln.due:%m-%d}")
+                line.due_date = ln.due
         for line in existing.values():
             if line.work_orders:
                 self.result.notes.append(f"订单 {k.bill_no} 第 {line.entry_id} 行已在 KIS 中删除，但已有工单，保留该行。")
             else:
                 order.lines.remove(line)
-                changed = True
-        return changed
+                changes.append(f"删除第 {line.entry_id} 行")
+        return changes
 
     def follow_held(self, snap: KisSnapshot, held: Held) -> None:
         """Held open orders KIS did not list as open: find out why from their current state."""
@@ -284,6 +299,7 @@ class _Orders:
                 order.kis_inter_id = st.inter_id
                 self.by_kis[st.inter_id] = order
                 self.result.linked += 1
+                order_events.record(self.uow, order, kind="linked", now=self.now, detail=f"FInterID {st.inter_id}")
                 self._follow(order, st.verdict, deleted=False)
 
     def _open(self, *where: Any) -> Sequence[SalesOrder]:
@@ -297,6 +313,7 @@ class _Orders:
         elif verdict == mapping.CLOSED:
             order.status, order.updated_at = OrderStatus.CLOSED, self.now
             self.result.closed += 1
+            order_events.record(self.uow, order, kind="closed", now=self.now)
         elif verdict == mapping.UNAUDITED:
             self.result.unaudited += 1
         else:
@@ -304,14 +321,18 @@ class _Orders:
 
     def void(self, order: SalesOrder, *, deleted: bool) -> None:
         order.status, order.updated_at = OrderStatus.VOIDED, self.now
-        codes = []
+        codes, stopped = [], []
         for line in order.lines:
             for wo in line.work_orders:
                 codes.append(wo.code)
                 if wo.status in LIVE:
                     wo.status = WorkOrderStatus.VOIDED
-                    self.result.wo_stopped += 1
+                    stopped.append(wo.code)
+        self.result.wo_stopped += len(stopped)
         self.result.voided += 1
+        why = "KIS 中已删除，按作废处理" if deleted else "KIS 中已作废"
+        order_events.record(self.uow, order, kind="voided", now=self.now,
+                            detail=why + (f"，停止工单 {'、'.join(stopped)}" if stopped else ""))
         if deleted:
             self.result.notes.append(f"订单 {order.bill_no} 在 KIS 中已删除，按作废处理。")
         self.result.alerts_closed += alerting.close_order_alerts(self.uow, bill_no=order.bill_no,
@@ -351,13 +372,17 @@ class _Tasks:
             if verdict == mapping.RELEASED:
                 if wo is None:
                     self._create(t)
-                elif self._update(wo, t):
+                elif changes := self._update(wo, t):
                     self.result.wo_updated += 1
+                    order_events.record(self.uow, wo.line.order, kind="task_changed", now=self.now,
+                                        detail=f"{bill_no}（工单 {wo.code}）：" + "；".join(changes))
             elif wo is not None and verdict == mapping.VOIDED:
                 self._void(wo)
             elif wo is not None and verdict == mapping.CLOSED and wo.status in LIVE:
                 wo.status = WorkOrderStatus.CLOSED
                 self.result.wo_closed += 1
+                order_events.record(self.uow, wo.line.order, kind="task_closed", now=self.now,
+                                    detail=f"{bill_no}，工单 {wo.code}")
         for bill_no in checked:
             wo = local.get(bill_no)
             if bill_no not in tasks and wo is not None:
@@ -407,30 +432,43 @@ class _Tasks:
         self.session.add(wo)
         advance(order, Stage.SCHEDULED, self.now)
         self.result.wo_created += 1
+        order_events.record(self.uow, order, kind="task_created", now=self.now,
+                            detail=f"{t.bill_no}：第 {line.entry_id} 行 {t.qty} 件，工单 {wo.code}")
 
-    def _update(self, wo: WorkOrder, t: KisTask) -> bool:
-        changed = False
+    def _update(self, wo: WorkOrder, t: KisTask) -> list[str]:
+        """Apply the task to its work order; what changed, as the order's timeline says it."""
+        changes: list[str] = []
         if wo.kis_icmo_bill_no is None:
-            wo.kis_icmo_bill_no, changed = t.bill_no, True
+            wo.kis_icmo_bill_no = t.bill_no
+            changes.append("与生产任务单关联")
         if wo.planned_qty != t.qty:
-            wo.planned_qty, changed = t.qty, True
+            changes.append(f"计划数量 {wo.planned_qty}→{t.qty}")
+            wo.planned_qty = t.qty
         if t.plan_start is not None:
             start = self._moment(t.plan_start, self.config.day_start)
             if wo.planned_start != start:
-                wo.planned_start, changed = start, True
+                changes.append(f"计划开工 {self._local(wo.planned_start)}→{self._local(start)}")
+                wo.planned_start = start
         if t.plan_finish is not None:
             finish = self._moment(t.plan_finish, self.config.day_end)
             if wo.planned_finish != finish:
-                wo.planned_finish, changed = finish, True
+                changes.append(f"计划完工 {self._local(wo.planned_finish)}→{self._local(finish)}")
+                wo.planned_finish = finish
         if t.department and wo.workshop != t.department:
-            wo.workshop, changed = t.department, True
-        return changed
+            changes.append(f"车间 {wo.workshop}→{t.department}")
+            wo.workshop = t.department
+        return changes
+
+    def _local(self, at: datetime) -> str:
+        return at.astimezone(self.config.tz).strftime("%m-%d %H:%M")
 
     def _void(self, wo: WorkOrder) -> None:
         if wo.status in FINISHED:
             return
         wo.status = WorkOrderStatus.VOIDED
         self.result.wo_voided += 1
+        order_events.record(self.uow, wo.line.order, kind="task_voided", now=self.now,
+                            detail=f"{wo.kis_icmo_bill_no or wo.code}，工单 {wo.code} 停止")
         self.result.alerts_closed += alerting.close_order_alerts(self.uow, bill_no=None, work_order_codes=[wo.code],
                                                                  now=self.now, resolution="生产任务单已作废")
 

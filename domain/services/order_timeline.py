@@ -1,5 +1,5 @@
-"""An order's story in time: reports, exceptions and their photos, alerts and their handling, repairs,
-and what was written back to KIS."""
+"""An order's story in time: what KIS pulls did to it, reports, exceptions and their photos, alerts and
+their handling, repairs, what was written back to KIS, and its shipping."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from domain.models import (
     ExceptionPhoto,
     KisOutbox,
     Operation,
+    OrderEvent,
     Person,
     RepairTicket,
     SalesOrder,
@@ -23,6 +24,7 @@ from domain.models import (
     WorkOrder,
     WorkReport,
 )
+from domain.services.order_events import event_text
 from domain.uow import UnitOfWork
 
 
@@ -36,7 +38,7 @@ class Photo:
 @dataclass(frozen=True)
 class Event:
     at: datetime
-    kind: str  # order | report | exception | alert | repair | kis
+    kind: str  # order | report | exception | alert | repair | kis | ship
     text: str
     photos: list[Photo] = field(default_factory=list)
 
@@ -51,6 +53,8 @@ def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
     if order is None:
         raise NotFound(f"没有找到订单 {bill_no}，请核对单号。")
     events = [Event(order.created_at, "order", f"订单 {order.bill_no} 接单（{order.customer.name}）")]
+    for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)):
+        events.append(Event(e.at, "kis", event_text(e.kind, e.detail)))
     wo_ids = list(s.scalars(select(WorkOrder.id).join(SalesOrderLine).where(SalesOrderLine.order_id == order.id)))
     codes = dict(s.execute(select(WorkOrder.id, WorkOrder.code).where(WorkOrder.id.in_(wo_ids))).all())
 
@@ -80,12 +84,15 @@ def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
             events.append(Event(exc.closed_at, "exception", f"异常 #{exc.id} 已关闭（{_who(s.get(Person, exc.closed_by_id))}）"
                                 + (f"：{exc.resolution}" if exc.resolution else "")))
 
-    subjects = [f"wo:{c}" for c in codes.values()] + [f"exc:{i}" for i in exc_ids]
+    # About one of its work orders, one of their exceptions, or the order itself (KIS, the forecast).
+    subjects = [f"wo:{c}" for c in codes.values()] + [f"exc:{i}" for i in exc_ids] + [f"order:{order.bill_no}"]
     acker, closer = aliased(Person), aliased(Person)
     for alert, ack_name, close_name in s.execute(
             select(Alert, acker.name, closer.name)
             .outerjoin(acker, acker.id == Alert.acknowledged_by_id).outerjoin(closer, closer.id == Alert.closed_by_id)
-            .where(or_(Alert.subject_key.in_(subjects), Alert.facts["工单"].as_string().in_(list(codes.values()))))):
+            .where(or_(Alert.subject_key.in_(subjects), Alert.subject_key.startswith(f"forecast:{order.bill_no}:", autoescape=True),
+                       Alert.facts["工单"].as_string().in_(list(codes.values()))))
+            .order_by(Alert.id)):
         events.append(Event(alert.fired_at, "alert", f"预警 #{alert.id}：{alert.title}"))
         if alert.acknowledged_at and ack_name:
             events.append(Event(alert.acknowledged_at, "alert", f"预警 #{alert.id} 由 {ack_name} 认领"))
@@ -107,5 +114,9 @@ def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
         if row.sent_at:
             result = f"已入库 {row.kis_bill_no}" if row.kis_bill_no else (row.kis_message or str(row.status))
             events.append(Event(row.sent_at, "kis", f"KIS 回写：{result}"))
+
+    if order.shipped_at is not None:
+        shipped = "，".join(f"第 {ln.entry_id} 行 {ln.shipped_qty}/{ln.qty} 件" for ln in order.lines if ln.shipped_qty)
+        events.append(Event(order.shipped_at, "ship", "出货" + (f"：{shipped}" if shipped else "")))
     events.sort(key=lambda e: e.at)
     return events

@@ -190,3 +190,21 @@ def test_a_wall_screen_sends_its_token_in_a_header_and_opens_orders_and_photos_w
     assert wall.goto(f"{base}/board/order/{bill_no}").status == 401  # back to WeCom's sign-in
     assert wall.request.get(f"{base}/board/data.json").status == 401
     wall.context.close()
+
+
+def test_an_exceptions_photo_shows_on_its_orders_page(board, browser, fake_wecom):
+    app, base = board
+    code, bill_no, _ = moulding_in_progress(app)
+    exc_id = exception_with_photo(app, code)
+    page = signed_in(browser, fake_wecom, f"{base}/board/order/{bill_no}", "wangwu")
+    page.wait_for_selector("#timeline")
+    item = page.locator("#timeline li", has_text=f"报告异常 #{exc_id} 模具问题")
+    assert f"张三 报告异常 #{exc_id} 模具问题（{code}）：模具飞边" in item.inner_text()
+    thumb = item.locator(".photos img")
+    thumb.wait_for()
+    page.wait_for_function("[...document.querySelectorAll('.photos img')].every(i => i.complete)")
+    assert thumb.evaluate("i => i.naturalWidth") > 0
+    # The thumbnail opens the full photo.
+    full = page.request.get(base + item.locator(".photos a").get_attribute("href"))
+    assert full.status == 200 and full.headers["content-type"] == "image/jpeg" and len(full.body()) > 1000
+    page.context.close()
