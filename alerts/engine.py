@@ -214,8 +214,10 @@ def _open_exceptions(uow: UnitOfWork) -> list[rules.OpenException]:
 
 
 def _sync_runs(uow: UnitOfWork) -> list[rules.SyncRun]:
-    rows = uow.session.scalars(select(SyncState).where(SyncState.name.in_(list(rules.KIS_JOBS)))).all()
-    return [rules.SyncRun(r.name, r.last_ok, r.last_run_at, r.last_message or "", r.failures or 0) for r in rows]
+    rows = uow.session.execute(
+        select(SyncState.name, SyncState.last_ok, SyncState.last_run_at, SyncState.last_message, SyncState.failures)
+        .where(SyncState.name.in_(list(rules.KIS_JOBS)))).all()
+    return [rules.SyncRun(name, ok, at, message or "", failures or 0) for name, ok, at, message, failures in rows]
 
 
 def _waiting_tickets(uow: UnitOfWork) -> list[rules.WaitingTicket]:
