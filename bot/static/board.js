@@ -31,15 +31,31 @@
   function fillOptions(opts) {
     if (!form || options) return;
     options = opts;
-    const current = new URLSearchParams(location.search);
     for (const [name, list] of [["workshop", opts.workshops], ["customer", opts.customers], ["stage", opts.stages], ["status", opts.statuses]]) {
       const sel = form.elements[name];
-      for (const value of list) {
+      const chosen = sel.value;  // from the address (see below), or picked meanwhile
+      while (sel.options.length > 1) sel.remove(1);  // keep 全部…
+      // A chosen value no row has right now stays a choice, so the select still says what is filtered.
+      for (const value of list.includes(chosen) || !chosen ? list : list.concat([chosen])) {
         const o = el("option", "", value);
         o.value = value;
         sel.appendChild(o);
       }
-      sel.value = current.get(name) || "";
+      sel.value = chosen;
+    }
+  }
+
+  // A bookmarked address names its filters: select them before the first request, so the first rows are
+  // already the filtered ones (the lists of choices arrive with the data).
+  if (form) {
+    const current = new URLSearchParams(location.search);
+    for (const name of ["workshop", "customer", "stage", "status"]) {
+      const value = current.get(name);
+      if (!value) continue;
+      const o = el("option", "", value);
+      o.value = value;
+      form.elements[name].appendChild(o);
+      form.elements[name].value = value;
     }
   }
 

@@ -208,3 +208,21 @@ def test_an_exceptions_photo_shows_on_its_orders_page(board, browser, fake_wecom
     full = page.request.get(base + item.locator(".photos a").get_attribute("href"))
     assert full.status == 200 and full.headers["content-type"] == "image/jpeg" and len(full.body()) > 1000
     page.context.close()
+
+
+def test_a_bookmarked_filter_applies_from_the_first_rows(board, browser, fake_wecom):
+    _, base = board
+    page = signed_in(browser, fake_wecom, f"{base}/board?stage={quote('入库')}&status={quote('已逾期')}", "wangwu")
+    page.wait_for_selector(".row")
+    assert page.get_attribute("#rows", "data-version") == "1"  # the first answer, not a later poll
+    rows = page.locator(".row")
+    assert rows.count() > 0 and page.locator(".row:not(.late)").count() == 0
+    assert all("【入库】" in t for t in rows.all_inner_texts())
+    assert page.input_value("select[name=stage]") == "入库" and page.input_value("select[name=status]") == "已逾期"
+    shown, total = (int(n) for n in page.inner_text("#c-total").split("/"))
+    assert shown == rows.count() < total
+    # The choices arrive with the data, each once.
+    page.wait_for_function("document.querySelector('select[name=stage]').options.length > 2")
+    stages = page.locator("select[name=stage] option").all_inner_texts()
+    assert stages[1:] == ["接单", "评审", "排产", "领料", "生产", "质检", "入库", "出货"]
+    page.context.close()
