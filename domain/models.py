@@ -385,6 +385,9 @@ class SyncState(Base):
     retry_at: Mapped[datetime | None]
     # A run holds the job until then, so two runs (beat and the CLI) never overlap; a crashed one expires.
     lease_until: Mapped[datetime | None]
+    # Who holds the lease (what started the run, host and process) and since when, for `kis status`.
+    lease_holder: Mapped[str | None] = mapped_column(String(120))
+    lease_since: Mapped[datetime | None]
 
 
 class KisOutbox(Base):

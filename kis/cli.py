@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -68,12 +72,43 @@ def _finish(ok: bool, text: str) -> None:
     sys.exit(1)
 
 
+FORCE_HELP = ("Take over the lease of a run that no longer runs (one killed where it could not give the lease "
+              "back; `kis status` shows who holds it and since when). Only when no other {} is going on.")
+# Exit status of a run stopped by Ctrl-C or SIGTERM, as a shell reports a command ended by SIGINT.
+INTERRUPTED = 130
+
+
+def _outcome_text(outcome: Any, command: str) -> str:
+    if outcome.skipped and "正在进行" in outcome.text:
+        return outcome.text + f"\n如确认该运行已中断（例如进程已被终止），可加 --force 接管：factorybot kis {command} --force"
+    return outcome.text
+
+
+@contextmanager
+def _stoppable(label: str) -> Iterator[None]:
+    """SIGTERM (kill, systemd stopping the unit) unwinds the run like Ctrl-C: its transactions roll back and
+    it gives its lease back, so the next run need not wait for the lease to expire."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.secho(f"KIS {label}已中止：本次未做任何修改，可随时重新运行。", fg="red", err=True)
+        sys.exit(INTERRUPTED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @kis_group.command("pull")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M"]), default=None,
               help="Read orders audited since this KIS-local date (default: last seen minus KIS_LOOKBACK_DAYS).")
-def pull_cmd(since: datetime | None) -> None:
+@click.option("--force", is_flag=True, help=FORCE_HELP.format("pull"))
+def pull_cmd(since: datetime | None, force: bool) -> None:
     """Pull approved, open orders (and production tasks) from KIS now."""
-    from kis.jobs import run_pull
+    from kis.jobs import holder_name, run_pull
 
     _rt, jobs = _jobs()
     bar = _Bar("写入订单", PULL_BAR_FROM)
@@ -83,25 +118,30 @@ def pull_cmd(since: datetime | None) -> None:
         click.echo(f"已读取 {len(snap.orders):,} 单 {snap.line_count:,} 行，正在写入 FactoryBot……", err=True)
         bar.start(len(snap.orders))
 
-    try:
-        outcome = run_pull(jobs, since=since, on_snapshot=on_snapshot, progress=bar.update)
-    finally:
-        bar.finish()
-    _finish(outcome.ok, outcome.text)
+    with _stoppable("订单同步"):
+        try:
+            outcome = run_pull(jobs, since=since, on_snapshot=on_snapshot, progress=bar.update,
+                               holder=holder_name("命令行"), force=force)
+        finally:
+            bar.finish()
+    _finish(outcome.ok, _outcome_text(outcome, "pull"))
 
 
 @kis_group.command("push")
-def push_cmd() -> None:
+@click.option("--force", is_flag=True, help=FORCE_HELP.format("push"))
+def push_cmd(force: bool) -> None:
     """Write finished days' completions to the KIS staging table now, and read back what KIS made of them."""
-    from kis.jobs import run_push
+    from kis.jobs import holder_name, run_push
 
     _rt, jobs = _jobs()
     bar = _Bar("写入 KIS", PUSH_BAR_FROM)
-    try:
-        outcome = run_push(jobs, on_pending=bar.start, progress=bar.update)
-    finally:
-        bar.finish()
-    _finish(outcome.ok, outcome.text)
+    with _stoppable("完工回写"):
+        try:
+            outcome = run_push(jobs, on_pending=bar.start, progress=bar.update, holder=holder_name("命令行"),
+                               force=force)
+        finally:
+            bar.finish()
+    _finish(outcome.ok, _outcome_text(outcome, "push"))
 
 
 @kis_group.command("status")

@@ -11,6 +11,8 @@ primary key makes a duplicate impossible even for two runs racing past the lease
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -68,9 +70,18 @@ def _tell(uow: UnitOfWork, userid: str | None, text: str, now: datetime) -> None
         uow.session.add(Notice(userids=userid, text=text, created_at=now))
 
 
-def _release(jobs: KisJobs, name: str) -> None:
+def holder_name(who: str) -> str:
+    """Who holds a lease, as `kis status` shows it: what started the run, and the process it runs in."""
+    return f"{who}，{socket.gethostname()} 进程 {os.getpid()}"
+
+
+def _holder(holder: str | None, requested_by: str | None) -> str:
+    return holder or holder_name(f"聊天 {requested_by}" if requested_by else "定时任务")
+
+
+def _release(jobs: KisJobs, name: str, holder: str) -> None:
     with jobs.uow() as uow:
-        sync_state.release(uow, name)
+        sync_state.release(uow, name, holder=holder)
         uow.commit()
 
 
@@ -86,10 +97,12 @@ def _not_configured(jobs: KisJobs, userid: str | None) -> Outcome | None:
 
 
 def _busy(jobs: KisJobs, uow: UnitOfWork, name: str, label: str, userid: str | None, now: datetime) -> Outcome:
-    text = f"另一次 KIS {label}正在进行，本次跳过。"
+    row = sync_state.get(uow, name)
+    since = f"，{row.lease_since.astimezone(jobs.config.tz):%m-%d %H:%M} 起" if row.lease_since else ""
+    text = f"另一次 KIS {label}正在进行（{row.lease_holder or '未记录由谁运行'}{since}），本次跳过。"
     _tell(uow, userid, text, now)
     uow.commit()
-    log.info("kis %s skipped: another run holds the lease", name)
+    log.info("%s skipped: another run holds the lease", name)
     return Outcome(False, text, skipped=True)
 
 
@@ -99,14 +112,19 @@ def _busy(jobs: KisJobs, uow: UnitOfWork, name: str, label: str, userid: str | N
 def run_pull(
     jobs: KisJobs, *, since: datetime | None = None, requested_by: str | None = None,
     on_snapshot: Callable[[KisSnapshot], None] | None = None, progress: Callable[[int], None] | None = None,
+    holder: str | None = None, force: bool = False,
 ) -> Outcome:
-    """since: KIS-local lower bound of FCheckDate (default: the watermark minus the lookback)."""
+    """since: KIS-local lower bound of FCheckDate (default: the watermark minus the lookback).
+
+    holder names the run in the lease (see holder_name); force takes the lease over from a run that holds it.
+    """
     if (refused := _not_configured(jobs, requested_by)) is not None:
         return refused
     now = jobs.clock()
+    holder = _holder(holder, requested_by)
     with jobs.uow() as uow:
-        if not sync_state.acquire(uow, sync_state.PULL, now, PULL_LEASE):
-            return _busy(jobs, uow, "pull", "订单同步", requested_by, now)
+        if not sync_state.acquire(uow, sync_state.PULL, now, PULL_LEASE, holder=holder, force=force):
+            return _busy(jobs, uow, sync_state.PULL, "订单同步", requested_by, now)
         bound = pull.since_for(uow, jobs.config, since)
         held = pull.held(uow)
         uow.commit()
@@ -125,6 +143,7 @@ def run_pull(
         log.info("kis pull done: %s", texts.pull_line(result))
         return Outcome(True, text, pull=result)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, alerted and reported, never half-applied
+        _reraise_interrupt(exc)
         reason = _reason(exc)
         with jobs.uow() as uow:
             sync_state.record_failure(uow, sync_state.PULL, now, reason)
@@ -134,7 +153,17 @@ def run_pull(
             uow.commit()
         return Outcome(False, text)
     finally:
-        _release(jobs, sync_state.PULL)
+        _release(jobs, sync_state.PULL, holder)
+
+
+def _reraise_interrupt(exc: BaseException) -> None:
+    """Ctrl-C or SIGTERM (see kis.cli) landing inside a C call comes out as that call's SystemError: it is
+    still a stop, not a failure to record and alert on."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            raise KeyboardInterrupt from exc
+        seen = seen.__cause__ or seen.__context__
 
 
 def _reason(exc: Exception) -> str:
@@ -152,21 +181,24 @@ def run_push(
     jobs: KisJobs, *, scheduled: bool = False, requested_by: str | None = None,
     after_kis_commit: Callable[[list[str]], None] | None = None,
     on_pending: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None,
+    holder: str | None = None, force: bool = False,
 ) -> Outcome:
     """scheduled: a periodic run, which waits out the backoff after failures; a person's run does not.
 
     after_kis_commit runs right after each batch is committed in KIS and before it is recorded locally.
+    holder and force: as for run_pull.
     """
     if (refused := _not_configured(jobs, requested_by)) is not None:
         return refused
     now = jobs.clock()
     tz = jobs.config.tz
+    holder = _holder(holder, requested_by)
     with jobs.uow() as uow:
-        if not sync_state.acquire(uow, sync_state.PUSH, now, PUSH_LEASE):
-            return _busy(jobs, uow, "push", "完工回写", requested_by, now)
+        if not sync_state.acquire(uow, sync_state.PUSH, now, PUSH_LEASE, holder=holder, force=force):
+            return _busy(jobs, uow, sync_state.PUSH, "完工回写", requested_by, now)
         row = sync_state.get(uow, sync_state.PUSH)
         if scheduled and row.retry_at is not None and row.retry_at > now:
-            sync_state.release(uow, sync_state.PUSH)
+            sync_state.release(uow, sync_state.PUSH, holder=holder)
             uow.commit()
             return Outcome(False, f"KIS 完工回写等待重试（{row.retry_at.astimezone(tz):%H:%M} 后）。", skipped=True)
         uow.commit()
@@ -180,7 +212,7 @@ def run_push(
             if on_pending is not None:
                 on_pending(push.pending_count(uow))
         with jobs.open_link(jobs.config) as kis:
-            _send(jobs, kis, result, batch_id=batch_id, now=now, after_kis_commit=after_kis_commit,
+            _send(jobs, kis, result, batch_id=batch_id, now=now, holder=holder, after_kis_commit=after_kis_commit,
                   progress=progress)
             with jobs.uow() as uow:
                 sent, rejected = push.readback_keys(uow, today=now.astimezone(tz).date())
@@ -198,6 +230,7 @@ def run_push(
         log.info("kis push done: %s", texts.push_line(result))
         return Outcome(True, text, push=result)
     except Exception as exc:  # noqa: BLE001 - rows stay pending; the next run (after backoff) catches up
+        _reraise_interrupt(exc)
         reason = _reason(exc)
         with jobs.uow() as uow:
             row = sync_state.record_failure(uow, sync_state.PUSH, now, reason)
@@ -208,10 +241,10 @@ def run_push(
             uow.commit()
         return Outcome(False, text, push=result)
     finally:
-        _release(jobs, sync_state.PUSH)
+        _release(jobs, sync_state.PUSH, holder)
 
 
-def _send(jobs: KisJobs, kis: KisLink, result: PushResult, *, batch_id: str, now: datetime,
+def _send(jobs: KisJobs, kis: KisLink, result: PushResult, *, batch_id: str, now: datetime, holder: str,
           after_kis_commit: Callable[[list[str]], None] | None, progress: Callable[[int], None] | None) -> None:
     after_id = 0
     while True:
@@ -231,11 +264,13 @@ def _send(jobs: KisJobs, kis: KisLink, result: PushResult, *, batch_id: str, now
             raise
         with jobs.uow() as uow:
             push.mark_sent(uow, ids, batch_id=batch_id, now=now)
-            sync_state.renew(uow, sync_state.PUSH, jobs.clock(), PUSH_LEASE)
+            kept = sync_state.renew(uow, sync_state.PUSH, jobs.clock(), PUSH_LEASE, holder=holder)
             uow.commit()
         result.written += written.inserted
         result.already_there += written.already_there
         result.batches += 1
+        if not kept:  # taken over (--force) by a run that thought this one dead: leave the rest to it
+            raise KisError("另一次完工回写接管了本次运行（--force），本次在写完当前批次后停止。")
         if progress is not None:
             progress(len(batch))
 

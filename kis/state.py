@@ -1,4 +1,5 @@
-"""sync_state rows of the KIS jobs: a lease so runs never overlap, the last outcome, backoff after failures."""
+"""sync_state rows of the KIS jobs: a lease so runs never overlap (with who holds it and since when), the last
+outcome, backoff after failures."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ PUSH = "kis_push"
 # Backoff of the scheduled push while KIS fails: 2, 4, 8 … minutes, at most an hour between attempts.
 BACKOFF_FIRST = timedelta(minutes=2)
 BACKOFF_MAX = timedelta(hours=1)
+HOLDER_WIDTH = 120  # sync_state.lease_holder
 
 
 def backoff(failures: int) -> timedelta:
@@ -37,27 +39,38 @@ def get(uow: UnitOfWork, name: str) -> SyncState:
     return row
 
 
-def acquire(uow: UnitOfWork, name: str, now: datetime, ttl: timedelta) -> bool:
-    """Take the job's lease unless a live run holds it; a run that crashed lets it expire after ttl."""
+def acquire(uow: UnitOfWork, name: str, now: datetime, ttl: timedelta, *, holder: str, force: bool = False) -> bool:
+    """Take the job's lease unless a live run holds it; a run that crashed lets it expire after ttl.
+
+    force takes it over from a run that holds it, for a run killed where it could not give it back.
+    """
     get(uow, name)
     uow.flush()
+    where = [SyncState.name == name]
+    if not force:
+        where.append(or_(SyncState.lease_until.is_(None), SyncState.lease_until < now))
     taken = uow.session.execute(
-        update(SyncState)
-        .where(SyncState.name == name, or_(SyncState.lease_until.is_(None), SyncState.lease_until < now))
-        .values(lease_until=now + ttl)
+        update(SyncState).where(*where)
+        .values(lease_until=now + ttl, lease_since=now, lease_holder=holder[:HOLDER_WIDTH])
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     return bool(taken)
 
 
-def renew(uow: UnitOfWork, name: str, now: datetime, ttl: timedelta) -> None:
-    uow.session.execute(update(SyncState).where(SyncState.name == name).values(lease_until=now + ttl)
-                        .execution_options(synchronize_session=False))
+def renew(uow: UnitOfWork, name: str, now: datetime, ttl: timedelta, *, holder: str) -> bool:
+    """Extend the lease; False when another run has taken it over meanwhile."""
+    return bool(uow.session.execute(
+        update(SyncState).where(SyncState.name == name, SyncState.lease_holder == holder[:HOLDER_WIDTH])
+        .values(lease_until=now + ttl).execution_options(synchronize_session=False)
+    ).rowcount)  # type: ignore[attr-defined]
 
 
-def release(uow: UnitOfWork, name: str) -> None:
-    uow.session.execute(update(SyncState).where(SyncState.name == name).values(lease_until=None)
-                        .execution_options(synchronize_session=False))
+def release(uow: UnitOfWork, name: str, *, holder: str) -> None:
+    """Give the lease back, unless another run has taken it over (then it is that run's to give back)."""
+    uow.session.execute(
+        update(SyncState).where(SyncState.name == name, SyncState.lease_holder == holder[:HOLDER_WIDTH])
+        .values(lease_until=None, lease_since=None, lease_holder=None)
+        .execution_options(synchronize_session=False))
 
 
 def record_ok(uow: UnitOfWork, name: str, now: datetime, message: str) -> SyncState:
@@ -67,7 +80,6 @@ def record_ok(uow: UnitOfWork, name: str, now: datetime, message: str) -> SyncSt
     row.last_message = message
     row.failures = 0
     row.retry_at = None
-    row.lease_until = None
     return row
 
 
@@ -78,5 +90,4 @@ def record_failure(uow: UnitOfWork, name: str, now: datetime, reason: str) -> Sy
     row.last_message = reason
     row.failures = (row.failures or 0) + 1
     row.retry_at = now + backoff(row.failures)
-    row.lease_until = None
     return row

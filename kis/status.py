@@ -23,7 +23,10 @@ class JobStatus:
     failures: int
     retry_at: datetime | None
     watermark: datetime | None
-    running: bool
+    running: bool  # a run holds the lease now
+    lease_holder: str | None = None
+    lease_since: datetime | None = None
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,10 @@ class KisStatus:
 def _job(row: SyncState | None, now: datetime) -> JobStatus | None:
     if row is None:
         return None
+    running = row.lease_until is not None and row.lease_until > now
     return JobStatus(row.last_run_at, row.last_ok, row.last_ok_at, row.last_message, row.failures or 0,
-                     row.retry_at, row.watermark, row.lease_until is not None and row.lease_until > now)
+                     row.retry_at, row.watermark, running, row.lease_holder if running else None,
+                     row.lease_since if running else None, row.lease_until if running else None)
 
 
 def kis_status(uow: UnitOfWork, *, configured: bool | None, now: datetime) -> KisStatus:

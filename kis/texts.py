@@ -98,31 +98,36 @@ def push_failed_text(reason: str, pending: int, retry_at: datetime | None, tz: Z
     return f"KIS 完工回写失败：{reason}\n待回写 {_n(pending)} 行仍在队列中，不会丢失；{retry}。"
 
 
-def _job_line(label: str, job: JobStatus | None, tz: ZoneInfo) -> list[str]:
-    if job is None or job.last_run_at is None:
+def _job_line(label: str, job: JobStatus | None, tz: ZoneInfo, command: str) -> list[str]:
+    if job is None or (job.last_run_at is None and not job.running):
         return [f"{label}：尚未运行"]
-    head = f"{label}：上次 {_t(job.last_run_at, tz)} "
-    if job.last_ok:
-        head += f"成功（{(job.message or '').splitlines()[0] if job.message else ''}）"
+    if job.last_run_at is None:
+        head = f"{label}：首次运行"
     else:
-        head += f"失败（连续 {job.failures} 次）：{job.message or ''}"
-        if job.last_ok_at:
-            head += f"；上次成功 {_t(job.last_ok_at, tz)}"
-        if job.retry_at:
-            head += f"；下次自动重试 {_t(job.retry_at, tz)}"
-    if job.running:
-        head += "；正在运行"
-    return [head]
+        head = f"{label}：上次 {_t(job.last_run_at, tz)} "
+        if job.last_ok:
+            head += f"成功（{(job.message or '').splitlines()[0] if job.message else ''}）"
+        else:
+            head += f"失败（连续 {job.failures} 次）：{job.message or ''}"
+            if job.last_ok_at:
+                head += f"；上次成功 {_t(job.last_ok_at, tz)}"
+            if job.retry_at:
+                head += f"；下次自动重试 {_t(job.retry_at, tz)}"
+    if not job.running:
+        return [head]
+    return [head + f"；正在运行（{job.lease_holder or '未记录由谁运行'}，{_t(job.lease_since, tz)} 起，"
+                   f"占用至 {_t(job.lease_until, tz)}）",
+            f"  若该运行已中断（例如进程被终止），到期后即可再次运行，或用 factorybot kis {command} --force 接管"]
 
 
 def status_text(st: KisStatus, tz: ZoneInfo, now: datetime) -> str:
     out = [f"KIS 同步状态（{_t(now, tz, '%Y-%m-%d %H:%M')}）："]
     if st.configured is False:
         out.append("未配置 KIS 连接（KIS_ODBC），定时同步与回写不会运行。")
-    out += _job_line("订单同步", st.pull, tz)
+    out += _job_line("订单同步", st.pull, tz, "pull")
     if st.pull and st.pull.watermark:
         out.append(f"  已读到 {_t(st.pull.watermark, tz, '%Y-%m-%d %H:%M')} 审核的订单")
-    out += _job_line("完工回写", st.push, tz)
+    out += _job_line("完工回写", st.push, tz, "push")
     c = st.counts
     queue = f"回写队列：待写入 {_n(c.get(OutboxStatus.PENDING, 0))} 行"
     if c.get(OutboxStatus.PENDING):

@@ -15,6 +15,7 @@ from domain.policy import PlantPolicy
 from domain.services.order_timeline import order_timeline
 from domain.services.reporting import report_work
 from domain.vocab import AlertStatus, OutboxStatus
+from kis.jobs import holder_name
 from kis.shaped_db import run_inbound_job
 from kis.status import kis_status
 from kis.texts import status_text
@@ -267,5 +268,6 @@ def test_two_pushes_never_run_at_once(produced):
         inner.append(produced.push())  # beat fires while a person's push is still writing
 
     assert produced.push(after_kis_commit=meanwhile).ok
-    assert inner[0].skipped and inner[0].text == "另一次 KIS 完工回写正在进行，本次跳过。"
+    assert inner[0].skipped
+    assert inner[0].text == f"另一次 KIS 完工回写正在进行（{holder_name('定时任务')}，11-25 10:30 起），本次跳过。"
     assert staged(produced) == EXPECTED
