@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from alerts import rules
 from alerts.cards import alert_card
@@ -166,14 +166,18 @@ def _workshops(uow: UnitOfWork) -> list[str]:
 def _workshop_days(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[rules.WorkshopDay]:
     today = policy.local(now).date()
     day_start = policy.at(today, datetime.min.time())
-    day_end = day_start + timedelta(days=1)
-    # Done work orders count on the days they ran, not after: one finished early plans nothing for the rest
-    # of its planned span.
-    running = and_(WorkOrder.planned_start < day_end, WorkOrder.planned_finish >= day_start,
+    shift_start, shift_end = policy.at(today, policy.shift_start), policy.at(today, policy.shift_end)
+    # A work order plans for today when its planned span overlaps today's shift: one planned to finish at
+    # the shift's start (08:00) was the work of the days before. Done work orders count on the days they
+    # ran, not after: one finished early plans nothing for the rest of its planned span.
+    running = and_(WorkOrder.planned_start < shift_end, WorkOrder.planned_finish > shift_start,
                    WorkOrder.status.in_(LIVE + (WorkOrderStatus.DONE,)),
                    WorkOrder.finished_at.is_(None) | (WorkOrder.finished_at >= day_start))
+    # A day's plan is never more than the whole work order (a short run planned at a press's daily rate).
+    day_plan = case((WorkOrder.daily_plan_qty < WorkOrder.planned_qty, WorkOrder.daily_plan_qty),
+                    else_=WorkOrder.planned_qty)
     planned = dict(uow.session.execute(
-        select(WorkOrder.workshop, func.sum(WorkOrder.daily_plan_qty)).where(running).group_by(WorkOrder.workshop)
+        select(WorkOrder.workshop, func.sum(day_plan)).where(running).group_by(WorkOrder.workshop)
     ).all())
     done = dict(uow.session.execute(
         select(WorkOrder.workshop, func.coalesce(func.sum(WorkReport.good_qty), 0))
