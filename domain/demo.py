@@ -60,6 +60,9 @@ TRIM_OPERATION = "修边"
 
 # The demo pictures the plant at noon on `today`: the morning's reports are in, the afternoon's are not.
 AS_OF = time(12, 0)
+# Of a day's moulding, what the presses have made by noon: four hours of the 08:00-20:00 shift. Only today's
+# moulding is cut to it (the rest of the day is still to come); days before are whole.
+MORNING_SHARE = 4 / 12
 # Finished orders leave the warehouse within a few days; older finished ones are therefore shipped.
 SHIP_AFTER_DAYS = 5
 # Share of defects each operation makes (upper bound of a uniform draw): moulding scraps most.
@@ -617,8 +620,10 @@ class _Plant:
             last_day = i == n_days - 1
             for k in range(len(names)):
                 if k == 0:
-                    if i >= mould_days - 1:
+                    if i >= mould_days - 1 and day != self.today:
                         target = good[0]
+                    elif i >= mould_days - 1:
+                        target = cum_good[0] + round((good[0] - cum_good[0]) * MORNING_SHARE)
                     elif slowdown is not None and slowdown.weights[i] == 0:
                         target = cum_good[0]  # stopped: not one good piece
                     else:
@@ -627,6 +632,8 @@ class _Plant:
                                     else sum(slowdown.weights[: i + 1]) / sum(slowdown.weights))
                         share = progress * rng.uniform(0.9, 1.05)
                         target = min(qty - 1, round(good[0] * share))
+                        if day == self.today:
+                            target = cum_good[0] + round((target - cum_good[0]) * MORNING_SHARE)
                     target = max(target, cum_good[0])
                     new_defect = round(defect[0] * target / good[0]) if good[0] else 0
                     if slowdown is not None:  # a scrap run's pieces: a normal day's shots, only partly good
@@ -636,7 +643,7 @@ class _Plant:
                 else:
                     available = cum_good[k - 1]
                     if last_day:
-                        used = consumed_total[k]
+                        used = min(consumed_total[k], available)  # today: moulding has not finished yet
                     else:
                         # Keep some of what arrived for later, so the step is never done before its time.
                         used = max(cum_used[k], math.floor(available * rng.uniform(0.55, 0.9)))
