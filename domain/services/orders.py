@@ -217,7 +217,8 @@ def _work_order(wo: WorkOrder) -> WorkOrderProgress:
 
 
 def _is_late(order: SalesOrder, today: date) -> bool:
-    if order.status != OrderStatus.OPEN or Stage(order.stage).rank >= Stage.STOCKED.rank:
+    """Past due and not shipped: made and waiting in the warehouse is still a late delivery (as on the board)."""
+    if order.status != OrderStatus.OPEN or Stage(order.stage) == Stage.SHIPPED:
         return False
     return any(line.due_date < today for line in order.lines)
 

@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from domain.errors import DomainError, NotFound
+from domain.models import SalesOrder
 from domain.services.exceptions import open_exception
 from domain.services.orders import looks_like_bill_no, my_orders, order_progress, search_orders
 from domain.services.reporting import report_work
+from domain.vocab import Stage
 from tests.factories import NOW, TODAY, add_order, small_plant
 
 
@@ -53,6 +56,16 @@ def test_customer_search_lists_open_orders_late_first(plant, make_uow):
         search_orders(uow, "格", today=TODAY)
     with make_uow() as uow:
         assert search_orders(uow, "不存在的客户", today=TODAY) == ([], 0)
+
+
+@pytest.mark.parametrize(("stage", "late"), [(Stage.QC, True), (Stage.STOCKED, True), (Stage.SHIPPED, False)])
+def test_a_past_due_order_is_late_until_it_ships(plant, make_uow, stage, late):
+    # Made and waiting in the warehouse past the due date is still a late delivery, as on the board.
+    with make_uow() as uow:
+        uow.session.scalar(select(SalesOrder).where(SalesOrder.bill_no == "SEORD000002")).stage = stage
+        uow.commit()
+    with make_uow() as uow:
+        assert order_progress(uow, "SEORD000002", today=TODAY).late is late
 
 
 def test_my_orders_are_those_i_reported_on(plant, make_uow, policy):
