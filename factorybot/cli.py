@@ -83,7 +83,7 @@ def people_import(csv_file: Path) -> None:
     A workshop must be one that a route runs through: of the work orders in the store, or of
     KIS_DEFAULT_ROUTE. Leave it empty for people who work plant-wide.
     """
-    from domain.services.people import import_people, parse_people_csv
+    from domain.services.people import import_people, known_workshops, parse_people_csv
     from kis.config import parse_route
 
     rt = _runtime()
@@ -92,10 +92,12 @@ def people_import(csv_file: Path) -> None:
         route = parse_route(rt.settings.kis_default_route)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    route_workshops = [workshop for _, workshop in route]
     try:
-        rows = parse_people_csv(text)
         with rt.uow() as uow:
-            result = import_people(uow, rows, route_workshops=[workshop for _, workshop in route])
+            # Every bad row in one answer: the workshops are checked in the same pass as the rest.
+            rows = parse_people_csv(text, known_workshops(uow, route_workshops))
+            result = import_people(uow, rows, route_workshops=route_workshops)
             uow.commit()
     except DomainError as exc:
         click.secho("导入失败，未做任何修改：", fg="red", err=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -47,8 +47,9 @@ class PeopleFileError(DomainError):
         self.errors = errors
 
 
-def parse_people_csv(text: str) -> list[PersonRow]:
-    """Parse userid,name,roles,workshop[,zone]; roles separated by ; | or space. Raises with every bad row."""
+def parse_people_csv(text: str, known_workshops: Collection[str] | None = None) -> list[PersonRow]:
+    """Parse userid,name,roles,workshop[,zone]; roles separated by ; | or space. Raises with every bad row,
+    an unknown workshop among them when the known ones are given."""
     text = text.lstrip("\ufeff")  # Excel writes a BOM
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
@@ -82,11 +83,14 @@ def parse_people_csv(text: str) -> list[PersonRow]:
                 roles.append(role.value)
         if not roles and not any(p.startswith("未知角色") for p in problems):
             problems.append("至少需要一个角色")
+        workshop = rec.get("workshop") or None
+        if known_workshops is not None and workshop and workshop not in known_workshops:
+            problems.append(_unknown_workshop(workshop, set(known_workshops)))
         if problems:
             errors.append(RowError(line, "；".join(problems)))
             continue
         seen[userid] = line
-        rows.append(PersonRow(line, userid, name, tuple(roles), rec.get("workshop") or None, rec.get("zone") or None))
+        rows.append(PersonRow(line, userid, name, tuple(roles), workshop, rec.get("zone") or None))
     if errors:
         raise PeopleFileError(errors)
     if not rows:

@@ -141,6 +141,11 @@ def test_people_import_refuses_a_workshop_no_route_runs_through(cli, tmp_path, m
     result = cli("people", "import", str(people))
     assert result.exit_code == 1 and "未做任何修改" in result.output
     assert "第 3 行：车间「不存在车间」不存在" in result.output and "注塑车间" in result.output
+    # One answer names every bad row: an unknown workshop beside a bad role.
+    people.write_text("userid,name,roles,workshop\nwangwu,王五,厨师,注塑车间\nlisi,李四,worker,不存在车间\n",
+                      encoding="utf-8")
+    result = cli("people", "import", str(people))
+    assert "第 2 行：未知角色「厨师」" in result.output and "第 3 行：车间「不存在车间」不存在" in result.output
     # The default route's workshops are known before any work order exists; so are a custom route's.
     people.write_text("userid,name,roles,workshop\nlisi,李四,worker,不存在车间\n", encoding="utf-8")
     monkeypatch.setenv("KIS_DEFAULT_ROUTE", "注塑@不存在车间")
