@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, astuple
 from functools import wraps
@@ -129,10 +131,41 @@ def board_data() -> Any:
         headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
         if request.if_none_match.contains(etag):
             return Response(status=304, headers=headers)
-        board = build_board(uow, today=deps.runtime.today(), tz=tz, viewer=person, token_workshop=screen_workshop,
-                            filters=filters, now=now, forecast=deps.runtime.alert_policy.forecast)
-    body = json.dumps(board.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        built = current_app.extensions.setdefault("board_bodies", _BuiltBoards())  # one per app: its own store
+        body = built.get(etag)
+        if body is None:
+            board = build_board(uow, today=deps.runtime.today(), tz=tz, viewer=person,
+                                token_workshop=screen_workshop, filters=filters, now=now,
+                                forecast=deps.runtime.alert_policy.forecast)
+            body = json.dumps(board.to_dict(), ensure_ascii=False, separators=(",", ":"))
+            built.put(etag, body)
     return Response(body, mimetype="application/json", headers=headers)
+
+
+class _BuiltBoards:
+    """The last few board bodies by ETag. The ETag names everything the body depends on, so the same ETag
+    is the same body: after a report, the screens and phones that poll the same view share one build
+    (per process) instead of each building the board again within the same few seconds."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._bodies: OrderedDict[str, str] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> str | None:
+        with self._lock:
+            body = self._bodies.get(etag)
+            if body is not None:
+                self._bodies.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: str) -> None:
+        with self._lock:
+            self._bodies[etag] = body
+            self._bodies.move_to_end(etag)
+            while len(self._bodies) > self._size:
+                self._bodies.popitem(last=False)
+
 
 
 def _may_see_order(uow: UnitOfWork, person: Person | None, screen_workshop: str | None, bill_no: str) -> bool:

@@ -116,3 +116,28 @@ def test_the_clock_moves_the_etag_every_minute(harness, screen):
     assert poll(harness, screen, etag).status_code == 304
     rt.now = lambda: NOW + timedelta(seconds=55)  # 10:01: the forecast and due dates are read afresh
     assert poll(harness, screen, etag).status_code == 200
+
+
+def test_a_second_screen_on_the_same_view_gets_the_built_board_and_a_report_rebuilds_it(
+        harness, screen, monkeypatch):
+    first = poll(harness, screen)
+    real_build = bot.board.build_board
+    builds: list[int] = []
+
+    def counting(*args: object, **kwargs: object):
+        builds.append(1)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(bot.board, "build_board", counting)
+    # A second screen (no ETag yet) on the same view and version: the same body, not built again.
+    second = poll(harness, screen)
+    assert second.status_code == 200 and second.data == first.data and builds == []
+    with uow_for(harness) as uow:
+        _report(uow, NOW)
+        uow.commit()
+    after = poll(harness, screen)
+    assert after.status_code == 200 and builds == [1] and after.data != first.data
+    def moulded(resp) -> int:
+        return next(r for r in resp.get_json()["rows"] if r["work_order"] == "WO20261125-01")["ops"][0]["good"]
+
+    assert moulded(after) == moulded(first) + 10
