@@ -31,9 +31,8 @@ def pg_factory(pg_database_url):
     engine.dispose()
 
 
-@pytest.mark.parametrize("rounds", range(5))
-def test_racing_reports_for_the_last_units_never_over_report(pg_factory, policy, rounds):
-    # 1000 planned + 5 % tolerance = 1050 at most. Two workers each try to report 700 at the same moment.
+def race(pg_factory, policy, *, good_qty: int, key: str) -> list[str]:
+    """w1 and w2 report good_qty on the same work order at the same moment: "ok" or the refusal, each."""
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -41,8 +40,8 @@ def test_racing_reports_for_the_last_units_never_over_report(pg_factory, policy,
         with UnitOfWork(pg_factory) as uow:
             barrier.wait()
             try:
-                report_work(uow, policy, work_order_code="WO20261125-01", userid=userid, good_qty=700,
-                            defect_qty=0, source_key=f"race-{userid}", now=NOW)
+                report_work(uow, policy, work_order_code="WO20261125-01", userid=userid, good_qty=good_qty,
+                            defect_qty=0, source_key=f"{key}-{userid}", now=NOW)
                 uow.commit()
                 outcomes.append("ok")
             except DomainError as exc:
@@ -53,7 +52,13 @@ def test_racing_reports_for_the_last_units_never_over_report(pg_factory, policy,
         t.start()
     for t in threads:
         t.join(30)
+    return outcomes
 
+
+@pytest.mark.parametrize("rounds", range(5))
+def test_racing_reports_for_the_last_units_never_over_report(pg_factory, policy, rounds):
+    # 1000 planned + 5 % tolerance = 1050 at most. Two workers each try to report 700 at the same moment.
+    outcomes = race(pg_factory, policy, good_qty=700, key="race")
     assert outcomes.count("ok") == 1
     assert any("最多还能报 350 件" in o for o in outcomes)
     with UnitOfWork(pg_factory) as uow:
@@ -70,26 +75,7 @@ def test_two_finishes_of_the_same_last_units_count_once(pg_factory, policy, roun
         report_work(uow, policy, work_order_code="WO20261125-01", userid="w1", good_qty=980, defect_qty=0,
                     source_key="first-980", now=NOW)
         uow.commit()
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def worker(userid: str) -> None:
-        with UnitOfWork(pg_factory) as uow:
-            barrier.wait()
-            try:
-                report_work(uow, policy, work_order_code="WO20261125-01", userid=userid, good_qty=20,
-                            defect_qty=0, source_key=f"last-{userid}", now=NOW)
-                uow.commit()
-                outcomes.append("ok")
-            except DomainError as exc:
-                outcomes.append(exc.message)
-
-    threads = [threading.Thread(target=worker, args=(u,)) for u in ("w1", "w2")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-
+    outcomes = race(pg_factory, policy, good_qty=20, key="last")
     assert outcomes.count("ok") == 1
     assert any("已完成" in o for o in outcomes), outcomes
     with UnitOfWork(pg_factory) as uow:
