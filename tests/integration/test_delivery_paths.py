@@ -81,18 +81,24 @@ def test_deferred_answer_arrives_actively_without_redis(sqlite_plant, fake_wecom
     assert len(set(re.findall(r"SEORD0000\d\d", joined))) == 13
 
 
-def test_a_real_celery_worker_runs_deferred_routes(sqlite_plant, fake_wecom, real_redis, tmp_path):
-    fake_wecom.reset()
-    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
-    env = dict(os.environ, DATABASE_URL=sqlite_plant, REDIS_URL=settings.redis_url, WECOM_CORP_ID=CORP_ID,
+def start_celery_worker(db_url: str, redis_url: str, fake_url: str, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A real Celery worker (solo pool) on the test's database, Redis and fake WeCom; its log in tmp_path."""
+    env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=redis_url, WECOM_CORP_ID=CORP_ID,
                WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=SECRET, WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY,
-               WECOM_API_BASE=fake_wecom.url)
+               WECOM_API_BASE=fake_url)
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
         [str(Path(sys.executable).with_name("celery")), "-A", "factorybot.worker", "worker", "--pool", "solo",
          "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
         env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
+    return worker, log
+
+
+def test_a_real_celery_worker_runs_deferred_routes(sqlite_plant, fake_wecom, real_redis, tmp_path):
+    fake_wecom.reset()
+    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
+    worker, log = start_celery_worker(sqlite_plant, settings.redis_url, fake_wecom.url, tmp_path)
     try:
         h = harness_for(create_app(settings), None)
         resp, _ = h.post(h.builder.text("w1", "全部 小熊"))

@@ -3,11 +3,8 @@ WeCom and sends it with its headline figures (the in-process path is tests/bot/t
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +14,9 @@ from bot.app import create_app
 from domain.db import make_engine, make_session_factory
 from domain.models import Base
 from domain.uow import UnitOfWork
-from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, make_settings
+from tests.bot.conftest import make_settings
 from tests.factories import small_plant
-from tests.integration.test_delivery_paths import harness_for
+from tests.integration.test_delivery_paths import harness_for, start_celery_worker
 from tests.reports.hand_month import build_october
 
 pytestmark = pytest.mark.redis
@@ -53,15 +50,7 @@ def test_a_real_celery_worker_renders_uploads_and_sends_the_monthly_report(octob
                                                                            tmp_path):
     fake_wecom.reset()
     settings = make_settings(october_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
-    env = dict(os.environ, DATABASE_URL=october_plant, REDIS_URL=settings.redis_url, WECOM_CORP_ID=CORP_ID,
-               WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=SECRET, WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY,
-               WECOM_API_BASE=fake_wecom.url)
-    log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [str(Path(sys.executable).with_name("celery")), "-A", "factorybot.worker", "worker", "--pool", "solo",
-         "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
+    worker, log = start_celery_worker(october_plant, settings.redis_url, fake_wecom.url, tmp_path)
     try:
         h = harness_for(create_app(settings), None)
         resp, _ = h.post(h.builder.text("boss", "月报 2026-10"))
