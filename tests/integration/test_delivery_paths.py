@@ -7,7 +7,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,18 +26,27 @@ from tests.factories import add_order, small_plant
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture
-def sqlite_plant(tmp_path) -> str:
+def plant_file(tmp_path: Path, build: Callable[[UnitOfWork], object]) -> str:
+    """An SQLite file the worker subprocesses can open too: the small plant, then `build` on top."""
     url = f"sqlite:///{tmp_path}/plant.db"
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     with UnitOfWork(make_session_factory(engine)) as uow:
         small_plant(uow)
-        for i in range(2, 15):
-            add_order(uow, bill_no=f"SEORD0000{i:02d}", customer="小熊电器股份有限公司", wo_code=f"WO20261125-{i:02d}")
+        build(uow)
         uow.commit()
     engine.dispose()
     return url
+
+
+def _little_bear_orders(uow: UnitOfWork) -> None:
+    for i in range(2, 15):
+        add_order(uow, bill_no=f"SEORD0000{i:02d}", customer="小熊电器股份有限公司", wo_code=f"WO20261125-{i:02d}")
+
+
+@pytest.fixture
+def sqlite_plant(tmp_path) -> str:
+    return plant_file(tmp_path, _little_bear_orders)
 
 
 def harness_for(app, queue) -> BotHarness:
@@ -58,16 +69,23 @@ def test_a_delivery_repeated_to_two_processes_runs_once(sqlite_plant, fake_wecom
     assert any(k.startswith(b"wecom:seen:msg:") for k in real_redis.keys("*"))
 
 
-def _wait_for_texts(fake_wecom, userid: str, count: int, timeout: float = 20) -> list[str]:
+def sent_messages(fake_wecom, userid: str, msgtype: str, *, at_least: int = 1,
+                  timeout: float = 20) -> list[dict[str, Any]]:
+    """The messages of one type the fake WeCom accepted for a user, once there are `at_least` of them
+    (or whatever came by the timeout)."""
     deadline = time.monotonic() + timeout
-    texts: list[str] = []
+    sent: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        texts = [c["json"]["text"]["content"] for c in fake_wecom.calls(userid=userid, path="message/send")
-                 if c.get("errcode") == 0 and c["json"].get("msgtype") == "text"]
-        if len(texts) >= count:
-            return texts
+        sent = [c["json"] for c in fake_wecom.calls(userid=userid, path="message/send")
+                if c.get("errcode") == 0 and c["json"].get("msgtype") == msgtype]
+        if len(sent) >= at_least:
+            return sent
         time.sleep(0.2)
-    return texts
+    return sent
+
+
+def _wait_for_texts(fake_wecom, userid: str, count: int, timeout: float = 20) -> list[str]:
+    return [m["text"]["content"] for m in sent_messages(fake_wecom, userid, "text", at_least=count, timeout=timeout)]
 
 
 def test_deferred_answer_arrives_actively_without_redis(sqlite_plant, fake_wecom):

@@ -4,19 +4,13 @@ WeCom and sends it with its headline figures (the in-process path is tests/bot/t
 from __future__ import annotations
 
 import subprocess
-import time
-from typing import Any
 
 import pytest
 import requests
 
 from bot.app import create_app
-from domain.db import make_engine, make_session_factory
-from domain.models import Base
-from domain.uow import UnitOfWork
 from tests.bot.conftest import make_settings
-from tests.factories import small_plant
-from tests.integration.test_delivery_paths import harness_for, start_celery_worker
+from tests.integration.test_delivery_paths import harness_for, plant_file, sent_messages, start_celery_worker
 from tests.reports.hand_month import build_october
 
 pytestmark = pytest.mark.redis
@@ -24,26 +18,7 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture
 def october_plant(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path}/plant.db"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with UnitOfWork(make_session_factory(engine)) as uow:
-        small_plant(uow)  # boss is an executive
-        build_october(uow)
-        uow.commit()
-    engine.dispose()
-    return url
-
-
-def _wait_for(fake_wecom, userid: str, msgtype: str, timeout: float) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sent = [c["json"] for c in fake_wecom.calls(userid=userid, path="message/send")
-                if c.get("errcode") == 0 and c["json"].get("msgtype") == msgtype]
-        if sent:
-            return sent
-        time.sleep(0.3)
-    return []
+    return plant_file(tmp_path, build_october)  # the small plant's boss is an executive
 
 
 def test_a_real_celery_worker_renders_uploads_and_sends_the_monthly_report(october_plant, fake_wecom, real_redis,
@@ -55,9 +30,9 @@ def test_a_real_celery_worker_renders_uploads_and_sends_the_monthly_report(octob
         h = harness_for(create_app(settings), None)
         resp, _ = h.post(h.builder.text("boss", "月报 2026-10"))
         assert h.reply_text(resp) == "正在生成2026年10月月度订单达成分析表（PDF），完成后以文件发给您，请稍候……"
-        files = _wait_for(fake_wecom, "boss", "file", timeout=90)
+        files = sent_messages(fake_wecom, "boss", "file", timeout=90)
         assert files, log.read_text()[-3000:]
-        texts = _wait_for(fake_wecom, "boss", "text", timeout=20)
+        texts = sent_messages(fake_wecom, "boss", "text", timeout=20)
     finally:
         worker.terminate()
         worker.wait(20)
