@@ -54,8 +54,8 @@ def harness_for(app, queue) -> BotHarness:
     return BotHarness(app, app.test_client(), queue, CallbackBuilder(crypto, CORP_ID, AGENT_ID), crypto)
 
 
-def test_a_delivery_repeated_to_two_processes_runs_once(sqlite_plant, fake_wecom, real_redis):
-    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
+def test_a_delivery_repeated_to_two_processes_runs_once(sqlite_plant, fake_wecom, real_redis, redis_test_url):
+    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url=redis_test_url)
     queue_a, queue_b = RecordingQueue(), RecordingQueue()
     a = harness_for(create_app(settings, queue=queue_a), queue_a)
     b = harness_for(create_app(settings, queue=queue_b), queue_b)
@@ -113,9 +113,9 @@ def start_celery_worker(db_url: str, redis_url: str, fake_url: str, tmp_path: Pa
     return worker, log
 
 
-def test_a_real_celery_worker_runs_deferred_routes(sqlite_plant, fake_wecom, real_redis, tmp_path):
+def test_a_real_celery_worker_runs_deferred_routes(sqlite_plant, fake_wecom, real_redis, redis_test_url, tmp_path):
     fake_wecom.reset()
-    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
+    settings = make_settings(sqlite_plant, fake_wecom.url, redis_url=redis_test_url)
     worker, log = start_celery_worker(sqlite_plant, settings.redis_url, fake_wecom.url, tmp_path)
     try:
         h = harness_for(create_app(settings), None)

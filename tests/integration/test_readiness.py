@@ -178,7 +178,7 @@ def test_a_kis_pull_older_than_a_day_makes_the_bot_not_ready(fake_wecom, tmp_pat
     assert ready(client)[0] == 200
 
 
-def test_metrics_show_the_celery_queue_and_the_kis_jobs(db_url, fake_wecom, real_redis):
+def test_metrics_show_the_celery_queue_and_the_kis_jobs(db_url, fake_wecom, real_redis, redis_test_url):
     """The store and broker gauges on /metrics: tasks waiting in Celery's Redis list, the age of each KIS job's
     last success, and the outbox by status."""
     from datetime import UTC, datetime, timedelta
@@ -188,9 +188,8 @@ def test_metrics_show_the_celery_queue_and_the_kis_jobs(db_url, fake_wecom, real
     from domain.vocab import OutboxStatus
     from tests.bot.test_observability import metric
     from tests.factories import small_plant
-    from tests.integration.conftest import REDIS_TEST_URL
 
-    app = create_app(make_settings(db_url, fake_wecom.url, redis_url=REDIS_TEST_URL), queue=RecordingQueue())
+    app = create_app(make_settings(db_url, fake_wecom.url, redis_url=redis_test_url), queue=RecordingQueue())
     client = app.test_client()
     assert "factorybot_celery_queue_depth 0.0" in client.get("/metrics").get_data(as_text=True).splitlines()
     real_redis.rpush("factorybot", "task-1", "task-2", "task-3")  # the Celery queue is a Redis list of its name

@@ -22,9 +22,9 @@ def october_plant(tmp_path) -> str:
 
 
 def test_a_real_celery_worker_renders_uploads_and_sends_the_monthly_report(october_plant, fake_wecom, real_redis,
-                                                                           tmp_path):
+                                                                           redis_test_url, tmp_path):
     fake_wecom.reset()
-    settings = make_settings(october_plant, fake_wecom.url, redis_url="redis://127.0.0.1:6379/13")
+    settings = make_settings(october_plant, fake_wecom.url, redis_url=redis_test_url)
     worker, log = start_celery_worker(october_plant, settings.redis_url, fake_wecom.url, tmp_path)
     try:
         h = harness_for(create_app(settings), None)

@@ -11,7 +11,6 @@ from bot.wecom.cards import Button, button_card
 from bot.wecom.client import WeComClient, normalize_api_base
 from bot.wecom.errors import Throttled, TransientError, WeComAPIError
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
 USERS = {"zhangsan": "张三", "lisi": "李四"}
 
 
@@ -37,8 +36,8 @@ def client(wecom: FakeWeComServer) -> WeComClient:
 
 
 @pytest.fixture
-def real_redis() -> Iterator[tuple[redis_lib.Redis, str]]:
-    r = redis_lib.Redis.from_url(REDIS_URL)
+def real_redis(redis_test_url: str) -> Iterator[tuple[redis_lib.Redis, str]]:
+    r = redis_lib.Redis.from_url(redis_test_url)
     r.ping()  # fail loudly: these tests are about the real shared Redis
     prefix = f"wecom-test-{uuid.uuid4().hex}"
     yield r, prefix
