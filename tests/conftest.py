@@ -14,6 +14,19 @@ from domain.db import make_engine, make_session_factory
 from domain.models import Base
 from domain.policy import PlantPolicy
 from domain.uow import UnitOfWork
+from factorybot.config import Settings
+
+
+def _scrub_plant_settings() -> None:
+    """Forget the developer's own FactoryBot settings before any test reads the environment.
+
+    A shell that ran the demo or a live plant has WECOM_API_BASE, DATABASE_URL, REDIS_URL… exported; a CLI test
+    that inherited them sent real cards to the demo next door. Tests set what they need themselves."""
+    for name in Settings.model_fields:
+        os.environ.pop(name.upper(), None)
+
+
+_scrub_plant_settings()
 
 # Redis for the tests: TEST_REDIS_URL names one database outright; otherwise the session claims a free
 # database number on this server (see redis_test_url), so a demo or a second suite on the same Redis is
