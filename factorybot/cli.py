@@ -241,6 +241,9 @@ def _register_groups() -> None:
     main.add_command(alerts_group)
     main.add_command(board_group)
     main.add_command(usage)
+    from factorybot.wecom_cmd import wecom_group
+
+    main.add_command(wecom_group)
     from reports.cli import report_group
 
     main.add_command(report_group)

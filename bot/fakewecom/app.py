@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, jsonify, redirect, request
 
+from bot.fakewecom.menu import E_MENU_NOT_FOUND, MenuRefused, check_menu
 from bot.wecom.cards import INTERACTIVE_CARD_TYPES, validate_card
 
 TOKEN_TTL = 7200
@@ -80,6 +81,7 @@ class _State:
     oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
     msg_seq: int = 0
+    menu: list[dict[str, Any]] | None = None  # the agent's menu once menu/create succeeded
 
 
 LOGIN_COOKIE = "fake_wecom_user"
@@ -319,12 +321,18 @@ def create_fake_wecom(
                 raise _Fail(E_USER_NOT_FOUND, "userid not found")
             real_id, name = known_users[userid.lower()]
             return _ok(userid=real_id, name=name, status=1, department=[1])
-        if path == "auth/getuserinfo":
-            code = request.args.get("code", "")
-            entry = state.oauth_codes.pop(code, None)  # single use, even when expired
-            if entry is None or clock() > entry[1]:
-                raise _Fail(E_INVALID_CODE, "invalid code")
-            return _ok(userid=entry[0])
+        if path in ("menu/create", "menu/get"):
+            if request.args.get("agentid") != str(agent_id):
+                raise _Fail(E_INVALID_AGENTID, "invalid agentid")
+            if path == "menu/get":
+                if state.menu is None:
+                    raise _Fail(E_MENU_NOT_FOUND, "menu no exist")
+                return _ok(button=state.menu)
+            try:
+                state.menu = check_menu(body)
+            except MenuRefused as refused:
+                raise _Fail(refused.errcode, refused.errmsg) from refused
+            return _ok()
         return Response(f"unknown fake endpoint {path}", status=404, mimetype="text/plain")
 
     def handle_upload(kind: str) -> dict[str, Any]:
@@ -359,6 +367,8 @@ def create_fake_wecom(
         "media/get",
         "user/get",
         "auth/getuserinfo",
+        "menu/create",
+        "menu/get",
     ):
         app.add_url_rule(
             f"/cgi-bin/{wecom_path}",
