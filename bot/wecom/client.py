@@ -376,7 +376,7 @@ class WeComClient:
     def get_user(self, userid: str) -> dict[str, Any]:
         return self._json("get", "user/get", params={"userid": userid})
 
-    # --- app menu (admin commands) ------------------------------------------------------------
+    # --- app menu and address book (admin commands) -------------------------------------------
 
     def create_menu(self, menu: dict[str, Any]) -> None:
         """Replace this agent's menu (menu/create?agentid=). WeCom checks the shape: errcodes 40016–40027."""
@@ -391,6 +391,16 @@ class WeComClient:
                 return None
             raise
         return {"button": result.get("button", [])}
+
+    def list_departments(self) -> list[dict[str, Any]]:
+        """Every department in this app's visible range (department/list): id, name, parentid, order."""
+        return self._call(lambda: list(self._wx.department.get()), "department/list")
+
+    def list_members(self, department_id: int) -> list[dict[str, Any]]:
+        """The members directly in one department (user/list, no fetch_child): userid, name, department,
+        main_department, status. A self-built app reads its visible range with its own secret; user/list_id
+        would need the 通讯录同步 secret, which the bot does not hold."""
+        return self._call(lambda: list(self._wx.user.list(department_id)), "user/list")
 
 
 def _json_error(body: bytes) -> tuple[int, str] | None:
