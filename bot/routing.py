@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.wecom.inbound import CardClick, Inbound, MenuClick, ScanEvent, TextMsg
+from bot.wecom.menu import MenuButton
 from bot.wecom.replies import Reply
 from domain.models import Person
 from domain.policy import PlantPolicy
@@ -77,6 +78,7 @@ class Route:
     defer: str | None = None
     help: str | None = None
     catch_all: bool = False
+    button: MenuButton | None = None  # the app-menu button whose event this route answers
 
     def allows(self, person: Person) -> bool:
         return not self.roles or bool(person.roles & self.roles)
@@ -90,10 +92,12 @@ class Routes:
         self.routes: list[Route] = []
 
     def _add(self, kind: str, matcher: Matcher, *, roles: Iterable[str] = (), defer: str | None = None,
-             help: str | None = None, catch_all: bool = False) -> Callable[[Handler], Handler]:
+             help: str | None = None, catch_all: bool = False,
+             button: MenuButton | None = None) -> Callable[[Handler], Handler]:
         def decorate(fn: Handler) -> Handler:
             self.routes.append(
-                Route(f"{self.module}.{fn.__name__}", kind, matcher, fn, frozenset(roles), defer, help, catch_all)
+                Route(f"{self.module}.{fn.__name__}", kind, matcher, fn, frozenset(roles), defer, help, catch_all,
+                      button)
             )
             return fn
 
@@ -111,14 +115,23 @@ class Routes:
 
         return self._add("text", match, catch_all=pattern in (".*", ".+", r"[\s\S]*"), **kw)
 
-    def menu(self, key: str, **kw: Any) -> Callable[[Handler], Handler]:
-        return self._add("menu", lambda m: {} if isinstance(m, MenuClick) and m.key == key else None, **kw)
+    def menu(self, key: str, *, name: str | None = None, under: str | None = None, position: int = 100,
+             **kw: Any) -> Callable[[Handler], Handler]:
+        """A click on the app-menu button `key`; with a `name` the button is part of the menu pushed to WeCom."""
+        button = MenuButton(name, key, "click", under, position) if name else None
+        return self._add("menu", lambda m: {} if isinstance(m, MenuClick) and m.key == key else None,
+                         button=button, **kw)
 
     def event(self, kind: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self._add("event", lambda m: {} if m.kind == kind else None, **kw)
 
-    def scan(self, **kw: Any) -> Callable[[Handler], Handler]:
-        return self._add("scan", lambda m: {"scan_result": m.scan_result} if isinstance(m, ScanEvent) else None, **kw)
+    def scan(self, *, menu_key: str | None = None, name: str | None = None, under: str | None = None,
+             position: int = 100, **kw: Any) -> Callable[[Handler], Handler]:
+        """Any scan, whichever button it came from; with `menu_key` and `name` the menu gets a scan button, of
+        type scancode_waitmsg since only that type lets the route's reply reach the worker."""
+        button = MenuButton(name, menu_key, "scancode_waitmsg", under, position) if menu_key and name else None
+        return self._add("scan", lambda m: {"scan_result": m.scan_result} if isinstance(m, ScanEvent) else None,
+                         button=button, **kw)
 
     def card(self, *, key_prefix: str, **kw: Any) -> Callable[[Handler], Handler]:
         def match(msg: Inbound) -> Mapping[str, str] | None:
@@ -154,12 +167,25 @@ class Router:
         fallbacks = [i for i, r in enumerate(self.routes) if r.kind == "fallback"]
         if fallbacks != [len(self.routes) - 1]:
             raise RouterError("exactly one fallback route is required, and it must come last")
+        menu_keys: dict[str, str] = {}
+        for route in self.routes:
+            if route.button is None:
+                continue
+            if route.button.key in menu_keys:
+                raise RouterError(f"menu key {route.button.key} of {route.name} is already {menu_keys[route.button.key]}'s")
+            menu_keys[route.button.key] = route.name
         seen_catch_all: set[str] = set()
         for route in self.routes[:-1]:
             if route.kind in seen_catch_all:
                 raise RouterError(f"route {route.name} is shadowed by an earlier catch-all {route.kind} route")
             if route.catch_all:
                 seen_catch_all.add(route.kind)
+
+    @property
+    def menu_buttons(self) -> tuple[MenuButton, ...]:
+        """The app-menu buttons the routes declare, in route order: the menu is built from these only, so
+        every button pushed to WeCom has a route that answers it."""
+        return tuple(r.button for r in self.routes if r.button is not None)
 
     def match(self, msg: Inbound) -> tuple[Route, Mapping[str, str]]:
         for route in self.routes:

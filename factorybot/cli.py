@@ -105,6 +105,49 @@ def people_import(csv_file: Path) -> None:
     click.echo(f"导入完成：新增 {result.created} 人，更新 {result.updated} 人。")
 
 
+@people.command("sync")
+@click.option("--dry-run", is_flag=True, help="Show what would change, change nothing.")
+@click.option("--demo", is_flag=True, help="Read the running demo's fake WeCom address book.")
+def people_sync(dry_run: bool, demo: bool) -> None:
+    """Add, update and deactivate people from WeCom's address book (department/list, user/list).
+
+    New people become workers, in the workshop WECOM_DEPARTMENT_WORKSHOPS gives their department
+    (部门:车间,…); people no longer in the address book are deactivated and keep their history.
+    Roles are never changed: assign them with `people import`.
+    """
+    # Imported on use, like every command here, so the CLI starts without loading what it does not run.
+    from bot.wecom.errors import TransientError, WeComAPIError
+    from domain.services.people_sync import apply_sync, plan_sync
+    from factorybot.people_sync_cmd import read_directory, summary_lines
+    from factorybot.wecom_cmd import admin_settings, api_client, api_failure
+    from kis.config import parse_route
+
+    settings = admin_settings(demo)
+    try:
+        rt = Runtime.build(settings)
+        mapping = settings.department_workshops
+        route_workshops = [workshop for _, workshop in parse_route(settings.kis_default_route)]
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    client = api_client(settings)
+    try:
+        directory = read_directory(client)  # HTTP first: no transaction is open while WeCom answers
+    except (WeComAPIError, TransientError) as exc:
+        click.secho(api_failure("读取企业微信通讯录", exc) + "。未做任何修改。", fg="red", err=True)
+        sys.exit(1)
+    try:
+        with rt.uow() as uow:
+            plan = plan_sync(uow, directory, mapping, route_workshops=route_workshops)
+            if not dry_run:
+                apply_sync(uow, plan)
+                uow.commit()
+    except DomainError as exc:
+        click.secho("同步失败，未做任何修改：", fg="red", err=True)
+        _fail(exc)
+    for line in summary_lines(plan, dry_run=dry_run):
+        click.echo(line)
+
+
 def _read_people_file(path: Path) -> str:
     """UTF-8 (with or without Excel's BOM), else GB18030 (Excel on a Chinese Windows PC); else a clear refusal."""
     raw = path.read_bytes()
@@ -241,6 +284,9 @@ def _register_groups() -> None:
     main.add_command(alerts_group)
     main.add_command(board_group)
     main.add_command(usage)
+    from factorybot.wecom_cmd import wecom_group
+
+    main.add_command(wecom_group)
     from reports.cli import report_group
 
     main.add_command(report_group)

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.services.people_sync import parse_department_workshops
+
 DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -39,6 +41,9 @@ class Settings(BaseSettings):
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
     wecom_api_base: str = DEFAULT_WECOM_API
+    # `factorybot people sync`: which WeCom department is which workshop, 部门:车间,… (a department by its name
+    # or numeric id; a sub-department takes its parent's workshop). Departments not listed leave workshops alone.
+    wecom_department_workshops: str = ""
     kis_odbc: str | None = None
     # KIS sync (kis/). The nightly pull runs on this crontab (minute hour day month weekday, plant time);
     # each pull re-reads orders approved this many days before the last one seen, since KIS may store
@@ -178,6 +183,12 @@ class Settings(BaseSettings):
                              "(or wx for older corps)")
         return value
 
+    @field_validator("wecom_department_workshops")
+    @classmethod
+    def _department_workshops_shape(cls, value: str) -> str:
+        parse_department_workshops(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level_known(cls, value: str) -> str:
@@ -218,6 +229,10 @@ class Settings(BaseSettings):
     @property
     def exception_type_list(self) -> tuple[str, ...]:
         return tuple(t.strip() for t in self.exception_types.split(",") if t.strip())
+
+    @property
+    def department_workshops(self) -> tuple[tuple[str, str], ...]:
+        return parse_department_workshops(self.wecom_department_workshops)
 
     @property
     def label_secret(self) -> bytes:

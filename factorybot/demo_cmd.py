@@ -13,6 +13,7 @@ from domain.demo import load_demo_plant
 from domain.migrate import upgrade
 from domain.models import Person
 from factorybot.config import Settings
+from factorybot.demo_directory import demo_directory
 from factorybot.runtime import Runtime
 from kis import state as sync_state
 
@@ -48,9 +49,12 @@ def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
     rt = Runtime.build(settings)
     click.echo(ensure_demo_plant(rt))
     with rt.uow() as uow:
-        users = {p.userid: p.name for p in uow.session.scalars(select(Person))}
+        people = list(uow.session.scalars(select(Person).order_by(Person.userid)))
+        users = {p.userid: p.name for p in people}
+        directory = demo_directory(people)
     assert settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id
-    fake = create_fake_wecom(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, users)
+    fake = create_fake_wecom(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, users,
+                             directory=directory)
     fake_server = make_server(host, fake_port, fake, threaded=True)
     threading.Thread(target=fake_server.serve_forever, name="fake-wecom", daemon=True).start()
     bot_server = make_server(host, port, create_app(settings), threaded=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from factorybot.config import Settings
+from factorybot.demo_directory import DEPARTMENT_WORKSHOPS
 
 FAKE_WECOM_PORT = 8930
 BOT_PORT = 8000
@@ -20,6 +21,7 @@ DEMO_DEFAULTS: dict[str, object] = {
     "wecom_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
     "wecom_api_base": f"http://127.0.0.1:{FAKE_WECOM_PORT}",
     "public_url": f"http://127.0.0.1:{BOT_PORT}",
+    "wecom_department_workshops": DEPARTMENT_WORKSHOPS,
 }
 
 

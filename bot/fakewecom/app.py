@@ -20,6 +20,8 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, jsonify, redirect, request
 
+from bot.fakewecom.directory import Directory, DirectoryError
+from bot.fakewecom.menu import E_MENU_NOT_FOUND, MenuRefused, check_menu
 from bot.wecom.cards import INTERACTIVE_CARD_TYPES, validate_card
 
 TOKEN_TTL = 7200
@@ -80,6 +82,7 @@ class _State:
     oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
     msg_seq: int = 0
+    menu: list[dict[str, Any]] | None = None  # the agent's menu once menu/create succeeded
 
 
 LOGIN_COOKIE = "fake_wecom_user"
@@ -97,15 +100,19 @@ def create_fake_wecom(
     *,
     strict_users: bool = False,
     clock: Callable[[], float] = time.time,
+    directory: Directory | None = None,
 ) -> Flask:
     """Build the fake. `users` maps userid → name; unknown users still receive messages
-    unless strict_users=True. `clock` lets tests age tokens, codes and media."""
+    unless strict_users=True. `clock` lets tests age tokens, codes and media. `directory` is the
+    address book (default: every user in the root department); /_fake/reset restores it."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # above WeCom's limits so we can report them
     known_users = {k.lower(): (k, v) for k, v in (users or {}).items()}
     state = _State()
     lock = threading.Lock()
-    app.extensions["fakewecom"] = {"state": state, "lock": lock}
+    initial_directory = directory or Directory.flat(dict(users or {}))
+    book = {"directory": initial_directory}
+    app.extensions["fakewecom"] = {"state": state, "lock": lock, "book": book}
 
     # --- helpers (call with the lock held) --------------------------------------------------
 
@@ -315,10 +322,33 @@ def create_fake_wecom(
             return handle_media_get(request.args.get("media_id", ""))
         if path == "user/get":
             userid = request.args.get("userid", "")
+            member = book["directory"].user(userid)
+            if member is not None:
+                return _ok(**member)
             if not user_known(userid):
                 raise _Fail(E_USER_NOT_FOUND, "userid not found")
             real_id, name = known_users[userid.lower()]
             return _ok(userid=real_id, name=name, status=1, department=[1])
+        if path in ("menu/create", "menu/get"):
+            if request.args.get("agentid") != str(agent_id):
+                raise _Fail(E_INVALID_AGENTID, "invalid agentid")
+            if path == "menu/get":
+                if state.menu is None:
+                    raise _Fail(E_MENU_NOT_FOUND, "menu no exist")
+                return _ok(button=state.menu)
+            try:
+                state.menu = check_menu(body)
+            except MenuRefused as refused:
+                raise _Fail(refused.errcode, refused.errmsg) from refused
+            return _ok()
+        if path in ("department/list", "user/list"):
+            try:
+                if path == "department/list":
+                    return _ok(**book["directory"].department_list(request.args.get("id")))
+                return _ok(**book["directory"].user_list(request.args.get("department_id"),
+                                                         request.args.get("fetch_child")))
+            except DirectoryError as err:
+                raise _Fail(err.errcode, err.errmsg) from err
         if path == "auth/getuserinfo":
             code = request.args.get("code", "")
             entry = state.oauth_codes.pop(code, None)  # single use, even when expired
@@ -359,6 +389,10 @@ def create_fake_wecom(
         "media/get",
         "user/get",
         "auth/getuserinfo",
+        "menu/create",
+        "menu/get",
+        "department/list",
+        "user/list",
     ):
         app.add_url_rule(
             f"/cgi-bin/{wecom_path}",
@@ -388,6 +422,21 @@ def create_fake_wecom(
             fresh = _State()
             for name in fresh.__dataclass_fields__:
                 setattr(state, name, getattr(fresh, name))
+            book["directory"] = initial_directory
+        return jsonify(_ok())
+
+    @app.route("/_fake/directory", methods=["GET", "POST"])
+    def fake_directory() -> tuple[Response, int] | Response:
+        # The address book the plant keeps in WeCom's admin console; a test or the demo sets it here.
+        if request.method == "GET":
+            with lock:
+                return jsonify(book["directory"].to_json())
+        try:
+            new = Directory.from_json(request.get_json(silent=True))
+        except ValueError as exc:
+            return jsonify({"error": str(exc)}), 400
+        with lock:
+            book["directory"] = new
         return jsonify(_ok())
 
     @app.post("/_fake/faults")

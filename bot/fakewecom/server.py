@@ -12,6 +12,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.fakewecom.app import create_fake_wecom
+from bot.fakewecom.directory import Directory
 
 
 class FakeWeComServer:
@@ -29,11 +30,13 @@ class FakeWeComServer:
         *,
         strict_users: bool = False,
         clock: Callable[[], float] = time.time,
+        directory: Directory | None = None,
     ) -> None:
         self.corp_id = corp_id
         self.secret = secret
         self.agent_id = agent_id
-        self.app = create_fake_wecom(corp_id, secret, agent_id, users, strict_users=strict_users, clock=clock)
+        self.app = create_fake_wecom(corp_id, secret, agent_id, users, strict_users=strict_users, clock=clock,
+                                     directory=directory)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._http = requests.Session()
@@ -116,6 +119,10 @@ class FakeWeComServer:
         return str(
             self._post("/_fake/media", files={"media": (filename, data)}, data={"type": kind})["media_id"]
         )
+
+    def set_directory(self, departments: list[dict[str, Any]], users: list[dict[str, Any]]) -> None:
+        """Replace the address book department/list and user/list answer from (reset restores the first)."""
+        self._post("/_fake/directory", json={"departments": departments, "users": users})
 
     def revoke_tokens(self) -> None:
         """Invalidate the current access_token early, as WeCom sometimes does."""

@@ -18,6 +18,7 @@ from bot.handlers import (
     usage,
 )
 from bot.routing import Router
+from bot.wecom.menu import build_menu
 
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [
@@ -39,3 +40,8 @@ def build_router() -> Router:
 ROUTER_HELP: list[tuple[str, frozenset[str]]] = [
     (r.help, r.roles) for group in ROUTES for r in group.routes if r.help
 ]
+
+
+def app_menu() -> dict[str, object]:
+    """The menu/create body built from the buttons the routes declare (raises MenuError if WeCom would refuse it)."""
+    return build_menu(build_router().menu_buttons)

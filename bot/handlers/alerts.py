@@ -104,3 +104,8 @@ def open_alerts(msg: Inbound, ctx: Ctx) -> Reply:
     for a in list(mine.values())[:15]:
         lines.append(f"· #{a.id}【{RULE_LABELS.get(a.rule, a.rule)}】{a.title}（{state_line(a, policy, people)}）")
     return Text("\n".join(lines))
+
+
+@routes.menu("alerts", name="预警", under="更多", position=30)
+def open_alerts_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
+    return open_alerts(msg, ctx)

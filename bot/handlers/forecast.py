@@ -52,3 +52,8 @@ def risky(msg: Inbound, ctx: Ctx) -> Reply:
         out.append(f"……另有 {len(found) - shown} 单未显示，请在看板上按「有风险」筛选查看。")
     out.append("发送订单号可查看详情。")
     return Text("\n".join(out))
+
+
+@routes.menu("risk_orders", name="风险订单", under="更多", position=31)
+def risky_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
+    return risky(msg, ctx)

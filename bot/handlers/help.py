@@ -26,7 +26,7 @@ def show_help(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(help_text(ctx))
 
 
-@routes.menu("help")
+@routes.menu("help", name="帮助", under="更多", position=39)
 def help_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(help_text(ctx))
 

@@ -44,6 +44,16 @@ def points(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(points_text(day_summary(ctx.uow, ctx.userid, day=ctx.today), ctx.policy))
 
 
+@routes.menu("my_today", name="我的今天", under="我的", position=21)
+def today_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
+    return today(msg, ctx)
+
+
+@routes.menu("my_points", name="我的积分", under="我的", position=22)
+def points_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
+    return points(msg, ctx)
+
+
 @routes.card(key_prefix="me:today")
 def today_from_card(msg: Inbound, ctx: Ctx) -> Reply:
     return today(msg, ctx)

@@ -30,7 +30,7 @@ def mine(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(views.order_list_text("您的未完成订单", orders.my_orders(ctx.uow, ctx.user.userid, today=ctx.today)))
 
 
-@routes.menu("my_orders")
+@routes.menu("my_orders", name="我的订单", under="我的", position=20)
 def mine_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return mine(msg, ctx)
 

@@ -14,7 +14,8 @@ from domain.services import reporting
 routes = Routes("scan_report")
 
 
-@routes.scan(help="扫一扫工单流转卡上的二维码：一键报工（完成 / 填写数量 / 报异常）")
+@routes.scan(menu_key="scan_report", name="扫码报工", position=10,
+             help="扫一扫工单流转卡上的二维码：一键报工（完成 / 填写数量 / 报异常）")
 def scan_traveller(msg: ScanEvent, ctx: Ctx) -> Reply:
     code = qr_payload.decode(msg.scan_result, ctx.policy.label_key)
     prompt = reporting.prepare_report(ctx.uow, ctx.policy, work_order_code=code, userid=ctx.userid)

@@ -43,6 +43,7 @@ MEDIA_LIMITS = {
 MEDIA_MIN_BYTES = 5  # WeCom requires every upload to be larger than 5 bytes
 RATE_WINDOW_SECONDS = 60.0
 MAX_RECIPIENTS = 1000  # touser limit of message/send
+MENU_NOT_FOUND = 46003  # menu/get on an agent that has no menu
 
 
 def normalize_api_base(api_base: str) -> str:
@@ -374,6 +375,32 @@ class WeComClient:
 
     def get_user(self, userid: str) -> dict[str, Any]:
         return self._json("get", "user/get", params={"userid": userid})
+
+    # --- app menu and address book (admin commands) -------------------------------------------
+
+    def create_menu(self, menu: dict[str, Any]) -> None:
+        """Replace this agent's menu (menu/create?agentid=). WeCom checks the shape: errcodes 40016–40027."""
+        self._call(lambda: self._wx.menu.create(self.agent_id, menu), "menu/create")
+
+    def get_menu(self) -> dict[str, Any] | None:
+        """This agent's menu as WeCom holds it ({"button": [...]}), or None when it has none (errcode 46003)."""
+        try:
+            result = self._call(lambda: self._wx.menu.get(self.agent_id), "menu/get")
+        except WeComAPIError as exc:
+            if exc.errcode == MENU_NOT_FOUND:
+                return None
+            raise
+        return {"button": result.get("button", [])}
+
+    def list_departments(self) -> list[dict[str, Any]]:
+        """Every department in this app's visible range (department/list): id, name, parentid, order."""
+        return self._call(lambda: list(self._wx.department.get()), "department/list")
+
+    def list_members(self, department_id: int) -> list[dict[str, Any]]:
+        """The members directly in one department (user/list, no fetch_child): userid, name, department,
+        main_department, status. A self-built app reads its visible range with its own secret; user/list_id
+        would need the 通讯录同步 secret, which the bot does not hold."""
+        return self._call(lambda: list(self._wx.user.list(department_id)), "user/list")
 
 
 def _json_error(body: bytes) -> tuple[int, str] | None:

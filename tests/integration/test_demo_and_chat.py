@@ -119,3 +119,29 @@ def test_the_demo_raises_every_kind_of_alert_and_a_manager_acknowledges_one_in_c
     stats = subprocess.run([str(BIN / "factorybot"), "alerts", "stats", "--month", time.strftime("%Y-%m")], env=env,
                            capture_output=True, text=True, check=True).stdout
     assert "平均认领" in stats
+
+
+def test_the_demo_pushes_its_menu_and_previews_a_sync_from_its_address_book(demo):
+    env, port, fake_port, _ = demo
+    env = {**env, "WECOM_API_BASE": f"http://127.0.0.1:{fake_port}"}
+
+    def factorybot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "factorybot"), *args], env=env, capture_output=True, text=True, timeout=60)
+
+    pushed = factorybot("wecom", "menu", "push", "--demo")
+    assert pushed.returncode == 0, pushed.stderr
+    assert "扫码报工  [scancode_waitmsg · scan_report]" in pushed.stdout and "读回核对：与推送的一致" in pushed.stdout
+    menu = requests.get(f"http://127.0.0.1:{fake_port}/_fake/calls", params={"path": "menu/create"}, timeout=5).json()
+    assert len(menu) == 1 and menu[0]["errcode"] == 0
+    # The menu's 我的今天 button, clicked in the chat client, is answered by its route.
+    today = chat(env, port, fake_port, "zhangsan", "/menu my_today")
+    assert "张三" in today and "今日积分" in today and "暂时无法识别" not in today
+
+    preview = factorybot("people", "sync", "--dry-run", "--demo")
+    assert preview.returncode == 0, preview.stderr
+    lines = preview.stdout.splitlines()
+    assert lines[:2] == ["仅预览，未做修改。", "企业微信通讯录：7 个部门，50 名在职成员。"]
+    assert "· liuyang 刘洋（注塑车间）" in lines and "· xiaoli 小李：车间 后加工车间 → 注塑车间" in lines
+    assert "· fengqin 冯琴（已不在通讯录中）" in lines and "· tangchao 唐超（企业微信账号已禁用）" in lines
+    shown = factorybot("people", "sync", "--dry-run", "--demo")
+    assert shown.stdout == preview.stdout  # the preview wrote nothing
