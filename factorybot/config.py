@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     kis_timeout: int = Field(default=30, ge=1)
     # The staging table in the KIS account database (`factorybot kis init-staging` creates it).
     kis_staging_table: str = "FB_InboundStaging"
+    # Schema that holds the KIS tables, written before every KIS table name (dbo.SEOrder). Empty: names stay
+    # unqualified and SQL Server looks in the login's default schema, then in dbo; a table FactoryBot creates
+    # (the staging table) then lands in the login's default schema, which need not be dbo.
+    kis_schema: str = ""
     # First production day written back; earlier completions are taken to be in KIS already.
     kis_push_start: date | None = None
     # Only for a driver that returns GBK bytes for varchar (FreeTDS without ClientCharset): e.g. "gbk".
@@ -139,6 +143,15 @@ class Settings(BaseSettings):
         # It is written into SQL as is: only a plain, unquoted identifier is accepted.
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
             raise ValueError("must be a plain table name (letters, digits, underscore)")
+        return value
+
+    @field_validator("kis_schema")
+    @classmethod
+    def _plain_schema(cls, value: str) -> str:
+        # Also written into SQL as is, before every KIS table name.
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
+            raise ValueError("must be empty or a plain schema name such as dbo (letters, digits, underscore)")
         return value
 
     @field_validator("redis_url")

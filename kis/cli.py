@@ -1,4 +1,4 @@
-"""`factorybot kis pull | push | status | init-staging | demo-db | demo-import`."""
+"""`factorybot kis pull | push | status | init-staging | importer-sql | demo-db | demo-import`."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def init_staging_cmd(print_only: bool, dialect: str) -> None:
     _rt, jobs = _jobs()
     table = jobs.config.staging_table
     if print_only or not jobs.config.odbc:
-        click.echo(ddl_script(table, dialect), nl=False)
+        click.echo(ddl_script(table, dialect, jobs.config.schema), nl=False)
         if not print_only:
             click.echo("未配置 KIS_ODBC：以上为建表语句，请交 KIS 数据库管理员在账套数据库中执行。", err=True)
         return
@@ -182,6 +182,17 @@ def init_staging_cmd(print_only: bool, dialect: str) -> None:
     except DomainError as exc:
         _finish(False, exc.message)
     click.echo(f"已在 KIS 数据库中创建完工回写中间表 {table}。")
+
+
+@kis_group.command("importer-sql")
+def importer_sql_cmd() -> None:
+    """Print the reference T-SQL importer (staging rows → unaudited 产品入库 bills) for the plant's Kingdee
+    implementer to review; FactoryBot never runs it. Filled in with KIS_STAGING_TABLE and KIS_SCHEMA."""
+    from kis.importer import reference_importer_sql
+
+    _rt, jobs = _jobs()
+    click.echo(reference_importer_sql(jobs.config.staging_table, jobs.config.schema), nl=False)
+    click.echo("以上为参考导入脚本：请交金蝶实施顾问审阅并在测试账套验证后，再作为 SQL Server 代理作业运行。", err=True)
 
 
 @kis_group.command("demo-db")
@@ -213,7 +224,7 @@ def demo_import_cmd() -> None:
 
     _rt, jobs = _jobs()
     try:
-        cnxn = connect(jobs.config.require_odbc(), timeout=jobs.config.timeout)
+        cnxn = connect(jobs.config.require_odbc(), timeout=jobs.config.timeout, schema=jobs.config.schema)
     except DomainError as exc:
         _finish(False, exc.message)
     try:

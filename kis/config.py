@@ -24,6 +24,8 @@ class KisConfig:
     push_start: date | None
     char_encoding: str | None
     default_route: Route
+    # Schema of the KIS tables (and of the staging table), e.g. "dbo"; None = unqualified names.
+    schema: str | None = None
     # KIS stores many dates without a time: a task "starting" on a day starts at the shift's start.
     day_start: time = time(8, 0)
     day_end: time = time(20, 0)
@@ -41,6 +43,7 @@ class KisConfig:
             push_start=settings.kis_push_start,
             char_encoding=settings.kis_char_encoding or None,
             default_route=parse_route(settings.kis_default_route),
+            schema=settings.kis_schema or None,
             day_start=_shift(settings.shift_hours)[0],
             day_end=_shift(settings.shift_hours)[1],
         )

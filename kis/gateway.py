@@ -1,5 +1,7 @@
 """The only code that sends SQL to KIS. Portable SQL (kis.md section 4): qmark parameters for every value,
-COALESCE, explicit JOINs, no TOP/LIMIT, no T-SQL functions; rows read by lower-cased column name.
+COALESCE, explicit JOINs, no TOP/LIMIT, no T-SQL functions; rows read by lower-cased column name. Every
+statement goes through `self.cnxn`, a KisConnection (kis/statements.py), which qualifies table names with
+KIS_SCHEMA and lets the tests record what was sent.
 
 Reads happen in one read transaction per pull. The write-back inserts only keys the staging table does not
 hold yet, in one KIS transaction per batch, so a batch whose local bookkeeping was lost is simply found there.
@@ -20,7 +22,17 @@ from kis import mapping, staging
 from kis.config import KisConfig
 from kis.errors import KisError
 from kis.mapping import Held, KisOrderState, KisSnapshot, KisTask, StagingRow, StagingStatus
-from kis.odbc import MSSQL, chunks, column_names, connect, dialect_of, dict_rows, marks, translated
+from kis.odbc import (
+    chunks,
+    column_names,
+    connect,
+    dialect_of,
+    dict_rows,
+    marks,
+    translated,
+    uses_array_binding,
+)
+from kis.statements import KisConnection, Recorder
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +69,11 @@ class KisLink(Protocol):
 
 
 class PyodbcKisLink:
-    def __init__(self, cnxn: pyodbc.Connection, staging_table: str) -> None:
+    def __init__(self, cnxn: KisConnection, staging_table: str) -> None:
         self.cnxn = cnxn
         self.table = staging_table
         self.dialect = dialect_of(cnxn)
+        self.array_binding = uses_array_binding(cnxn)
 
     # --- the pull ------------------------------------------------------------------------------------
 
@@ -139,8 +152,9 @@ class PyodbcKisLink:
                 new = [r for r in rows if r.source_key not in present]
                 if new:
                     cur = self.cnxn.cursor()
-                    # Only Microsoft's driver implements the array binding; others would get slower.
-                    cur.fast_executemany = self.dialect == MSSQL
+                    # Only Microsoft's driver implements the array binding safely (not FreeTDS, which
+                    # reports "SQL Server" too); the others insert row by row.
+                    cur.fast_executemany = self.array_binding
                     cur.executemany(staging.insert_sql(self.table), [r.params() for r in new])
                 self.cnxn.commit()
         except KisError:
@@ -200,8 +214,9 @@ class PyodbcKisLink:
 
 
 @contextmanager
-def open_kis(config: KisConfig) -> Iterator[PyodbcKisLink]:
-    link = PyodbcKisLink(connect(config.require_odbc(), timeout=config.timeout, char_encoding=config.char_encoding),
+def open_kis(config: KisConfig, recorder: Recorder | None = None) -> Iterator[PyodbcKisLink]:
+    link = PyodbcKisLink(connect(config.require_odbc(), timeout=config.timeout, char_encoding=config.char_encoding,
+                                 schema=config.schema, recorder=recorder),
                          config.staging_table)
     try:
         yield link

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pyodbc
 
 from kis.errors import KisError, KisUnavailable
+from kis.statements import KisConnection, KisCursor, Recorder
 
 MSSQL = "mssql"
 POSTGRESQL = "postgresql"
@@ -36,11 +37,14 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-def connect(conn_str: str, *, timeout: int, char_encoding: str | None = None) -> pyodbc.Connection:
+def connect(conn_str: str, *, timeout: int, char_encoding: str | None = None, schema: str | None = None,
+            recorder: Recorder | None = None) -> KisConnection:
+    """A connection whose every statement goes through the one statement path (kis/statements.py)."""
     try:
-        cnxn = pyodbc.connect(conn_str, timeout=timeout, autocommit=False)
+        raw = pyodbc.connect(conn_str, timeout=timeout, autocommit=False)
     except pyodbc.Error as exc:
         raise KisUnavailable(f"无法连接 KIS 数据库：{describe(exc)}") from exc
+    cnxn = KisConnection(raw, schema=schema, recorder=recorder)
     try:
         cnxn.timeout = timeout
     except pyodbc.Error:
@@ -51,14 +55,14 @@ def connect(conn_str: str, *, timeout: int, char_encoding: str | None = None) ->
     return cnxn
 
 
-def _narrow_text(cnxn: pyodbc.Connection, encoding: str) -> None:
+def _narrow_text(cnxn: KisConnection, encoding: str) -> None:
     """For drivers that hand text over as bytes in the KIS code page (GBK) instead of UTF-16: FreeTDS without
     ClientCharset, or an ANSI-only driver such as psqlODBC's "PostgreSQL ANSI" with a GBK client encoding.
     msodbcsql, FreeTDS with ClientCharset, psqlODBC Unicode and sqliteodbc convert to UTF-16 and need none of this.
     """
-    cnxn.setdecoding(pyodbc.SQL_CHAR, encoding=encoding)
+    cnxn.raw.setdecoding(pyodbc.SQL_CHAR, encoding=encoding)
     # Parameters (bill numbers, operator names) go out as bytes in the same code page.
-    cnxn.setencoding(encoding=encoding)
+    cnxn.raw.setencoding(encoding=encoding)
     # pyodbc reads DECIMAL through its SQL_WCHAR setting (as UTF-16 text). An ANSI-only driver refuses that,
     # so there wide reads become narrow too. Drivers that can read UTF-16 keep it: their nvarchar stays exact.
     cur = cnxn.cursor()
@@ -66,7 +70,7 @@ def _narrow_text(cnxn: pyodbc.Connection, encoding: str) -> None:
         cur.execute("SELECT CAST(1.5 AS DECIMAL(10, 2))").fetchall()
     except pyodbc.Error as exc:
         if _state(exc) in _CONVERSION_STATES:
-            cnxn.setdecoding(pyodbc.SQL_WCHAR, encoding=encoding, ctype=pyodbc.SQL_CHAR)
+            cnxn.raw.setdecoding(pyodbc.SQL_WCHAR, encoding=encoding, ctype=pyodbc.SQL_CHAR)
         else:  # not this probe's business: the real statements report it
             log.debug("decimal probe failed: %s", describe(exc))
     finally:
@@ -77,7 +81,9 @@ def _narrow_text(cnxn: pyodbc.Connection, encoding: str) -> None:
             log.debug("rollback after the decimal probe failed", exc_info=True)
 
 
-def dialect_of(cnxn: pyodbc.Connection) -> str:
+def dialect_of(cnxn: pyodbc.Connection | KisConnection) -> str:
+    """The SQL the server speaks, from the DBMS name. FreeTDS reports the server's own name ("Microsoft SQL
+    Server") too, so this says nothing about the driver: see array_binding_ok for that."""
     name = str(cnxn.getinfo(pyodbc.SQL_DBMS_NAME)).lower()
     if "sql server" in name:
         return MSSQL
@@ -86,6 +92,19 @@ def dialect_of(cnxn: pyodbc.Connection) -> str:
     if "sqlite" in name:
         return SQLITE
     return OTHER
+
+
+def array_binding_ok(dbms_name: str, driver_name: str) -> bool:
+    """Whether pyodbc's fast_executemany (ODBC parameter arrays) may be switched on for this pairing. Only
+    Microsoft's driver (libmsodbcsql-17/18 on Linux, msodbcsql17/18.dll on Windows) is known to implement it
+    for SQL Server; FreeTDS (libtdsodbc.so) reports the server's name as its DBMS too, and with it pyodbc
+    reports crashes and wrong values (pyodbc issues 459, 785, 809, 1208), so it and any other driver insert
+    row by row."""
+    return "sql server" in dbms_name.lower() and "msodbcsql" in driver_name.lower()
+
+
+def uses_array_binding(cnxn: KisConnection) -> bool:
+    return array_binding_ok(str(cnxn.getinfo(pyodbc.SQL_DBMS_NAME)), str(cnxn.getinfo(pyodbc.SQL_DRIVER_NAME)))
 
 
 def describe(exc: pyodbc.Error) -> str:
@@ -119,12 +138,12 @@ def translated(what: str) -> Iterator[None]:
         raise KisError(f"KIS {what}失败：文字无法按所设编码转换（{exc.reason}）{TEXT_HINT}") from exc
 
 
-def dict_rows(cursor: pyodbc.Cursor) -> list[dict[str, Any]]:
+def dict_rows(cursor: pyodbc.Cursor | KisCursor) -> list[dict[str, Any]]:
     names = [d[0].lower() for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def column_names(cnxn: pyodbc.Connection, table: str) -> set[str] | None:
+def column_names(cnxn: KisConnection, table: str) -> set[str] | None:
     """Lower-cased columns of a table, or None when it does not exist (KIS editions differ)."""
     cur = cnxn.cursor()
     try:

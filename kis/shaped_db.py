@@ -18,6 +18,7 @@ import pyodbc
 
 from kis import staging
 from kis.odbc import POSTGRESQL, dialect_of
+from kis.statements import KisConnection
 
 AUDITOR_ID = 16394  # t_User.FUserID of the person who audits bills in the demo and tests
 
@@ -190,30 +191,61 @@ class KisBook:
         return int(self._cur.fetchone()[0])
 
 
-def run_inbound_job(cnxn: pyodbc.Connection, staging_table: str, *, bill_prefix: str = "CIN") -> tuple[int, int]:
-    """Stand-in for the KIS-side job: each new staging row becomes a 产品入库 bill number, or is refused when
-    its item is unknown or disabled (t_ICItem.FDeleted) in KIS. Returns (imported, rejected)."""
+def run_inbound_job(cnxn: pyodbc.Connection | KisConnection, staging_table: str, *,
+                    bill_prefix: str = "CIN") -> tuple[int, int]:
+    """Stand-in for the KIS-side job, following the row states and refusals of the reference importer
+    (kis/sql/reference_importer.sql) without making bills: each new row (FStatus 0), in its own transaction,
+    becomes 1 with a 产品入库 bill number and no message, or 9 with the reason and no bill number. It refuses
+    the same things, with the same words: an item unknown or disabled (t_ICItem.FDeleted) in KIS, an order line
+    or production task that KIS does not have or has voided, a quantity that is not positive.
+    Returns (imported, rejected)."""
     cur = cnxn.cursor()
     cur.execute(f"SELECT COUNT(*) FROM {staging_table} WHERE FKisBillNo IS NOT NULL")
     issued = int(cur.fetchone()[0])
-    cur.execute(
-        f"SELECT s.FSourceKey, s.FItemNumber, i.FName, i.FDeleted FROM {staging_table} s "
-        f"LEFT JOIN t_ICItem i ON i.FNumber = s.FItemNumber WHERE s.FStatus = 0 ORDER BY s.FCreatedAt, s.FSourceKey")
-    rows = cur.fetchall()
-    imported = rejected = 0
-    for key, number, name, deleted in rows:
-        if name is None:
-            cur.execute(f"UPDATE {staging_table} SET FStatus = 9, FMessage = ? WHERE FSourceKey = ?",
-                        f"物料 {number} 在 KIS 中不存在", key)
-            rejected += 1
-        elif deleted:
-            cur.execute(f"UPDATE {staging_table} SET FStatus = 9, FMessage = ? WHERE FSourceKey = ?",
-                        f"物料 {number} {name} 已禁用，不能入库", key)
-            rejected += 1
-        else:
-            issued += 1
-            cur.execute(f"UPDATE {staging_table} SET FStatus = 1, FKisBillNo = ? WHERE FSourceKey = ?",
-                        f"{bill_prefix}{issued:06d}", key)
-            imported += 1
+    cur.execute(f"SELECT FSourceKey FROM {staging_table} WHERE FStatus = 0 ORDER BY FCreatedAt, FSourceKey")
+    keys = [str(r[0]) for r in cur.fetchall()]
     cnxn.commit()
+    imported = rejected = 0
+    for key in keys:
+        cur.execute(f"SELECT FOrderBillNo, FOrderEntryID, FICMOBillNo, FItemNumber, FQty FROM {staging_table} "
+                    "WHERE FSourceKey = ? AND FStatus = 0", key)
+        row = cur.fetchone()
+        if row is None:  # taken by another run meanwhile, as the script's locked re-check would find
+            cnxn.commit()
+            continue
+        reason = _refusal(cur, *row)
+        if reason is None:
+            issued += 1
+            cur.execute(f"UPDATE {staging_table} SET FStatus = 1, FKisBillNo = ?, FMessage = NULL "
+                        "WHERE FSourceKey = ? AND FStatus = 0", f"{bill_prefix}{issued:06d}", key)
+            imported += 1
+        else:
+            cur.execute(f"UPDATE {staging_table} SET FStatus = 9, FKisBillNo = NULL, FMessage = ? "
+                        "WHERE FSourceKey = ? AND FStatus = 0", reason[:255], key)
+            rejected += 1
+        cnxn.commit()
     return imported, rejected
+
+
+def _refusal(cur: Any, order_bill: str, entry_id: Any, icmo_bill: str | None, number: str, qty: Any) -> str | None:
+    """Why the reference importer would refuse this row, in its words; None when it would import it."""
+    cur.execute("SELECT FName, FDeleted FROM t_ICItem WHERE FNumber = ?", number)
+    item = cur.fetchone()
+    cur.execute("SELECT h.FInterID FROM SEOrder h JOIN SEOrderEntry e ON e.FInterID = h.FInterID "
+                "WHERE h.FBillNo = ? AND e.FEntryID = ? AND h.FCancellation = 0", order_bill, int(entry_id))
+    order = cur.fetchone()
+    task = None
+    if icmo_bill is not None:
+        cur.execute("SELECT FInterID FROM ICMO WHERE FBillNo = ? AND FTranType = 85 AND FCancellation = 0", icmo_bill)
+        task = cur.fetchone()
+    if item is None:
+        return f"物料 {number} 在 KIS 中不存在"
+    if item[1] and int(item[1]) == 1:
+        return f"物料 {number} {item[0]} 已禁用，不能入库"
+    if order is None:
+        return f"销售订单 {order_bill} 第 {int(entry_id)} 行在 KIS 中不存在或已作废"
+    if icmo_bill is not None and task is None:
+        return f"生产任务单 {icmo_bill} 在 KIS 中不存在或已作废"
+    if Decimal(str(qty)) <= 0:
+        return "入库数量必须大于 0"
+    return None

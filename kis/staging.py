@@ -8,6 +8,7 @@ primary key, so a second insert of one completion is impossible even if FactoryB
 from __future__ import annotations
 
 from kis.odbc import MSSQL, POSTGRESQL, marks
+from kis.statements import qualify
 
 COLUMNS = (
     "FSourceKey", "FBatchID", "FOrderBillNo", "FOrderEntryID", "FICMOBillNo", "FItemNumber", "FQty", "FDefectQty",
@@ -50,15 +51,17 @@ def ddl(table: str, dialect: str) -> list[str]:
     ]
 
 
-def ddl_script(table: str, dialect: str) -> str:
-    """The DDL as a script for the plant's DBA, with the grants FactoryBot needs and nothing more."""
+def ddl_script(table: str, dialect: str, schema: str | None = None) -> str:
+    """The DDL as a script for the plant's DBA, with the grants FactoryBot needs and nothing more; names are
+    qualified with KIS_SCHEMA as the statements FactoryBot sends itself are."""
     sep = "\nGO\n" if dialect == MSSQL else ";\n"
+    table_ref = f"{schema}.{table}" if schema else table
     head = (
-        f"-- FactoryBot 完工回写中间表（KIS 账套数据库中执行）。FactoryBot 只需 {table} 的 SELECT、INSERT 权限；\n"
+        f"-- FactoryBot 完工回写中间表（KIS 账套数据库中执行）。FactoryBot 只需 {table_ref} 的 SELECT、INSERT 权限；\n"
         "-- KIS 端作业读取 FStatus = 0 的行生成产品入库单（未审核），并回填 FStatus（1 已导入 / 9 拒绝）、FKisBillNo、FMessage。\n"
     )
-    grant = f"-- GRANT SELECT, INSERT ON {table} TO factorybot_writer"
-    return head + sep.join(ddl(table, dialect)) + sep + grant + "\n"
+    grant = f"-- GRANT SELECT, INSERT ON {table_ref} TO factorybot_writer"
+    return head + sep.join(qualify(s, schema) for s in ddl(table, dialect)) + sep + grant + "\n"
 
 
 def insert_sql(table: str) -> str:

@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyodbc
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.policy import AlertPolicy
@@ -31,6 +32,7 @@ from domain.models import Base
 from domain.uow import UnitOfWork
 from factorybot.config import Settings
 from kis.config import KisConfig
+from kis.gateway import open_kis
 from kis.jobs import KisJobs, Outcome, run_pull, run_push
 from kis.shaped_db import KisBook, Line, Order, Task, create_kis_tables
 from tests.conftest import PG_ADMIN_URL, _truncate_pg, _unavailable
@@ -126,7 +128,10 @@ def kis_pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _pg_kis(name: str, *, gbk: bool = False) -> KisDb:
+def _pg_kis(name: str, *, gbk: bool = False, schema: str | None = None) -> KisDb:
+    """KIS on PostgreSQL. With `schema`, KIS's tables live in that schema, which KIS's own side has on its
+    search path and FactoryBot's login does not: as on a SQL Server whose FactoryBot login has another
+    default schema than dbo, only schema-qualified names reach them."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
 
     def rename(old: str, new: str) -> None:
@@ -138,6 +143,13 @@ def _pg_kis(name: str, *, gbk: bool = False) -> KisDb:
     if gbk:
         return KisDb(PG_ODBC_GBK.format(db=name), "postgresql", away, back, own_str=PG_ODBC.format(db=name),
                      char_encoding="gbk")
+    if schema:
+        kis_db = create_engine(make_url(PG_ADMIN_URL).set(database=name), isolation_level="AUTOCOMMIT")
+        with kis_db.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        kis_db.dispose()
+        return KisDb(PG_ODBC.format(db=name), "postgresql", away, back,
+                     own_str=PG_ODBC.format(db=name) + f"ConnSettings=SET search_path TO {schema};")
     return KisDb(PG_ODBC.format(db=name), "postgresql", away, back)
 
 
@@ -165,10 +177,20 @@ class Plant:
     config: KisConfig
     clock: Clock
     alert_policy: AlertPolicy = field(default_factory=AlertPolicy)
+    # Records every statement FactoryBot sends to KIS when set (see record()).
+    sent: list[str] | None = None
 
     @property
     def jobs(self) -> KisJobs:
-        return KisJobs(self.session_factory, self.config, self.alert_policy, clock=self.clock)
+        if self.sent is None:
+            return KisJobs(self.session_factory, self.config, self.alert_policy, clock=self.clock)
+        return KisJobs(self.session_factory, self.config, self.alert_policy, clock=self.clock,
+                       open_link=partial(open_kis, recorder=self.sent.append))
+
+    def record(self) -> list[str]:
+        """From now on, every statement the jobs send to KIS is appended to the returned list."""
+        self.sent = []
+        return self.sent
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -196,17 +218,23 @@ def plant(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Plant]:
         _truncate_pg(url)
         engine = make_engine(url)
         kis = _pg_kis(request.getfixturevalue("kis_pg_database"))
+    p = make_plant(kis, url, engine)
+    yield p
+    engine.dispose()
+
+
+def make_plant(kis: KisDb, url: str, engine: Any, *, staging: bool = True, **settings: Any) -> Plant:
+    """FactoryBot's store at `url` beside the KIS-shaped tables in `kis` (with the staging table unless told)."""
     cnxn = kis.connect()
-    create_kis_tables(cnxn, STAGING)
+    create_kis_tables(cnxn, STAGING if staging else None)
     cnxn.close()
-    settings = Settings(database_url=url, kis_odbc=kis.conn_str, kis_timeout=5, kis_push_batch=50,
-                        kis_char_encoding=kis.char_encoding)
-    p = Plant(kis, url, make_session_factory(engine), KisConfig.from_settings(settings), Clock(local(2026, 11, 25, 2, 0)))
+    config = Settings(database_url=url, kis_odbc=kis.conn_str, kis_timeout=5, kis_push_batch=50,
+                      kis_char_encoding=kis.char_encoding, **settings)
+    p = Plant(kis, url, make_session_factory(engine), KisConfig.from_settings(config), Clock(local(2026, 11, 25, 2, 0)))
     with p.uow() as uow:
         add_people(uow)
         uow.commit()
-    yield p
-    engine.dispose()
+    return p
 
 
 # --- the KIS book of the tests: Chinese master data, orders in every status, one production task ---------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parents[2] / "run"
-BASE_PACKAGES = ("unixodbc", "libsqliteodbc", "odbc-postgresql", "fonts-noto-cjk", "poppler-utils", "chromium",
+BASE_PACKAGES = ("unixodbc", "libsqliteodbc", "odbc-postgresql", "tdsodbc", "fonts-noto-cjk", "poppler-utils", "chromium",
                  "chromium-driver", "wrk")
 REAL_TOOLS = ("grep", "ls", "sort", "tail", "sed", "dirname", "seq", "sleep", "cat", "rm", "cut", "sha1sum", "env")
 
