@@ -159,7 +159,9 @@ def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
 
     Selectors add up: each work order named, or of the order, or starting on the day, gets one label.
     """
+    from domain.services.label_keys import key_for_printing
     from domain.services.labels import select_work_orders
+    from factorybot.demo_env import DEMO_LABEL_KEY
     from reports.labels import LABELS_PER_SHEET, pages_needed, render_label_sheet
 
     rt = _runtime()
@@ -167,11 +169,13 @@ def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
     wanted = [c for c in codes.replace("，", ",").split(",") if c.strip()]
     try:
         with rt.uow() as uow:
+            # Signed only with the key the bot verifies with (beside a running demo: the demo's own).
+            key = key_for_printing(uow, rt.policy.label_key, known=[DEMO_LABEL_KEY.encode()])
             selected = select_work_orders(
                 uow, codes=wanted, bill_no=bill_no, planned_day=day.date() if day else None,  # type: ignore[attr-defined]
                 tz=rt.policy.tz, today=rt.today(),
             )
-        pdf = render_label_sheet(selected, rt.policy.label_key)
+        pdf = render_label_sheet(selected, key)
     except DomainError as exc:
         _fail(exc)
     # Written only once rendered, so a refused run leaves no half-made file to be printed.
