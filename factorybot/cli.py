@@ -218,6 +218,27 @@ def demo(host: str, port: int, fake_port: int) -> None:
 
 
 @main.command()
+@click.option("--demo", is_flag=True, help="Check the running demo (its fake WeCom, http:// allowed).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --demo: the demo's host.")
+@click.option("--port", default=8000, type=int, show_default=True, help="With --demo: the demo's bot port.")
+@click.option("--fake-port", default=8930, type=int, show_default=True, help="With --demo: its fake WeCom port.")
+def doctor(demo: bool, host: str, port: int, fake_port: int) -> None:
+    """Check each go-live step from this server: settings, database, Redis, token, menu, callback, clock, labels.
+
+    One line per check (✓ passed, ✗ failed with what to do, ℹ notice); exit status 1 when any check fails.
+    """
+    from factorybot import doctor as checks
+    from factorybot.demo_env import demo_settings, for_demo_servers
+
+    loaded = checks.settings_or_finding(
+        (lambda: for_demo_servers(demo_settings(), host, port, fake_port)) if demo else Settings.from_env)
+    findings = [loaded] if isinstance(loaded, checks.Finding) else checks.run_checks(loaded, demo=demo)
+    click.echo(checks.render(findings))
+    if checks.failed(findings):
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--as", "userid", required=True, help="WeCom userid to speak as, e.g. zhangsan.")
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The bot's base URL.")
 @click.option("--fake", "fake_url", default=None, help="The fake WeCom's base URL (default: WECOM_API_BASE).")

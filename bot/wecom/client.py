@@ -362,6 +362,12 @@ class WeComClient:
 
         return self._call(once, "media/get")
 
+    # --- the app ---------------------------------------------------------------------------
+
+    def get_menu(self) -> dict[str, Any]:
+        """The app's menu as WeCom keeps it (`button` list); errcode 46003 (menu no exist) when none is set."""
+        return self._json("get", "menu/get", params={"agentid": self.agent_id})
+
     # --- users -------------------------------------------------------------------------------
 
     def userid_from_oauth_code(self, code: str) -> str | None:

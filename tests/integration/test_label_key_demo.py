@@ -109,3 +109,16 @@ def test_labels_with_a_key_the_bot_does_not_hold_are_refused_before_any_is_print
         "LABEL_KEY 与机器人使用的标签密钥不一致，打印出的标签扫码时会被拒绝（二维码校验失败），未生成标签。"
         "请使用与机器人相同的 LABEL_KEY（factorybot doctor 可核对）。")
     assert not out.exists()
+
+
+def test_doctor_on_the_running_demo_checks_each_step_and_a_fresh_label(demo):
+    env, port, fake_port, tmp = demo
+    done = _run(env, "doctor", "--demo", "--port", str(port), "--fake-port", str(fake_port), cwd=tmp)
+    lines = done.stdout.splitlines()
+    marks = {line.split("：", 1)[0]: line for line in lines if not line.startswith("    ")}
+    for ok in ("✓ 设置", "✓ 数据库", "✓ access_token", "✓ 回调 URL", "✓ 时钟", "✓ 工单标签"):
+        assert ok in marks, done.stdout
+    assert marks["✓ 工单标签"].startswith("✓ 工单标签：刚签发的标签可以识别，与机器人用的是同一把密钥")
+    assert marks["✓ 回调 URL"].startswith(f"✓ 回调 URL：http://127.0.0.1:{port}/wecom/callback 通过了")
+    assert "ℹ Redis" in marks
+    assert done.returncode == (1 if any(line.startswith("✗") for line in lines) else 0)
