@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.dedup import DatabaseDedup, DedupStore, RedisDedup
 from bot.dispatch import BotCore
@@ -19,11 +21,15 @@ from bot.ticker import start_ticker
 from bot.tools import HandlerTools
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto
+from domain import qr_payload
 from domain.photos import PhotoStore
+from domain.services import label_keys
 from factorybot.config import Settings
 from factorybot.runtime import Runtime
 from kis.tasks import jobs_for
 from reports.schedule import build_report_policy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,6 +91,19 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
     return BotDeps(settings, runtime, core, crypto, client, queue, redis)
 
 
+def record_label_key(runtime: Runtime) -> None:
+    """Say in the database which label key this bot verifies with, for `factorybot labels` and doctor.
+
+    Best effort: a bot whose database is not reachable yet must still start (/readyz says why)."""
+    key = runtime.policy.label_key
+    try:
+        with runtime.uow() as uow:
+            label_keys.record_in_use(uow, qr_payload.fingerprint(key) if key else None, runtime.now())
+            uow.commit()
+    except SQLAlchemyError as exc:  # another worker writing the same row, or a schema not yet upgraded
+        log.warning("label key fingerprint not recorded: %s", type(exc).__name__)
+
+
 class _Pending:
     def enqueue(self, name: str, **kwargs: Any) -> None:  # pragma: no cover - replaced before use
         raise RuntimeError("queue not wired")
@@ -97,6 +116,7 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
     # The web process runs the periodic alert rounds itself only when no Celery beat exists (no Redis).
     app.extensions["bot"] = build_deps(settings, queue=queue, start_periodic=queue is None)
+    record_label_key(app.extensions["bot"].runtime)
 
     # Mini-form sessions are signed with a key derived from the app secret: nothing more to configure.
     app.secret_key = hashlib.sha256(f"factorybot-session\0{settings.wecom_secret}\0{settings.wecom_aes_key}".encode()).digest()

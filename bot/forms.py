@@ -21,7 +21,6 @@ from bot.report_flow import ReportRequest, done_headline, record_report
 from bot.report_parse import parse_qty
 from bot.routing import Outgoing
 from bot.web_auth import current_userid, login_required, page
-from domain import qr_payload
 from domain.errors import DomainError
 from domain.services import reporting
 
@@ -64,7 +63,7 @@ def _render_form(userid: str, payload: str, *, error: str = "", good: str = "", 
                  token: str | None = None, status: int = 200) -> Any:
     deps = _deps()
     try:
-        code = qr_payload.decode(payload, deps.runtime.policy.label_key)
+        code = deps.runtime.policy.read_label(payload, deps.core.clock())
         with deps.runtime.uow() as uow:
             prompt = reporting.prepare_report(uow, deps.runtime.policy, work_order_code=code, userid=userid)
     except DomainError as exc:
@@ -90,7 +89,7 @@ def submit_report() -> Any:
     try:
         good = parse_qty(good_raw.strip() or "0", "良品数量")
         defect = parse_qty(defect_raw.strip() or "0", "不良数量")
-        code = qr_payload.decode(payload, deps.runtime.policy.label_key)
+        code = deps.runtime.policy.read_label(payload, deps.core.clock())
         with deps.runtime.uow() as uow:
             result = record_report(
                 uow, deps.runtime.policy, userid=userid, now=deps.core.clock(),

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import hmac
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
+from bot import readiness
 from bot.observability import HTTP_SECONDS, StoreCollector, new_request_id, request_id, scrape_registry
-from domain.models import SyncState
 
 bp = Blueprint("ops", __name__)
 
-KIS_PULL_JOB = "kis_pull"
-KIS_STALE_AFTER = timedelta(hours=26)  # the nightly pull plus a couple of hours of grace
 LOOPBACK = ("127.0.0.1", "::1")
 METRICS_KEY = "factorybot.metrics"  # app.extensions: the registry /metrics serves
 # A reverse proxy on this machine connects from loopback on behalf of anyone on the internet. These headers
@@ -42,52 +38,18 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _check(name: str, fn: Any) -> tuple[str, dict[str, Any]]:
-    started = time.perf_counter()
-    try:
-        detail = fn()
-        ok = True
-    except Exception as exc:  # any failure of a dependency is a "not ready", with its reason
-        detail, ok = f"{type(exc).__name__}: {str(exc)[:200]}", False
-    return name, {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
-
-
 @bp.get("/readyz")
 def readyz() -> Any:
     if not _allowed():
         return Response("forbidden", status=403)
     deps = current_app.extensions["bot"]
-
-    def database() -> str:
-        with deps.runtime.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return "ok"
-
-    def redis() -> str:
-        if deps.redis is None:
-            return "not configured (tasks run in-process)"
-        deps.redis.ping()
-        return "ok"
-
-    def wecom() -> str:
-        deps.client.check_token()
-        return "access token ok"
-
-    def kis() -> str:
-        if not deps.settings.kis_odbc:
-            return "not configured"
-        with deps.runtime.uow(read_only=True) as uow:
-            state = uow.session.get(SyncState, KIS_PULL_JOB)
-            last = state.last_ok_at if state is not None else None
-        if last is None:
-            raise RuntimeError("no successful KIS pull yet")
-        age = datetime.now(UTC) - last
-        if age > KIS_STALE_AFTER:
-            raise RuntimeError(f"last successful pull {age.total_seconds() / 3600:.1f} h ago")
-        return f"last successful pull {age.total_seconds() / 3600:.1f} h ago"
-
-    checks = dict(_check(n, f) for n, f in (("database", database), ("redis", redis), ("wecom", wecom),
-                                              ("kis", kis)))
+    checks = dict((
+        readiness.timed("database", lambda: readiness.database(deps.runtime.engine)),
+        readiness.timed("redis", lambda: readiness.redis(deps.redis)),
+        readiness.timed("wecom", lambda: readiness.wecom(deps.client)),
+        readiness.timed("kis", lambda: readiness.kis(bool(deps.settings.kis_odbc),
+                                                     lambda: deps.runtime.uow(read_only=True))),
+    ))
     ready = all(c["ok"] for c in checks.values())
     failing = [n for n, c in checks.items() if not c["ok"]]
     return jsonify({"status": "ready" if ready else "not ready", "failing": failing, "checks": checks}), (

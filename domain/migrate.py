@@ -31,3 +31,10 @@ def current_revision(database_url: str) -> str | None:
         rev = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     return rev
+
+
+def head_revision() -> str | None:
+    """The newest revision this code carries: what `upgrade` would bring a database to."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()

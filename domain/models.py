@@ -422,3 +422,18 @@ class ProcessedMessage(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     reply_xml: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LabelKeyInUse(Base):
+    """The fingerprint of the label key the bot verifies scans with, recorded when it starts.
+
+    `factorybot labels` runs in another process with its own environment; comparing fingerprints here lets it
+    refuse to print labels that this bot would reject, and lets it find the demo's key beside a running demo.
+    One row (id 1), rewritten by each bot start.
+    """
+
+    __tablename__ = "label_key_in_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(16))  # None: the bot runs without LABEL_KEY
+    recorded_at: Mapped[datetime]

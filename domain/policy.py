@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from domain import qr_payload
+
 DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
 
 
@@ -20,9 +22,17 @@ class PlantPolicy:
     exception_types: tuple[str, ...] = DEFAULT_EXCEPTION_TYPES
     # Signs the QR codes on travellers (domain/qr_payload.py); empty means labels cannot be made or read.
     label_key: bytes = field(default=b"", repr=False)
+    # The key before the last rotation, still accepted through this plant day so printed labels stay valid.
+    label_key_previous: bytes = field(default=b"", repr=False)
+    label_key_previous_until: date | None = None
 
     def work_day(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
+
+    def read_label(self, payload: str, moment: datetime) -> str:
+        """The work order a scanned label names, under the current key or the previous one while it lasts."""
+        return qr_payload.decode(payload, self.label_key, previous=self.label_key_previous,
+                                 previous_until=self.label_key_previous_until, today=self.work_day(moment))
 
     def tolerance(self, base_qty: int) -> int:
         return math.floor(base_qty * self.tolerance_pct / 100)

@@ -202,7 +202,9 @@ def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
 
     Selectors add up: each work order named, or of the order, or starting on the day, gets one label.
     """
+    from domain.services.label_keys import key_for_printing
     from domain.services.labels import select_work_orders
+    from factorybot.demo_env import DEMO_LABEL_KEY
     from reports.labels import LABELS_PER_SHEET, pages_needed, render_label_sheet
 
     rt = _runtime()
@@ -210,11 +212,13 @@ def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
     wanted = [c for c in codes.replace("，", ",").split(",") if c.strip()]
     try:
         with rt.uow() as uow:
+            # Signed only with the key the bot verifies with (beside a running demo: the demo's own).
+            key = key_for_printing(uow, rt.policy.label_key, known=[DEMO_LABEL_KEY.encode()])
             selected = select_work_orders(
                 uow, codes=wanted, bill_no=bill_no, planned_day=day.date() if day else None,  # type: ignore[attr-defined]
                 tz=rt.policy.tz, today=rt.today(),
             )
-        pdf = render_label_sheet(selected, rt.policy.label_key)
+        pdf = render_label_sheet(selected, key)
     except DomainError as exc:
         _fail(exc)
     # Written only once rendered, so a refused run leaves no half-made file to be printed.
@@ -254,6 +258,27 @@ def demo(host: str, port: int, fake_port: int) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     run_demo(settings, host, port, fake_port)
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Check the running demo (its fake WeCom, http:// allowed).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --demo: the demo's host.")
+@click.option("--port", default=8000, type=int, show_default=True, help="With --demo: the demo's bot port.")
+@click.option("--fake-port", default=8930, type=int, show_default=True, help="With --demo: its fake WeCom port.")
+def doctor(demo: bool, host: str, port: int, fake_port: int) -> None:
+    """Check each go-live step from this server: settings, database, Redis, token, menu, callback, clock, labels.
+
+    One line per check (✓ passed, ✗ failed with what to do, ℹ notice); exit status 1 when any check fails.
+    """
+    from factorybot import doctor as checks
+    from factorybot.demo_env import demo_settings, for_demo_servers
+
+    loaded = checks.settings_or_finding(
+        (lambda: for_demo_servers(demo_settings(), host, port, fake_port)) if demo else Settings.from_env)
+    findings = [loaded] if isinstance(loaded, checks.Finding) else checks.run_checks(loaded, demo=demo)
+    click.echo(checks.render(findings))
+    if checks.failed(findings):
+        sys.exit(1)
 
 
 @main.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from datetime import date
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.services.people_sync import parse_department_workshops
@@ -21,6 +20,7 @@ DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+LABEL_KEY_MIN_CHARS = 12
 # A WeCom corp id is "ww" and 16 hex digits; corps from the 企业号 days have "wx" ids. Only the prefix and
 # the alphabet are checked: the exact length is WeCom's business, a stray space or quote is ours.
 _CORP_ID = re.compile(r"w[wx][A-Za-z0-9]+")
@@ -107,9 +107,13 @@ class Settings(BaseSettings):
     # /readyz and /metrics: with a token, they need "Authorization: Bearer <token>"; without, loopback only,
     # and a request a proxy forwarded (Forwarded, X-Forwarded-*, X-Real-IP) is not loopback.
     ops_token: str | None = None
-    # Key that signs the work-order QR codes on travellers. Without it one is derived from the WeCom
-    # AES key, which would void every printed label when that key is rotated: set it in production.
+    # Key that signs the work-order QR codes on travellers: the bot, the CLI and the chat command all read
+    # this one setting (nothing is derived from the WeCom keys, which would void every label on rotation).
+    # After a rotation the previous key still verifies labels through LABEL_KEY_PREVIOUS_UNTIL (plant day,
+    # inclusive), so travellers on the floor stay valid until they are reprinted.
     label_key: str | None = None
+    label_key_previous: str | None = None
+    label_key_previous_until: date | None = None
     # Where normalised exception photos are kept (served to managers from the bot).
     media_dir: str = "var/media"
     # WeCom's OAuth page for mini-forms; the demo and tests point it at the fake WeCom.
@@ -202,6 +206,30 @@ class Settings(BaseSettings):
         parse_department_workshops(value)
         return value
 
+    @field_validator("label_key", "label_key_previous")
+    @classmethod
+    def _label_key_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if any(c.isspace() for c in value) or len(value) < LABEL_KEY_MIN_CHARS:
+            raise ValueError(f"must be at least {LABEL_KEY_MIN_CHARS} characters without spaces, e.g. the output "
+                             "of `openssl rand -base64 24`")
+        return value
+
+    @field_validator("label_key_previous_until")
+    @classmethod
+    def _previous_key_pair(cls, value: date | None, info: ValidationInfo) -> date | None:
+        # Validated after both keys (field order), so the pair is checked here, named by the variable to fix.
+        previous, current = info.data.get("label_key_previous"), info.data.get("label_key")
+        if previous and value is None:
+            raise ValueError("must be set with LABEL_KEY_PREVIOUS: the last day old labels are accepted, "
+                             "e.g. 2027-01-31")
+        if value is not None and not previous:
+            raise ValueError("is set but LABEL_KEY_PREVIOUS is not: give the previous key, or unset both")
+        if previous and previous == current:
+            raise ValueError("LABEL_KEY_PREVIOUS is the same as LABEL_KEY: give the key used before the rotation")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level_known(cls, value: str) -> str:
@@ -251,9 +279,11 @@ class Settings(BaseSettings):
     def label_secret(self) -> bytes:
         if self.label_key:
             return self.label_key.encode()
-        if self.wecom_aes_key:
-            return hashlib.sha256(f"factorybot-label\0{self.wecom_corp_id}\0{self.wecom_aes_key}".encode()).digest()
-        raise ConfigError("缺少标签密钥 / missing LABEL_KEY (or WECOM_AES_KEY to derive it from)")
+        raise ConfigError("缺少标签密钥 / missing LABEL_KEY")
+
+    @property
+    def label_previous_secret(self) -> bytes:
+        return self.label_key_previous.encode() if self.label_key_previous else b""
 
     def require_wecom(self) -> None:
         """Called when the WeCom part is built, so a missing secret fails at start-up, not in a request."""

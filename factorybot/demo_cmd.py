@@ -14,6 +14,7 @@ from domain.migrate import upgrade
 from domain.models import Person
 from factorybot.config import Settings
 from factorybot.demo_directory import demo_directory
+from factorybot.demo_env import for_demo_servers
 from factorybot.runtime import Runtime
 from kis import state as sync_state
 
@@ -40,12 +41,7 @@ def ensure_demo_plant(rt: Runtime) -> str:
 def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
     from bot import create_app
 
-    # The demo always talks to the fake WeCom it starts itself.
-    settings = settings.model_copy(update={
-        "wecom_api_base": f"http://{host}:{fake_port}",
-        "wecom_oauth_base": f"http://{host}:{fake_port}",
-        "public_url": f"http://{host}:{port}",
-    })
+    settings = for_demo_servers(settings, host, port, fake_port)
     rt = Runtime.build(settings)
     click.echo(ensure_demo_plant(rt))
     with rt.uow() as uow:

@@ -28,6 +28,8 @@ def build_policy(settings: Settings) -> PlantPolicy:
         points_per_hundred_good=settings.points_per_hundred_good,
         exception_types=settings.exception_type_list,
         label_key=label_key,
+        label_key_previous=settings.label_previous_secret,
+        label_key_previous_until=settings.label_key_previous_until,
     )
 
 

@@ -7,7 +7,6 @@ from bot.routing import Ctx, Routes
 from bot.wecom.cards import make_task_id
 from bot.wecom.inbound import CardClick, ScanEvent
 from bot.wecom.replies import Reply, Text, UpdateCard
-from domain import qr_payload
 from domain.errors import DomainError
 from domain.services import reporting
 
@@ -17,7 +16,7 @@ routes = Routes("scan_report")
 @routes.scan(menu_key="scan_report", name="扫码报工", position=10,
              help="扫一扫工单流转卡上的二维码：一键报工（完成 / 填写数量 / 报异常）")
 def scan_traveller(msg: ScanEvent, ctx: Ctx) -> Reply:
-    code = qr_payload.decode(msg.scan_result, ctx.policy.label_key)
+    code = ctx.policy.read_label(msg.scan_result, ctx.now)
     prompt = reporting.prepare_report(ctx.uow, ctx.policy, work_order_code=code, userid=ctx.userid)
     # A passive reply cannot carry a template card, so the card goes out as an active message.
     card = prompt_card(

@@ -363,6 +363,8 @@ class WeComClient:
 
         return self._call(once, "media/get")
 
+    # --- the app ---------------------------------------------------------------------------
+
     # --- users -------------------------------------------------------------------------------
 
     def userid_from_oauth_code(self, code: str) -> str | None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parents[2] / "run"
-BASE_PACKAGES = ("unixodbc", "libsqliteodbc", "odbc-postgresql", "tdsodbc", "fonts-noto-cjk", "poppler-utils", "chromium",
-                 "chromium-driver", "wrk")
+BASE_PACKAGES = ("unixodbc", "libsqliteodbc", "odbc-postgresql", "tdsodbc", "fonts-noto-cjk", "poppler-utils",
+                 "chromium", "chromium-driver", "wrk", "caddy")
 REAL_TOOLS = ("grep", "ls", "sort", "tail", "sed", "dirname", "seq", "sleep", "cat", "rm", "cut", "sha1sum", "env")
 
 # dpkg-query -W -f='${Status}\n' PATTERN, answered from $STUB_DIR/installed (one package a line).
