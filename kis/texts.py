@@ -60,7 +60,7 @@ def pull_text(r: PullResult, tz: ZoneInfo) -> str:
     if r.alerts_closed:
         out.append(f"  关闭相关预警 {r.alerts_closed} 条")
     if r.watermark:
-        out.append(f"  已读到 {_t(r.watermark, tz, '%Y-%m-%d %H:%M')} 审核的订单")
+        out.append(f"  已读到 {_t(r.watermark, tz, '%Y-%m-%d %H:%M')} 审核或变更的订单")
     out += [f"  · {note}" for note in r.notes[:10]]
     if len(r.notes) > 10:
         out.append(f"  ……另有 {len(r.notes) - 10} 条提示")
@@ -136,7 +136,7 @@ def status_text(st: KisStatus, tz: ZoneInfo, now: datetime) -> str:
         out.append("未配置 KIS 连接（KIS_ODBC），定时同步与回写不会运行。")
     out += _job_line("订单同步", st.pull, tz, "pull")
     if st.pull and st.pull.watermark:
-        out.append(f"  已读到 {_t(st.pull.watermark, tz, '%Y-%m-%d %H:%M')} 审核的订单")
+        out.append(f"  已读到 {_t(st.pull.watermark, tz, '%Y-%m-%d %H:%M')} 审核或变更的订单")
     out += _job_line("完工回写", st.push, tz, "push")
     c = st.counts
     queue = f"回写队列：待写入 {_n(c.get(OutboxStatus.PENDING, 0))} 行"
