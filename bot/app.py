@@ -85,7 +85,7 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
                                         kis=jobs_for(runtime)))
             queue = InProcessQueue(table)
             if start_periodic:
-                start_ticker(table["alerts.tick"], table["alerts.deliver"], table["reports.tick"])
+                start_ticker(table["alerts.tick"], table["alerts.deliver"], table["reports.tick"], table["kis.tick"])
         core.queue = queue
     crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     return BotDeps(settings, runtime, core, crypto, client, queue, redis)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -21,7 +21,7 @@ from bot.wecom.client import WeComClient
 from bot.wecom.inbound import CardClick, Inbound, from_dict
 from bot.wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
 from domain.uow import UnitOfWork
-from reports.schedule import DAILY_JOB, MONTHLY_JOB, ReportPolicy, ScheduleWatch
+from reports.schedule import DAILY_JOB, MONTHLY_JOB, Cron, ReportPolicy, ScheduleWatch
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,36 @@ def kis_run(deps: TaskDeps, job: str, **kwargs: Any) -> None:
     alerts_deliver(deps)
 
 
+class KisWatch:
+    """For the in-process ticker (no Celery beat): which scheduled KIS pulls came due since it last looked,
+    as the arguments of each: the nightly pull (KIS_PULL_SCHEDULE) and the full reconcile
+    (KIS_RECONCILE_SCHEDULE), the same two entries Celery beat runs (factorybot/celery_app.py)."""
+
+    def __init__(self, kis_config: Any, started: datetime) -> None:
+        self.jobs: list[tuple[Cron, dict[str, Any]]] = []
+        if kis_config is not None and kis_config.odbc:
+            self.jobs.append((Cron.parse(kis_config.pull_schedule, "KIS_PULL_SCHEDULE"), {}))
+            if kis_config.reconcile_schedule:
+                self.jobs.append((Cron.parse(kis_config.reconcile_schedule, "KIS_RECONCILE_SCHEDULE"), {"full": True}))
+        self.tz = kis_config.tz if kis_config is not None else None
+        self.last = started
+
+    def due(self, now: datetime) -> list[dict[str, Any]]:
+        out = [kwargs for cron, kwargs in self.jobs if cron.due_since(self.last, now, self.tz)]
+        self.last = now
+        return out
+
+
+def kis_tick(deps: TaskDeps, watch: KisWatch) -> None:
+    """Without Celery beat: run the KIS pulls that came due since the last tick."""
+    for kwargs in watch.due(deps.core.clock()):
+        kis_run(deps, "pull", **kwargs)
+
+
 def task_table(deps: TaskDeps) -> dict[str, Any]:
     """Task name → callable, for the in-process queue (Celery registers the same names)."""
     watch = ScheduleWatch(deps.reports, deps.core.clock())
+    kis_watch = KisWatch(deps.kis.config if deps.kis is not None else None, deps.core.clock())
     return {
         "bot.run_deferred": lambda **kw: run_deferred(deps, **kw),
         "bot.send": lambda **kw: send(deps, **kw),
@@ -181,4 +208,5 @@ def task_table(deps: TaskDeps) -> dict[str, Any]:
         MONTHLY_JOB: lambda **kw: reports_monthly(deps),
         DAILY_JOB: lambda **kw: reports_daily_summary(deps),
         "reports.tick": lambda **kw: reports_tick(deps, watch),
+        "kis.tick": lambda **kw: kis_tick(deps, kis_watch),
     }

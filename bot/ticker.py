@@ -14,7 +14,8 @@ DELIVER_SECONDS = 5.0
 
 
 def start_ticker(tick: Callable[[], None], deliver: Callable[[], None],
-                 reports: Callable[[], None] | None = None) -> threading.Thread:
+                 reports: Callable[[], None] | None = None,
+                 kis: Callable[[], None] | None = None) -> threading.Thread:
     def loop() -> None:
         last_tick = 0.0
         while True:
@@ -32,6 +33,11 @@ def start_ticker(tick: Callable[[], None], deliver: Callable[[], None],
                     reports()  # cheap unless a scheduled report is due: it only compares the clock
                 except Exception:
                     log.exception("scheduled report failed")
+            if kis is not None:
+                try:
+                    kis()  # the nightly KIS pull and reconcile, when one is due; each run records its own failure
+                except Exception:
+                    log.exception("scheduled KIS pull failed")
             time.sleep(DELIVER_SECONDS)
 
     thread = threading.Thread(target=loop, name="factorybot-ticker", daemon=True)

@@ -115,6 +115,10 @@ class SalesOrderLine(Base):
     qty: Mapped[int] = mapped_column(Integer)
     due_date: Mapped[date] = mapped_column(Date, index=True)
     shipped_qty: Mapped[int] = mapped_column(Integer, default=0)
+    # When the line had shipped in full (the KIS 销售出库 that completed it); None while it is still owed.
+    shipped_at: Mapped[datetime | None]
+    # When the line was closed (KIS 行关闭, FMRPClosed): no longer owed, whatever was shipped.
+    closed_at: Mapped[datetime | None]
 
     order: Mapped[SalesOrder] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")

@@ -36,8 +36,16 @@ def make_celery(settings: Settings) -> Celery:
     if settings.kis_odbc:
         # KIS: the nightly pull on KIS_PULL_SCHEDULE (plant time, like the reports); the push every few
         # minutes, waiting out its own backoff while KIS is down.
-        minute, hour, day_of_month, month_of_year, day_of_week = settings.kis_pull_schedule.split()
-        app.conf.beat_schedule["kis-pull"] = {"task": "kis.pull", "schedule": crontab(
-            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week)}
+        app.conf.beat_schedule["kis-pull"] = {"task": "kis.pull", "schedule": _crontab(settings.kis_pull_schedule)}
+        # The full reconcile of open orders (KIS_RECONCILE_SCHEDULE), the same task reading everything again.
+        if settings.kis_reconcile_schedule.lower() != "off":
+            app.conf.beat_schedule["kis-reconcile"] = {"task": "kis.pull", "kwargs": {"full": True},
+                                                       "schedule": _crontab(settings.kis_reconcile_schedule)}
         app.conf.beat_schedule["kis-push"] = {"task": "kis.push", "schedule": settings.kis_push_every_minutes * 60.0}
     return app
+
+
+def _crontab(text: str) -> crontab:
+    minute, hour, day_of_month, month_of_year, day_of_week = text.split()
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+                   day_of_week=day_of_week)

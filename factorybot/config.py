@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     # FCheckDate without a time.
     kis_pull_schedule: str = "0 2 * * *"
     kis_lookback_days: int = Field(default=3, ge=0)
+    # The full reconcile: every open order and its production tasks read again whatever their audit or change
+    # date, so an edit KIS stamps with no date is still seen (crontab, plant time; "off" stops it).
+    kis_reconcile_schedule: str = "30 2 * * *"
+    # Which ICMO rows are production tasks: K/3's own reports take FTranType 85 (ICMO also holds 54, the
+    # repetitive production plans) and leave out FType 11060 and 1067 (outsourced). Comma-separated integers.
+    kis_task_tran_types: str = "85"
+    kis_task_exclude_types: str = "11060,1067"
     # Write-back: staging rows per KIS transaction, and how often the push runs (it backs off while KIS is down).
     kis_push_batch: int = Field(default=500, ge=1, le=2000)
     kis_push_every_minutes: int = Field(default=5, ge=1)
@@ -140,6 +147,21 @@ class Settings(BaseSettings):
         if len(value.split()) != 5:
             raise ValueError("must be a crontab of five fields: minute hour day month weekday, e.g. '0 2 * * *'")
         return value
+
+    @field_validator("kis_reconcile_schedule")
+    @classmethod
+    def _crontab_or_off(cls, value: str) -> str:
+        if value.strip().lower() != "off" and len(value.split()) != 5:
+            raise ValueError("must be 'off' or a crontab of five fields: minute hour day month weekday, e.g. '30 2 * * *'")
+        return value.strip()
+
+    @field_validator("kis_task_tran_types", "kis_task_exclude_types")
+    @classmethod
+    def _integer_list(cls, value: str) -> str:
+        parts = [p.strip() for p in value.replace("，", ",").split(",") if p.strip()]
+        if not all(re.fullmatch(r"-?\d{1,9}", p) for p in parts):
+            raise ValueError("must be integers separated by commas, e.g. '85' or '11060,1067'")
+        return ",".join(parts)
 
     @field_validator("kis_staging_table")
     @classmethod

@@ -160,10 +160,10 @@ def kis_jobs() -> Any:
 
 
 @celery.task(name="kis.pull", base=BaseTask, soft_time_limit=1800)
-def kis_pull_task(requested_by: str | None = None, since: str | None = None) -> None:
+def kis_pull_task(requested_by: str | None = None, since: str | None = None, full: bool = False) -> None:
     from kis.tasks import pull
 
-    pull(kis_jobs(), requested_by=requested_by, since=since)
+    pull(kis_jobs(), requested_by=requested_by, since=since, full=full)
 
 
 @celery.task(name="kis.push", base=BaseTask, soft_time_limit=900)

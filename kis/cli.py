@@ -104,12 +104,17 @@ def _stoppable(label: str) -> Iterator[None]:
 
 @kis_group.command("pull")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M"]), default=None,
-              help="Read orders audited since this KIS-local date (default: last seen minus KIS_LOOKBACK_DAYS).")
+              help="Read orders audited or changed since this KIS-local date (default: last seen minus "
+                   "KIS_LOOKBACK_DAYS).")
+@click.option("--full", is_flag=True,
+              help="The reconcile (nightly on KIS_RECONCILE_SCHEDULE): read every open order again, whatever its dates.")
 @click.option("--force", is_flag=True, help=FORCE_HELP.format("pull"))
-def pull_cmd(since: datetime | None, force: bool) -> None:
-    """Pull approved, open orders (and production tasks) from KIS now."""
+def pull_cmd(since: datetime | None, full: bool, force: bool) -> None:
+    """Pull approved, open orders, their shipments, production tasks and receipts from KIS now."""
     from kis.jobs import holder_name, run_pull
 
+    if full and since is not None:
+        raise click.UsageError("--full 与 --since 不能同时使用：全量核对会读取全部未关闭的订单。")
     _rt, jobs = _jobs()
     bar = _Bar("写入订单", PULL_BAR_FROM)
     click.echo("正在从 KIS 读取订单……", err=True)
@@ -121,7 +126,7 @@ def pull_cmd(since: datetime | None, force: bool) -> None:
     with _stoppable("订单同步"):
         try:
             outcome = run_pull(jobs, since=since, on_snapshot=on_snapshot, progress=bar.update,
-                               holder=holder_name("命令行"), force=force)
+                               holder=holder_name("命令行"), force=force, full=full)
         finally:
             bar.finish()
     _finish(outcome.ok, _outcome_text(outcome, "pull"))

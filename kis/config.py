@@ -26,6 +26,12 @@ class KisConfig:
     default_route: Route
     # Schema of the KIS tables (and of the staging table), e.g. "dbo"; None = unqualified names.
     schema: str | None = None
+    # ICMO rows taken as production tasks (empty: no filter on that column).
+    task_tran_types: tuple[int, ...] = (85,)
+    task_exclude_types: tuple[int, ...] = (11060, 1067)
+    # Crontabs (plant time) of the nightly pull and of the full reconcile (None: off).
+    pull_schedule: str = "0 2 * * *"
+    reconcile_schedule: str | None = "30 2 * * *"
     # KIS stores many dates without a time: a task "starting" on a day starts at the shift's start.
     day_start: time = time(8, 0)
     day_end: time = time(20, 0)
@@ -44,6 +50,10 @@ class KisConfig:
             char_encoding=settings.kis_char_encoding or None,
             default_route=parse_route(settings.kis_default_route),
             schema=settings.kis_schema or None,
+            task_tran_types=_integers(settings.kis_task_tran_types),
+            task_exclude_types=_integers(settings.kis_task_exclude_types),
+            pull_schedule=settings.kis_pull_schedule,
+            reconcile_schedule=None if settings.kis_reconcile_schedule.lower() == "off" else settings.kis_reconcile_schedule,
             day_start=_shift(settings.shift_hours)[0],
             day_end=_shift(settings.shift_hours)[1],
         )
@@ -67,6 +77,10 @@ def parse_route(text: str) -> Route:
     if not steps:
         raise ConfigError("配置错误 / invalid configuration: KIS_DEFAULT_ROUTE: 至少需要一道工序")
     return tuple(steps)
+
+
+def _integers(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(",") if p.strip())
 
 
 def _shift(text: str) -> tuple[time, time]:

@@ -36,19 +36,34 @@ from kis.statements import KisConnection, Recorder
 
 log = logging.getLogger(__name__)
 
+# FCheckerID <> 0: Kingdee's own SQL reads a negative auditor id as audited too (kis.md, "Checked against …").
 _ORDERS = """
 SELECT h.FInterID, h.FBillNo, h.FDate, h.FCheckDate, h.FStatus, h.FCustID,
        c.FNumber AS FCustNumber, c.FName AS FCustName,
        e.FEntryID, e.FItemID, i.FNumber AS FItemNumber, i.FName AS FItemName, i.FModel AS FItemModel,
-       e.FQty, e.FDate AS FDeliveryDate, e.FAdviceConsignDate
+       e.FQty, e.FDate AS FDeliveryDate, e.FAdviceConsignDate{extra}
 FROM SEOrder h
 JOIN SEOrderEntry e ON e.FInterID = h.FInterID
 LEFT JOIN t_Organization c ON c.FItemID = h.FCustID
 LEFT JOIN t_ICItem i ON i.FItemID = e.FItemID
-WHERE h.FCancellation = 0 AND h.FCheckerID > 0 AND h.FStatus IN (1, 2) AND COALESCE(h.FClosed, 0) = 0
+WHERE h.FCancellation = 0 AND h.FCheckerID <> 0 AND h.FStatus IN (1, 2) AND COALESCE(h.FClosed, 0) = 0
 """
 _ORDER_ORDER = " ORDER BY h.FInterID, e.FEntryID"
 _ORDER_STATES = "SELECT FInterID, FBillNo, FStatus, FCheckerID, FCancellation, FClosed FROM SEOrder WHERE {} IN ({})"
+# ICStockBill.FTranType (kis.md 1.3): 2 产品入库 against an ICMO task, 21 销售出库 against an order line.
+PRODUCT_RECEIPT = 2
+SALES_OUTBOUND = 21
+ICMO_TRAN_TYPE = 85  # ICStockBillEntry.FSourceTranType of a line made from a production task
+
+
+@dataclass(frozen=True)
+class _StockBills:
+    """Filters and links of ICStockBill/ICStockBillEntry as this KIS edition has them: (key column, entry
+    column or literal, extra condition) for outbound lines to order lines and for receipt lines to tasks."""
+
+    audited: str
+    order: tuple[str, str, str] | None
+    task: tuple[str, str, str] | None
 
 
 @dataclass(frozen=True)
@@ -69,11 +84,14 @@ class KisLink(Protocol):
 
 
 class PyodbcKisLink:
-    def __init__(self, cnxn: KisConnection, staging_table: str) -> None:
+    def __init__(self, cnxn: KisConnection, staging_table: str, *, task_tran_types: Sequence[int] = (85,),
+                 task_exclude_types: Sequence[int] = (11060, 1067)) -> None:
         self.cnxn = cnxn
         self.table = staging_table
         self.dialect = dialect_of(cnxn)
         self.array_binding = uses_array_binding(cnxn)
+        self.task_tran_types = tuple(task_tran_types)
+        self.task_exclude_types = tuple(task_exclude_types)
 
     # --- the pull ------------------------------------------------------------------------------------
 
@@ -84,18 +102,70 @@ class PyodbcKisLink:
                 by_id = self._order_states("FInterID", held.orders)
                 by_bill = self._order_states("FBillNo", held.bills, "VARCHAR(50)")
             tasks, task_states, uses_tasks = self._tasks(since, held.tasks)
+            with translated("读取出入库单"):
+                bills = self._stock_bills()
+                shipments = receipts = ()
+                if bills is not None:
+                    order_ids = sorted({o.inter_id for o in orders} | set(held.orders) | set(held.unshipped))
+                    shipments = tuple(self._moves(bills, SALES_OUTBOUND, order_ids))
+                    task_ids = sorted({t.inter_id for t in tasks} | {t.inter_id for t in task_states.values()})
+                    receipts = tuple(self._moves(bills, PRODUCT_RECEIPT, task_ids))
         finally:
             self.cnxn.rollback()  # a read-only transaction; ends it without holding locks
         return KisSnapshot(since, tuple(orders), {s.inter_id: s for s in by_id}, {s.bill_no: s for s in by_bill},
-                           uses_tasks, tuple(tasks), task_states)
+                           uses_tasks, tuple(tasks), task_states,
+                           uses_shipments=bills is not None and bills.order is not None,
+                           uses_receipts=bills is not None and bills.task is not None and uses_tasks,
+                           shipments=shipments, receipts=receipts)
 
     def _orders(self, since: datetime | None) -> list[dict[str, Any]]:
+        heads = column_names(self.cnxn, "SEOrder") or set()
+        lines = column_names(self.cnxn, "SEOrderEntry") or set()
+        extra = ", h.FChangeDate" if "fchangedate" in heads else ""
+        extra += ", e.FMRPClosed" if "fmrpclosed" in lines else ""
+        sql = _ORDERS.format(extra=extra)
         cur = self.cnxn.cursor()
         if since is None:
-            cur.execute(_ORDERS + _ORDER_ORDER)
+            cur.execute(sql + _ORDER_ORDER)
+        elif "fchangedate" in heads:
+            # 订单变更 edits an audited order in place and stamps FChangeDate, leaving FCheckDate as it was.
+            cur.execute(sql + " AND (h.FCheckDate >= ? OR h.FChangeDate >= ?)" + _ORDER_ORDER, since, since)
         else:
-            cur.execute(_ORDERS + " AND h.FCheckDate >= ?" + _ORDER_ORDER, since)
+            cur.execute(sql + " AND h.FCheckDate >= ?" + _ORDER_ORDER, since)
         return dict_rows(cur)
+
+    def _stock_bills(self) -> _StockBills | None:
+        """How this edition's stock bills link to orders and tasks; None without the tables."""
+        heads = column_names(self.cnxn, "ICStockBill")
+        lines = column_names(self.cnxn, "ICStockBillEntry")
+        if not heads or not lines or not {"finterid", "ftrantype", "fdate"} <= heads or not {"finterid", "fqty"} <= lines:
+            return None
+        audited = " AND b.FCheckerID <> 0" if "fcheckerid" in heads else ""
+        audited += " AND b.FCancellation = 0" if "fcancellation" in heads else ""
+        order = ("e.FOrderInterID", "e.FOrderEntryID", "") if {"forderinterid", "forderentryid"} <= lines else None
+        if "ficmointerid" in lines:
+            task: tuple[str, str, str] | None = ("e.FICMOInterID", "0", "")
+        elif "fsourceinterid" in lines:
+            same = f" AND e.FSourceTranType = {ICMO_TRAN_TYPE}" if "fsourcetrantype" in lines else ""
+            task = ("e.FSourceInterId", "0", same)
+        else:
+            task = None
+        return _StockBills(audited, order, task)
+
+    def _moves(self, bills: _StockBills, tran_type: int, keys: Sequence[int]) -> list[mapping.KisMove]:
+        link = bills.order if tran_type == SALES_OUTBOUND else bills.task
+        if link is None:
+            return []
+        key, entry, extra = link
+        base = (f"SELECT {key} AS FKey, {entry} AS FKeyEntry, b.FBillNo, b.FDate, e.FQty "
+                "FROM ICStockBill b JOIN ICStockBillEntry e ON e.FInterID = b.FInterID "
+                f"WHERE b.FTranType = ?{bills.audited}{extra} AND {key} IN ({{}}) ORDER BY {key}, b.FDate, b.FInterID")
+        out: list[mapping.KisMove] = []
+        cur = self.cnxn.cursor()
+        for part in chunks(list(keys)):
+            cur.execute(base.format(marks(len(part))), tran_type, *part)
+            out += [mapping.move_from_row(r) for r in dict_rows(cur)]
+        return out
 
     def _order_states(self, column: str, keys: Sequence[Any], cast: str | None = None) -> list[KisOrderState]:
         rows: list[dict[str, Any]] = []
@@ -116,7 +186,7 @@ class PyodbcKisLink:
         has_departments = dept is not None and column_names(self.cnxn, "t_Department") is not None
         fields = ["m.FInterID", "m.FBillNo", "m.FStatus", "m.FItemID", "i.FNumber AS FItemNumber", "m.FQty",
                   "m.FOrderInterID"]
-        fields += [f"m.{c}" for c in ("FCancellation", "FCheckDate") if c.lower() in cols]
+        fields += [f"m.{c}" for c in ("FCancellation", "FCheckDate", "FFinishDate", "FCloseDate") if c.lower() in cols]
         if start:
             fields.append(f"m.{start} AS FPlanStart")
         if "fplanfinishdate" in cols:
@@ -130,10 +200,19 @@ class PyodbcKisLink:
         with translated("读取生产任务单"):
             where = " WHERE m.FStatus IN (1, 2)"
             where += " AND m.FCancellation = 0" if "fcancellation" in cols else ""
+            params: list[Any] = []
+            # ICMO also holds repetitive production plans (FTranType 54) and outsourced tasks (FType 1067):
+            # only real production tasks become work orders (KIS_TASK_TRAN_TYPES / KIS_TASK_EXCLUDE_TYPES).
+            if self.task_tran_types and "ftrantype" in cols:
+                where += f" AND m.FTranType IN ({marks(len(self.task_tran_types))})"
+                params += self.task_tran_types
+            if self.task_exclude_types and "ftype" in cols:
+                where += f" AND COALESCE(m.FType, 0) NOT IN ({marks(len(self.task_exclude_types))})"
+                params += self.task_exclude_types
             if since is not None and "fcheckdate" in cols:
-                cur.execute(base + where + " AND m.FCheckDate >= ? ORDER BY m.FInterID", since)
+                cur.execute(base + where + " AND m.FCheckDate >= ? ORDER BY m.FInterID", *params, since)
             else:
-                cur.execute(base + where + " ORDER BY m.FInterID")
+                cur.execute(base + where + " ORDER BY m.FInterID", *params)
             tasks = [mapping.task_from_row(r) for r in dict_rows(cur)]
             states: dict[str, KisTask] = {}
             for part in chunks(list(held)):
@@ -217,7 +296,8 @@ class PyodbcKisLink:
 def open_kis(config: KisConfig, recorder: Recorder | None = None) -> Iterator[PyodbcKisLink]:
     link = PyodbcKisLink(connect(config.require_odbc(), timeout=config.timeout, char_encoding=config.char_encoding,
                                  schema=config.schema, recorder=recorder),
-                         config.staging_table)
+                         config.staging_table, task_tran_types=config.task_tran_types,
+                         task_exclude_types=config.task_exclude_types)
     try:
         yield link
     finally:

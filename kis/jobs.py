@@ -112,9 +112,12 @@ def _busy(jobs: KisJobs, uow: UnitOfWork, name: str, label: str, userid: str | N
 def run_pull(
     jobs: KisJobs, *, since: datetime | None = None, requested_by: str | None = None,
     on_snapshot: Callable[[KisSnapshot], None] | None = None, progress: Callable[[int], None] | None = None,
-    holder: str | None = None, force: bool = False,
+    holder: str | None = None, force: bool = False, full: bool = False,
 ) -> Outcome:
     """since: KIS-local lower bound of FCheckDate (default: the watermark minus the lookback).
+
+    full: the reconcile. Every approved open order and every held one is read again whatever its dates, so a
+    change KIS stamped with no date (or one older than the lookback) is still seen; the watermark only rises.
 
     holder names the run in the lease (see holder_name); force takes the lease over from a run that holds it.
     """
@@ -125,8 +128,8 @@ def run_pull(
     with jobs.uow() as uow:
         if not sync_state.acquire(uow, sync_state.PULL, now, PULL_LEASE, holder=holder, force=force):
             return _busy(jobs, uow, sync_state.PULL, "订单同步", requested_by, now)
-        bound = pull.since_for(uow, jobs.config, since)
-        held = pull.held(uow)
+        bound = None if full else pull.since_for(uow, jobs.config, since)
+        held = pull.held(uow, full=full)
         uow.commit()
     try:
         with jobs.open_link(jobs.config) as kis:
@@ -135,6 +138,7 @@ def run_pull(
             on_snapshot(snap)
         with jobs.uow() as uow:
             result = pull.apply_snapshot(uow, snap, held=held, config=jobs.config, now=now, progress=progress)
+            result.reconcile = full
             text = texts.pull_text(result, jobs.config.tz)
             sync_state.record_ok(uow, sync_state.PULL, now, texts.pull_line(result))
             alerting.sync_recorded(uow, jobs.alert_policy, now)

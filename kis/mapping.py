@@ -79,6 +79,7 @@ class KisLine:
     item_model: str | None
     qty: int
     due: date
+    closed: bool = False  # FMRPClosed: the line closed in KIS (行关闭), whatever was shipped
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class KisOrder:
     customer_number: str
     customer_name: str
     lines: tuple[KisLine, ...]
+    change_date: datetime | None = None  # FChangeDate: 订单变更 edits an audited order in place
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class KisOrderState:
             return VOIDED
         if self.closed or self.status == ORDER_DONE_STATUS:
             return CLOSED
-        if self.checker_id <= 0 or self.status not in ORDER_OPEN_STATUSES:
+        # Kingdee's own SQL reads a negative FCheckerID as audited too (kis.md, "Checked against …").
+        if self.checker_id == 0 or self.status not in ORDER_OPEN_STATUSES:
             return UNAUDITED  # un-audited in KIS to be changed; it comes back when audited again
         return OPEN
 
@@ -130,6 +133,8 @@ class KisTask:
     plan_finish: datetime | None
     department: str | None
     order_inter_id: int | None
+    finish_date: datetime | None = None  # FFinishDate: actual finish, where the edition has it
+    close_date: datetime | None = None  # FCloseDate: when it was closed (结案)
 
     @property
     def verdict(self) -> str:
@@ -159,7 +164,7 @@ def orders_from_rows(rows: Iterable[Row]) -> list[KisOrder]:
         lines[inter_id].append(KisLine(
             entry_id=to_int(r["fentryid"]), item_id=item_id, item_number=number,
             item_name=to_text(r.get("fitemname")) or number, item_model=to_text(r.get("fitemmodel")),
-            qty=to_qty(r["fqty"]), due=due,
+            qty=to_qty(r["fqty"]), due=due, closed=to_int(r.get("fmrpclosed")) != 0,
         ))
     out = []
     for inter_id, h in heads.items():
@@ -172,7 +177,7 @@ def orders_from_rows(rows: Iterable[Row]) -> list[KisOrder]:
             inter_id=inter_id, bill_no=str(h["fbillno"]).strip(), order_date=order_date,
             check_date=to_datetime(h.get("fcheckdate")), status=to_int(h["fstatus"]), customer_id=cust_id,
             customer_number=cust_number, customer_name=to_text(h.get("fcustname")) or cust_number,
-            lines=tuple(lines[inter_id]),
+            lines=tuple(lines[inter_id]), change_date=to_datetime(h.get("fchangedate")),
         ))
     return out
 
@@ -193,7 +198,36 @@ def task_from_row(r: Row) -> KisTask:
         item_id=to_int(r["fitemid"]), item_number=to_text(r.get("fitemnumber")), qty=to_qty(r["fqty"]),
         plan_start=to_datetime(r.get("fplanstart")), plan_finish=to_datetime(r.get("fplanfinish")),
         department=to_text(r.get("fdeptname")), order_inter_id=order or None,
+        finish_date=to_datetime(r.get("ffinishdate")), close_date=to_datetime(r.get("fclosedate")),
     )
+
+
+@dataclass(frozen=True)
+class KisMove:
+    """One line of an audited stock bill: a sales outbound (销售出库, FTranType 21) against an order line,
+    or a product receipt (产品入库, FTranType 2) against a production task. A red bill's quantity is negative."""
+
+    inter_id: int  # SEOrder.FInterID (outbound) or ICMO.FInterID (receipt)
+    entry_id: int  # SEOrderEntry.FEntryID; 0 for a receipt
+    day: datetime  # the bill's FDate, KIS-local
+    qty: int
+
+
+def move_from_row(r: Row) -> KisMove:
+    day = to_datetime(r.get("fdate"))
+    if day is None:
+        raise KisError(f"KIS 出入库单 {to_text(r.get('fbillno')) or ''} 没有单据日期。")
+    return KisMove(inter_id=to_int(r["fkey"]), entry_id=to_int(r.get("fkeyentry")), day=day, qty=to_qty(r["fqty"]))
+
+
+def reached(moves: Iterable[KisMove], qty: int) -> tuple[int, datetime | None]:
+    """The total moved, and the day the running total first reached qty (None: not reached)."""
+    total, when = 0, None
+    for m in sorted(moves, key=lambda m: m.day):
+        total += m.qty
+        # Not there yet, or a red bill took it back below: no day yet.
+        when = (when or m.day) if qty > 0 and total >= qty else None
+    return total, when
 
 
 @dataclass(frozen=True)
@@ -202,7 +236,10 @@ class Held:
 
     orders: tuple[int, ...] = ()  # FInterID of open orders tied to KIS
     bills: tuple[str, ...] = ()  # bill numbers of open orders entered before the sync knew them
-    tasks: tuple[str, ...] = ()  # FBillNo of production tasks behind live work orders
+    tasks: tuple[str, ...] = ()  # FBillNo of production tasks behind live work orders (and closed undated ones)
+    # FInterID of orders closed with no shipment on record: only a reconcile asks for their shipments, so
+    # orders closed before shipments were pulled reach 出货 too.
+    unshipped: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +256,12 @@ class KisSnapshot:
     tasks: tuple[KisTask, ...]
     # Current state of production tasks behind live work orders, by FBillNo; absent = deleted in KIS.
     task_states: Mapping[str, KisTask]
+    # Audited stock bill lines, where the edition links them: outbound by order line, receipts by task.
+    # Without the link nothing is known either way, and nothing local is changed.
+    uses_shipments: bool = False
+    uses_receipts: bool = False
+    shipments: tuple[KisMove, ...] = ()
+    receipts: tuple[KisMove, ...] = ()
 
     @property
     def line_count(self) -> int:
@@ -226,7 +269,8 @@ class KisSnapshot:
 
     @property
     def newest_check(self) -> datetime | None:
-        seen = [o.check_date for o in self.orders if o.check_date] + [t.check_date for t in self.tasks if t.check_date]
+        seen = [d for o in self.orders for d in (o.check_date, o.change_date) if d]
+        seen += [t.check_date for t in self.tasks if t.check_date]
         return max(seen, default=None)
 
 

@@ -9,7 +9,8 @@ Nothing here commits: a run interrupted halfway leaves the store as it was.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -19,13 +20,13 @@ from sqlalchemy.orm import selectinload
 
 from domain.models import Customer, Operation, Product, SalesOrder, SalesOrderLine, WorkOrder
 from domain.services import order_events
-from domain.services.stages import advance
+from domain.services.stages import advance, advance_when_made, advance_when_shipped
 from domain.uow import UnitOfWork
 from domain.vocab import OrderStatus, Stage, WorkOrderStatus
 from kis import alerting, mapping
 from kis import state as sync_state
 from kis.config import KisConfig
-from kis.mapping import Held, KisOrder, KisSnapshot, KisTask
+from kis.mapping import Held, KisMove, KisOrder, KisSnapshot, KisTask
 from kis.odbc import chunks
 
 LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
@@ -56,24 +57,38 @@ class PullResult:
     tasks_skipped: int = 0
     wo_stopped: int = 0  # work orders of voided orders
     alerts_closed: int = 0
-    watermark: datetime | None = None  # aware; the newest FCheckDate seen so far
+    lines_closed: int = 0  # order lines closed in KIS (FMRPClosed)
+    shipments_changed: int = 0  # orders whose shipped quantities changed (销售出库)
+    shipped: int = 0  # orders that reached 出货 (every owed line shipped in full)
+    uses_shipments: bool = False
+    uses_receipts: bool = False
+    wo_received: int = 0  # work orders done by product receipts (产品入库) covering their quantity
+    reconcile: bool = False  # every open order was read again, whatever its dates
+    watermark: datetime | None = None  # aware; the newest FCheckDate (or FChangeDate) seen so far
     notes: list[str] = field(default_factory=list)
 
 
 # --- what FactoryBot holds: the ids a pull asks KIS about ------------------------------------------------
 
 
-def held(uow: UnitOfWork) -> Held:
+def held(uow: UnitOfWork, *, full: bool = False) -> Held:
+    """full: a reconcile, which also asks about orders closed with no shipment on record."""
     s = uow.session
     open_orders = select(SalesOrder).where(SalesOrder.status == OrderStatus.OPEN)
+    # A work order closed in KIS before close dates were pulled has none: its task is asked about again.
+    undated = (WorkOrder.status == WorkOrderStatus.CLOSED) & WorkOrder.finished_at.is_(None)
+    unshipped = (select(SalesOrder.kis_inter_id)
+                 .where(SalesOrder.status == OrderStatus.CLOSED, SalesOrder.kis_inter_id.is_not(None),
+                        SalesOrder.shipped_at.is_(None)).order_by(SalesOrder.kis_inter_id))
     return Held(
         orders=tuple(s.scalars(open_orders.where(SalesOrder.kis_inter_id.is_not(None))
                                .with_only_columns(SalesOrder.kis_inter_id).order_by(SalesOrder.kis_inter_id))),
         bills=tuple(s.scalars(open_orders.where(SalesOrder.kis_inter_id.is_(None))
                               .with_only_columns(SalesOrder.bill_no).order_by(SalesOrder.bill_no))),
         tasks=tuple(s.scalars(select(WorkOrder.kis_icmo_bill_no)
-                              .where(WorkOrder.status.in_(LIVE), WorkOrder.kis_icmo_bill_no.is_not(None))
+                              .where(WorkOrder.status.in_(LIVE) | undated, WorkOrder.kis_icmo_bill_no.is_not(None))
                               .order_by(WorkOrder.kis_icmo_bill_no))),
+        unshipped=tuple(s.scalars(unshipped)) if full else (),
     )
 
 
@@ -87,6 +102,13 @@ def since_for(uow: UnitOfWork, config: KisConfig, explicit: datetime | None) -> 
     return (row.watermark.astimezone(config.tz) - config.lookback).replace(tzinfo=None)
 
 
+def kis_moment(kis_local: datetime, default: time, config: KisConfig) -> datetime:
+    """A KIS-local moment as an aware one. KIS keeps many dates as a day at midnight (plans, bill dates):
+    that day's shift boundary is what is meant."""
+    at = kis_local if kis_local.time() != time(0) else datetime.combine(kis_local.date(), default)
+    return at.replace(tzinfo=config.tz).astimezone(UTC)
+
+
 # --- applying a snapshot ------------------------------------------------------------------------------
 
 
@@ -96,7 +118,8 @@ def apply_snapshot(
 ) -> PullResult:
     """held: what the snapshot asked KIS about (only those orders and tasks can be found gone)."""
     result = PullResult(snap.since, orders_read=len(snap.orders), lines_read=snap.line_count,
-                        uses_tasks=snap.uses_tasks, tasks_read=len(snap.tasks))
+                        uses_tasks=snap.uses_tasks, tasks_read=len(snap.tasks), uses_shipments=snap.uses_shipments,
+                        uses_receipts=snap.uses_receipts)
     masters = _Masters(uow, result)
     orders = _Orders(uow, config, now, result)
     local = orders.load(snap.orders)
@@ -104,6 +127,9 @@ def apply_snapshot(
         orders.upsert(k, local, masters)
         if progress is not None:
             progress(1)
+    if snap.uses_shipments:
+        # Before follow_held: an order shipped in full is closed in KIS (FStatus 3) and leaves the listing.
+        orders.ship(snap.shipments, [o.inter_id for o in snap.orders] + list(held.orders) + list(held.unshipped))
     orders.follow_held(snap, held)
     if snap.uses_tasks:
         _Tasks(uow, config, now, result, orders, masters).apply(snap, held.tasks)
@@ -233,7 +259,8 @@ class _Orders:
                            stage=Stage.REVIEWED, status=OrderStatus.OPEN, created_at=self.now, updated_at=self.now)
         for ln in k.lines:
             order.lines.append(SalesOrderLine(entry_id=ln.entry_id, product=products[ln.entry_id], qty=ln.qty,
-                                              due_date=ln.due, shipped_qty=0))
+                                              due_date=ln.due, shipped_qty=0, closed_at=self.now if ln.closed else None))
+            self.result.lines_closed += ln.closed
         self.session.add(order)
         self.by_kis[k.inter_id] = order
         self.result.new += 1
@@ -263,9 +290,15 @@ class _Orders:
             product = products[ln.entry_id]
             if line is None:
                 order.lines.append(SalesOrderLine(entry_id=ln.entry_id, product=product, qty=ln.qty, due_date=ln.due,
-                                                  shipped_qty=0))
+                                                  shipped_qty=0, closed_at=self.now if ln.closed else None))
                 changes.append(f"新增第 {ln.entry_id} 行（{product.name} {ln.qty} 件，交期 {ln.due:%m-%d}）")
+                self.result.lines_closed += ln.closed
                 continue
+            if ln.closed and line.closed_at is None:
+                changes.append(self._close_line(order, line))
+            elif not ln.closed and line.closed_at is not None:
+                line.closed_at = None
+                changes.append(f"第 {ln.entry_id} 行反关闭")
             if line.product is not product:
                 changes.append(f"第 {ln.entry_id} 行物料 {line.product.name}→{product.name}")
                 line.product = product
@@ -282,6 +315,53 @@ class _Orders:
                 order.lines.remove(line)
                 changes.append(f"删除第 {line.entry_id} 行")
         return changes
+
+    def _close_line(self, order: SalesOrder, line: SalesOrderLine) -> str:
+        """A line closed in KIS (行关闭) is no longer owed: its live work orders close with it."""
+        line.closed_at = self.now
+        self.result.lines_closed += 1
+        stopped = []
+        for wo in line.work_orders:
+            if wo.status in LIVE:
+                wo.status = WorkOrderStatus.CLOSED
+                stopped.append(wo.code)
+        self.result.wo_closed += len(stopped)
+        order_events.record(self.uow, order, kind="line_closed", now=self.now,
+                            detail=f"第 {line.entry_id} 行" + (f"，工单 {'、'.join(stopped)} 结案" if stopped else ""))
+        advance_when_made(order, self.now)
+        return f"第 {line.entry_id} 行关闭"
+
+    def ship(self, moves: Iterable[KisMove], asked: Sequence[int]) -> None:
+        """Shipped quantities of the orders asked about, from KIS's audited sales outbound lines; an order
+        asked about with none has shipped nothing (a bill deleted or un-audited in KIS takes its pieces back)."""
+        by_line: dict[tuple[int, int], list[KisMove]] = defaultdict(list)
+        for m in moves:
+            by_line[(m.inter_id, m.entry_id)].append(m)
+        missing = sorted({i for i in asked if i not in self.by_kis})
+        for part in chunks(missing):
+            for so in self.session.scalars(select(SalesOrder).where(SalesOrder.kis_inter_id.in_(part))
+                                           .options(selectinload(SalesOrder.lines))):
+                self.by_kis[so.kis_inter_id] = so  # type: ignore[index]
+        for inter_id in sorted(set(asked)):
+            order = self.by_kis.get(inter_id)
+            if order is None or order.status == OrderStatus.VOIDED:
+                continue
+            changes = []
+            for line in order.lines:
+                total, when = mapping.reached(by_line.get((inter_id, line.entry_id), ()), line.qty)
+                if line.shipped_qty != total:
+                    changes.append(f"第 {line.entry_id} 行 {line.shipped_qty}→{total}/{line.qty} 件")
+                    line.shipped_qty = total
+                at = kis_moment(when, self.config.day_end, self.config) if when is not None else None
+                if line.shipped_at != at:
+                    line.shipped_at = at
+            if changes:
+                self.result.shipments_changed += 1
+                if order.status == OrderStatus.OPEN:  # a closed order's updated_at is the day it was closed
+                    order.updated_at = self.now
+                order_events.record(self.uow, order, kind="shipped", now=self.now, detail="；".join(changes))
+            if advance_when_shipped(order, self.now):
+                self.result.shipped += 1
 
     def follow_held(self, snap: KisSnapshot, held: Held) -> None:
         """Held open orders KIS did not list as open: find out why from their current state."""
@@ -360,8 +440,13 @@ class _Tasks:
         self.orders = orders
         self.masters = masters
         self.templates: dict[int, _Template] = {}
+        self.receipts: dict[int, list[KisMove]] = defaultdict(list)
+        self.uses_receipts = False
 
     def apply(self, snap: KisSnapshot, checked: Sequence[str]) -> None:
+        self.uses_receipts = snap.uses_receipts
+        for m in snap.receipts:
+            self.receipts[m.inter_id].append(m)
         tasks = {t.bill_no: t for t in snap.task_states.values()}
         tasks.update((t.bill_no, t) for t in snap.tasks)
         local = self._load(list(tasks) + list(checked))
@@ -371,18 +456,22 @@ class _Tasks:
             verdict = t.verdict
             if verdict == mapping.RELEASED:
                 if wo is None:
-                    self._create(t)
+                    wo = self._create(t)
                 elif changes := self._update(wo, t):
                     self.result.wo_updated += 1
                     order_events.record(self.uow, wo.line.order, kind="task_changed", now=self.now,
                                         detail=f"{bill_no}（工单 {wo.code}）：" + "；".join(changes))
+                if wo is not None:
+                    self._receive(wo, t)
             elif wo is not None and verdict == mapping.VOIDED:
                 self._void(wo)
             elif wo is not None and verdict == mapping.CLOSED and wo.status in LIVE:
-                wo.status = WorkOrderStatus.CLOSED
-                self.result.wo_closed += 1
-                order_events.record(self.uow, wo.line.order, kind="task_closed", now=self.now,
-                                    detail=f"{bill_no}，工单 {wo.code}")
+                self._receive(wo, t)
+                if wo.status in LIVE:
+                    self._close(wo, t)
+            elif wo is not None and verdict == mapping.CLOSED and wo.status == WorkOrderStatus.CLOSED \
+                    and wo.finished_at is None:
+                self._close(wo, t)  # closed by an earlier pull that had no close date to give it
         for bill_no in checked:
             wo = local.get(bill_no)
             if bill_no not in tasks and wo is not None:
@@ -406,17 +495,17 @@ class _Tasks:
             for so in self.session.scalars(select(SalesOrder).where(SalesOrder.kis_inter_id.in_(part))):
                 self.orders.by_kis[so.kis_inter_id] = so  # type: ignore[index]
 
-    def _create(self, t: KisTask) -> None:
+    def _create(self, t: KisTask) -> WorkOrder | None:
         order = self.orders.by_kis.get(t.order_inter_id) if t.order_inter_id else None
         product = self.masters.product_for_task(t)
         if order is None or product is None or order.status != OrderStatus.OPEN:
             self.result.tasks_skipped += 1
-            return
+            return None
         lines = [ln for ln in order.lines if ln.product is product]
         if not lines:
             self.result.tasks_skipped += 1
             self.result.notes.append(f"生产任务单 {t.bill_no} 的物料不在订单 {order.bill_no} 中，未建工单。")
-            return
+            return None
         # Prefer a line no other production task covers yet.
         line = min(lines, key=lambda ln: (any(w.kis_icmo_bill_no for w in ln.work_orders), ln.entry_id))
         tpl = self._template(product)
@@ -434,6 +523,7 @@ class _Tasks:
         self.result.wo_created += 1
         order_events.record(self.uow, order, kind="task_created", now=self.now,
                             detail=f"{t.bill_no}：第 {line.entry_id} 行 {t.qty} 件，工单 {wo.code}")
+        return wo
 
     def _update(self, wo: WorkOrder, t: KisTask) -> list[str]:
         """Apply the task to its work order; what changed, as the order's timeline says it."""
@@ -458,6 +548,36 @@ class _Tasks:
             changes.append(f"车间 {wo.workshop}→{t.department}")
             wo.workshop = t.department
         return changes
+
+    def _receive(self, wo: WorkOrder, t: KisTask) -> None:
+        """Product receipts (产品入库) against the task: the order is in production once any arrive, and the
+        work order is done on the day they cover its planned quantity."""
+        moves = self.receipts.get(t.inter_id, [])
+        if not self.uses_receipts or not moves or wo.status not in LIVE:
+            return
+        order = wo.line.order
+        total, when = mapping.reached(moves, wo.planned_qty)
+        if total > 0:
+            advance(order, Stage.PRODUCTION, self.now)
+        if when is None:
+            return
+        wo.status, wo.finished_at = WorkOrderStatus.DONE, self._moment(when, self.config.day_end)
+        self.result.wo_received += 1
+        order_events.record(self.uow, order, kind="task_received", now=self.now,
+                            detail=f"{t.bill_no}：入库 {total}/{wo.planned_qty} 件，工单 {wo.code} 完工 {when:%m-%d}")
+        advance_when_made(order, self.now)
+
+    def _close(self, wo: WorkOrder, t: KisTask) -> None:
+        """Closed (结案) in KIS: finished on its actual finish date, else its last receipt, else its close date."""
+        moves = self.receipts.get(t.inter_id, [])
+        finished = t.finish_date or max((m.day for m in moves), default=None) or t.close_date
+        wo.status = WorkOrderStatus.CLOSED
+        wo.finished_at = self._moment(finished, self.config.day_end) if finished is not None else self.now
+        self.result.wo_closed += 1
+        order = wo.line.order
+        order_events.record(self.uow, order, kind="task_closed", now=self.now,
+                            detail=f"{t.bill_no}，工单 {wo.code}，完工 {self._local(wo.finished_at)}")
+        advance_when_made(order, self.now)
 
     def _local(self, at: datetime) -> str:
         return at.astimezone(self.config.tz).strftime("%m-%d %H:%M")
@@ -499,9 +619,7 @@ class _Tasks:
         return start, max(finish, start)
 
     def _moment(self, kis_local: datetime, default: time) -> datetime:
-        # KIS keeps many plan dates as a day at midnight: that day's shift boundary is what is meant.
-        at = kis_local if kis_local.time() != time(0) else datetime.combine(kis_local.date(), default)
-        return at.replace(tzinfo=self.config.tz).astimezone(UTC)
+        return kis_moment(kis_local, default, self.config)
 
     @staticmethod
     def _daily(qty: int, start: datetime, finish: datetime) -> int:

@@ -35,18 +35,31 @@ _TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                 ("FTranType", "INT"), ("FDate", "{dt}"), ("FCustID", "INT"), ("FDeptID", "INT"), ("FEmpID", "INT"),
                 ("FBillerID", "INT"), ("FStatus", "SMALLINT NOT NULL"), ("FCheckerID", "INT"), ("FCheckDate", "{dt}"),
                 ("FCancellation", "SMALLINT NOT NULL"), ("FClosed", "SMALLINT"), ("FChangeMark", "INT"),
-                ("FExplanation", "VARCHAR(255)")),
+                ("FChangeUser", "INT"), ("FChangeDate", "{dt}"), ("FExplanation", "VARCHAR(255)")),
     "SEOrderEntry": (("FInterID", "INT NOT NULL"), ("FEntryID", "INT NOT NULL"), ("FItemID", "INT"), ("FUnitID", "INT"),
                      ("FQty", "DECIMAL(28,10)"), ("FAuxQty", "DECIMAL(28,10)"), ("FAuxPrice", "DECIMAL(28,10)"),
                      ("FAmount", "DECIMAL(20,2)"), ("FDate", "{dt}"), ("FAdviceConsignDate", "{dt}"),
-                     ("FCommitQty", "DECIMAL(28,10)"), ("FMRPClosed", "SMALLINT"), ("FNote", "VARCHAR(255)")),
+                     ("FCommitQty", "DECIMAL(28,10)"), ("FStockQty", "DECIMAL(28,10)"), ("FMRPClosed", "SMALLINT"),
+                     ("FNote", "VARCHAR(255)")),
     "ICMO": (("FInterID", "INT NOT NULL PRIMARY KEY"), ("FBillNo", "VARCHAR(50) NOT NULL"), ("FBrNo", "VARCHAR(10)"),
              ("FTranType", "INT"), ("FStatus", "SMALLINT NOT NULL"), ("FCheckDate", "{dt}"),
              ("FCancellation", "SMALLINT NOT NULL"), ("FItemID", "INT"), ("FUnitID", "INT"), ("FQty", "DECIMAL(28,10)"),
              ("FAuxQty", "DECIMAL(28,10)"), ("FPlanCommitDate", "{dt}"), ("FPlanFinishDate", "{dt}"),
-             ("FWorkShop", "INT"), ("FOrderInterID", "INT"), ("FCommitQty", "DECIMAL(28,10)"), ("FType", "INT")),
+             ("FWorkShop", "INT"), ("FOrderInterID", "INT"), ("FCommitQty", "DECIMAL(28,10)"), ("FType", "INT"),
+             ("FFinishDate", "{dt}"), ("FCloseDate", "{dt}"), ("FCloserID", "INT")),
+    # Stock bills (kis.md 1.3): FTranType 2 产品入库 (lines point at the ICMO task), 21 销售出库 (lines point at
+    # the sales order line through FOrderInterID/FOrderEntryID). A red bill (FROB -1) has negative quantities.
+    "ICStockBill": (("FInterID", "INT NOT NULL PRIMARY KEY"), ("FBillNo", "VARCHAR(50) NOT NULL"), ("FBrNo", "VARCHAR(10)"),
+                    ("FTranType", "INT NOT NULL"), ("FDate", "{dt}"), ("FSupplyID", "INT"), ("FDeptID", "INT"),
+                    ("FStatus", "SMALLINT"), ("FCheckerID", "INT"), ("FCheckDate", "{dt}"),
+                    ("FCancellation", "SMALLINT NOT NULL"), ("FROB", "SMALLINT"), ("FSelTranType", "INT")),
+    "ICStockBillEntry": (("FInterID", "INT NOT NULL"), ("FEntryID", "INT NOT NULL"), ("FItemID", "INT"),
+                         ("FUnitID", "INT"), ("FQty", "DECIMAL(28,10)"), ("FAuxQty", "DECIMAL(28,10)"),
+                         ("FSourceTranType", "INT"), ("FSourceInterId", "INT"), ("FSourceEntryID", "INT"),
+                         ("FSourceBillNo", "VARCHAR(50)"), ("FICMOInterID", "INT"), ("FICMOBillNo", "VARCHAR(50)"),
+                         ("FOrderInterID", "INT"), ("FOrderEntryID", "INT"), ("FOrderBillNo", "VARCHAR(50)")),
 }
-_KEYS = {"SEOrderEntry": "FInterID, FEntryID"}
+_KEYS = {"SEOrderEntry": "FInterID, FEntryID", "ICStockBillEntry": "FInterID, FEntryID"}
 
 
 def create_kis_tables(cnxn: pyodbc.Connection, staging_table: str | None = None) -> None:
@@ -100,6 +113,18 @@ class Task:
     department_id: int | None = None
     check_date: datetime | None = None
     cancelled: bool = False
+    tran_type: int = 85  # 54: a repetitive production plan (重复生产计划单), also kept in ICMO
+    task_type: int = 1054  # FType; 1067 outsourced (委外加工), 11060 left out by K/3's reports
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """One line of a stock bill: against a sales order line (销售出库) or a production task (产品入库)."""
+
+    item_id: int
+    qty: int  # negative on a red bill
+    order: tuple[int, int] | None = None  # (SEOrder.FInterID, SEOrderEntry.FEntryID)
+    task: tuple[int, str] | None = None  # (ICMO.FInterID, ICMO.FBillNo)
 
 
 def _dt(day: date | datetime) -> datetime:
@@ -165,9 +190,29 @@ class KisBook:
         self._many(
             "INSERT INTO ICMO (FInterID, FBillNo, FBrNo, FTranType, FStatus, FCheckDate, FCancellation, FItemID, FUnitID,"
             " FQty, FAuxQty, FPlanCommitDate, FPlanFinishDate, FWorkShop, FOrderInterID, FCommitQty, FType)"
-            " VALUES (?, ?, '0', 85, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 0, 1054)",
-            [(t.inter_id, t.bill_no, t.status, t.check_date, int(t.cancelled), t.item_id, Decimal(t.qty),
-              Decimal(t.qty), t.plan_start, t.plan_finish, t.department_id, t.order_inter_id) for t in tasks])
+            " VALUES (?, ?, '0', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 0, ?)",
+            [(t.inter_id, t.bill_no, t.tran_type, t.status, t.check_date, int(t.cancelled), t.item_id, Decimal(t.qty),
+              Decimal(t.qty), t.plan_start, t.plan_finish, t.department_id, t.order_inter_id, t.task_type)
+             for t in tasks])
+
+    def stock_bill(self, inter_id: int, bill_no: str, tran_type: int, day: datetime, lines: Sequence[StockLine], *,
+                   customer_id: int | None = None, audited: bool = True, cancelled: bool = False) -> None:
+        """A 产品入库 (2) or 销售出库 (21) bill as KIS saves it; red (FROB -1) when its quantities are negative."""
+        red = any(ln.qty < 0 for ln in lines)
+        self._cur.execute(
+            "INSERT INTO ICStockBill (FInterID, FBillNo, FBrNo, FTranType, FDate, FSupplyID, FStatus, FCheckerID,"
+            " FCheckDate, FCancellation, FROB, FSelTranType) VALUES (?, ?, '0', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inter_id, bill_no, tran_type, day, customer_id, int(audited), AUDITOR_ID if audited else 0,
+            day if audited else None, int(cancelled), -1 if red else 1, 85 if tran_type == 2 else 81)
+        self._many(
+            "INSERT INTO ICStockBillEntry (FInterID, FEntryID, FItemID, FUnitID, FQty, FAuxQty, FSourceTranType,"
+            " FSourceInterId, FSourceBillNo, FICMOInterID, FICMOBillNo, FOrderInterID, FOrderEntryID)"
+            " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(inter_id, n, ln.item_id, Decimal(ln.qty), Decimal(ln.qty), 85 if ln.task else 81 if ln.order else None,
+              ln.task[0] if ln.task else ln.order[0] if ln.order else None, ln.task[1] if ln.task else None,
+              ln.task[0] if ln.task else None, ln.task[1] if ln.task else None,
+              ln.order[0] if ln.order else None, ln.order[1] if ln.order else None)
+             for n, ln in enumerate(lines, start=1)])
 
     def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
         """UPDATE table SET values WHERE where, as a KIS user's edit, audit, void or close would."""

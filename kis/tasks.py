@@ -20,11 +20,13 @@ def jobs_for(runtime: Runtime) -> KisJobs:
     return KisJobs(runtime.session_factory, KisConfig.from_settings(runtime.settings), runtime.alert_policy)
 
 
-def pull(jobs: KisJobs | None, *, requested_by: str | None = None, since: str | None = None) -> None:
+def pull(jobs: KisJobs | None, *, requested_by: str | None = None, since: str | None = None,
+         full: bool = False) -> None:
+    """full: the nightly reconcile of every open order (KIS_RECONCILE_SCHEDULE)."""
     if jobs is None:
         log.warning("kis.pull queued in a process without KIS settings; ignored")
         return
-    run_pull(jobs, since=datetime.fromisoformat(since) if since else None, requested_by=requested_by)
+    run_pull(jobs, since=datetime.fromisoformat(since) if since else None, requested_by=requested_by, full=full)
 
 
 def push(jobs: KisJobs | None, *, requested_by: str | None = None, scheduled: bool = True) -> None:

@@ -28,8 +28,12 @@ def pull_line(r: PullResult) -> str:
 
 
 def pull_text(r: PullResult, tz: ZoneInfo) -> str:
-    since = (f"读取 {r.since:%Y-%m-%d %H:%M} 之后审核的订单" if r.since
-             else "首次同步，读取全部已审核未关闭的订单")
+    if r.reconcile:
+        since = "全量核对，重新读取全部已审核未关闭的订单"
+    elif r.since:
+        since = f"读取 {r.since:%Y-%m-%d %H:%M} 之后审核或变更的订单"
+    else:
+        since = "首次同步，读取全部已审核未关闭的订单"
     out = [f"KIS 订单同步完成（{since}）：",
            f"  订单：新增 {r.new}，变更 {r.changed}，未变 {r.unchanged}，作废 {r.voided}，关闭 {r.closed}"
            f"（读取 {_n(r.orders_read)} 单 {_n(r.lines_read)} 行）"]
@@ -45,12 +49,18 @@ def pull_text(r: PullResult, tz: ZoneInfo) -> str:
         if r.tasks_skipped:
             line += f"，{r.tasks_skipped} 张无对应的未关闭订单行，未建工单"
         out.append(line)
+    if r.lines_closed:
+        out.append(f"  KIS 中已关闭的订单行 {r.lines_closed} 行（不再计为欠交）")
+    if r.uses_shipments:
+        out.append(f"  销售出库：出货数量变化 {r.shipments_changed} 单，全部出货 {r.shipped} 单")
+    if r.uses_receipts:
+        out.append(f"  产品入库：入库满数完工工单 {r.wo_received} 张")
     if r.wo_stopped:
         out.append(f"  停止工单 {r.wo_stopped} 张（所属订单已作废）")
     if r.alerts_closed:
         out.append(f"  关闭相关预警 {r.alerts_closed} 条")
     if r.watermark:
-        out.append(f"  已读到 {_t(r.watermark, tz, '%Y-%m-%d %H:%M')} 审核的订单")
+        out.append(f"  已读到 {_t(r.watermark, tz, '%Y-%m-%d %H:%M')} 审核或变更的订单")
     out += [f"  · {note}" for note in r.notes[:10]]
     if len(r.notes) > 10:
         out.append(f"  ……另有 {len(r.notes) - 10} 条提示")
@@ -126,7 +136,7 @@ def status_text(st: KisStatus, tz: ZoneInfo, now: datetime) -> str:
         out.append("未配置 KIS 连接（KIS_ODBC），定时同步与回写不会运行。")
     out += _job_line("订单同步", st.pull, tz, "pull")
     if st.pull and st.pull.watermark:
-        out.append(f"  已读到 {_t(st.pull.watermark, tz, '%Y-%m-%d %H:%M')} 审核的订单")
+        out.append(f"  已读到 {_t(st.pull.watermark, tz, '%Y-%m-%d %H:%M')} 审核或变更的订单")
     out += _job_line("完工回写", st.push, tz, "push")
     c = st.counts
     queue = f"回写队列：待写入 {_n(c.get(OutboxStatus.PENDING, 0))} 行"

@@ -184,7 +184,8 @@ def due_lines(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> list[LineFact]:
     rows = s.execute(
         select(SalesOrderLine.id, SalesOrder.bill_no, SalesOrderLine.entry_id, Customer.name, Product.item_number,
                Product.name, SalesOrderLine.qty, SalesOrderLine.due_date, SalesOrderLine.shipped_qty,
-               SalesOrder.shipped_at, SalesOrder.status, SalesOrder.updated_at)
+               SalesOrder.shipped_at, SalesOrder.status, SalesOrder.updated_at, SalesOrderLine.shipped_at,
+               SalesOrderLine.closed_at)
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
         .join(Customer, Customer.id == SalesOrder.customer_id)
         .join(Product, Product.id == SalesOrderLine.product_id)
@@ -203,15 +204,19 @@ def due_lines(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> list[LineFact]:
 
     facts = []
     for (line_id, bill_no, entry_id, customer, item, product, qty, due, shipped_qty, shipped_at, status,
-         updated_at) in rows:
+         updated_at, line_shipped_at, line_closed_at) in rows:
         wos = work_orders.get(line_id, [])
         candidates: list[date] = []
         if wos and all(w.status in _FINISHED for w in wos):
             finished = [d for w in wos if (d := _local_day(w.finished_at, tz)) is not None]
             if finished:
                 candidates.append(max(finished))
-        if shipped_at is not None and shipped_qty >= qty:
+        if line_shipped_at is not None:  # the KIS outbound that completed this very line
+            candidates.append(line_shipped_at.astimezone(tz).date())
+        elif shipped_at is not None and shipped_qty >= qty:
             candidates.append(shipped_at.astimezone(tz).date())
+        elif line_closed_at is not None:  # closed in KIS (行关闭): no longer owed from that day
+            candidates.append(line_closed_at.astimezone(tz).date())
         elif status == OrderStatus.CLOSED:
             # Closed in KIS without a shipment on record: it stopped being owed the day it was closed.
             candidates.append(updated_at.astimezone(tz).date())

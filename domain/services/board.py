@@ -219,7 +219,8 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
         .join(Customer, Customer.id == SalesOrder.customer_id)
         .join(Product, Product.id == SalesOrderLine.product_id)
-        .where(SalesOrder.status == OrderStatus.OPEN, SalesOrderLine.shipped_qty < SalesOrderLine.qty)
+        .where(SalesOrder.status == OrderStatus.OPEN, SalesOrderLine.shipped_qty < SalesOrderLine.qty,
+               SalesOrderLine.closed_at.is_(None))
     ).all() if ln[0] not in worked]
     # What the idle lines have made: their finished work orders (a voided one made nothing that counts).
     finished: dict[int, list[tuple[int, str, str]]] = defaultdict(list)

@@ -19,6 +19,9 @@ KINDS: dict[str, str] = {
     "task_changed": "生产任务单变更",
     "task_voided": "生产任务单作废",
     "task_closed": "生产任务单关闭",
+    "task_received": "产品入库",
+    "shipped": "销售出库",
+    "line_closed": "订单行关闭",
 }
 DETAIL_CHARS = 500
 

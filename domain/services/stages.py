@@ -25,10 +25,30 @@ def advance_after_report(uow: UnitOfWork, wo: WorkOrder, op: Operation, now: dat
     advance(order, Stage.PRODUCTION, now)
     if op.name == QC_OPERATION:
         advance(order, Stage.QC, now)
+    advance_when_made(order, now)
+
+
+def advance_when_made(order: SalesOrder, now: datetime) -> bool:
+    """入库 once every live work order is done or closed: by the last step reported in chat, or in KIS by
+    product receipts (产品入库) covering the task or the task closed (结案)."""
     work_orders = [w for line in order.lines for w in line.work_orders]
     live = [w for w in work_orders if w.status != WorkOrderStatus.VOIDED]
     if live and all(w.status in (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED) for w in live):
-        advance(order, Stage.STOCKED, now)
+        return advance(order, Stage.STOCKED, now)
+    return False
+
+
+def advance_when_shipped(order: SalesOrder, now: datetime) -> bool:
+    """出货 once every line still owed (not closed) has shipped in full; the order's shipment is the last
+    line's. Returns whether the order's shipment date was set or moved."""
+    owed = [ln for ln in order.lines if ln.closed_at is None]
+    days = [ln.shipped_at for ln in owed if ln.shipped_at is not None]
+    if not owed or len(days) < len(owed):
+        return False
+    moved = order.shipped_at != max(days)
+    order.shipped_at = max(days)
+    advance(order, Stage.SHIPPED, now)
+    return moved
 
 
 def derived_stage(order: SalesOrder) -> Stage:

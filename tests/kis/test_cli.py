@@ -91,3 +91,9 @@ def test_the_demo_kis_round_trip(run, tmp_path):
 
     status = run("kis", "status", kis=kis)
     assert "订单同步：上次" in status.stdout and "成功" in status.stdout and "→ 已入库 CIN" in status.stdout
+
+
+def test_pull_full_and_since_together_are_refused_before_anything_runs(run):
+    result = run("kis", "pull", "--full", "--since", "2026-11-01", kis="Driver=SQLite3;Database=/nonexistent.db")
+    assert result.exit_code == 2
+    assert "--full 与 --since 不能同时使用：全量核对会读取全部未关闭的订单。" in result.stderr

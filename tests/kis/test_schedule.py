@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.tasks import KisWatch
 from factorybot.celery_app import make_celery
-from factorybot.config import Settings
+from factorybot.config import ConfigError, Settings
+from kis.config import KisConfig
 
 KIS = "Driver=SQLite3;Database=/nonexistent/kis.db"
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def test_beat_schedules_the_kis_jobs_in_plant_time():
@@ -25,3 +33,28 @@ def test_the_schedule_is_configurable_and_absent_without_kis():
     assert app.conf.beat_schedule["kis-push"]["schedule"] == 600.0
     bare = make_celery(Settings(redis_url="redis://127.0.0.1:6379/15"))
     assert not {"kis-pull", "kis-push"} & set(bare.conf.beat_schedule)
+
+
+def test_beat_runs_the_full_reconcile_nightly_and_it_can_be_turned_off():
+    app = make_celery(Settings(redis_url="redis://127.0.0.1:6379/15", kis_odbc=KIS))
+    reconcile = app.conf.beat_schedule["kis-reconcile"]
+    assert (reconcile["task"], reconcile["kwargs"]) == ("kis.pull", {"full": True})
+    assert (reconcile["schedule"].hour, reconcile["schedule"].minute) == ({2}, {30})
+    off = make_celery(Settings(redis_url="redis://127.0.0.1:6379/15", kis_odbc=KIS, kis_reconcile_schedule="off"))
+    assert "kis-reconcile" not in off.conf.beat_schedule and "kis-pull" in off.conf.beat_schedule
+
+
+def test_without_beat_the_ticker_runs_the_nightly_pull_and_then_the_reconcile():
+    config = KisConfig.from_settings(Settings(kis_odbc=KIS, kis_reconcile_schedule="0 3 * * *"))
+    watch = KisWatch(config, datetime(2026, 12, 2, 1, 58, tzinfo=TZ))
+    assert watch.due(datetime(2026, 12, 2, 1, 59, tzinfo=TZ)) == []
+    assert watch.due(datetime(2026, 12, 2, 2, 0, 5, tzinfo=TZ)) == [{}]
+    assert watch.due(datetime(2026, 12, 2, 2, 1, tzinfo=TZ)) == []
+    assert watch.due(datetime(2026, 12, 2, 3, 0, 30, tzinfo=TZ)) == [{"full": True}]
+    bare = KisWatch(KisConfig.from_settings(Settings()), datetime(2026, 12, 2, 1, 0, tzinfo=TZ))
+    assert bare.due(datetime(2026, 12, 2, 4, 0, tzinfo=TZ)) == []
+
+
+def test_a_malformed_reconcile_schedule_stops_start_up_naming_the_setting():
+    with pytest.raises(ConfigError, match="KIS_RECONCILE_SCHEDULE"):
+        Settings.from_env(kis_reconcile_schedule="nightly")
