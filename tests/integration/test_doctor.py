@@ -17,8 +17,10 @@ from flask import Flask, jsonify
 from werkzeug.serving import make_server
 
 from bot.app import create_app
+from bot.handlers import app_menu
 from bot.queue import RecordingQueue
-from domain.migrate import upgrade
+from bot.wecom.client import WeComClient
+from domain.migrate import head_revision, upgrade
 from factorybot import doctor
 from tests.bot.conftest import make_settings
 
@@ -60,18 +62,21 @@ def _by_title(findings):
     return {f.title: f for f in findings}
 
 
-def test_a_plant_whose_steps_are_done_passes_each_check_but_the_menu_the_fake_cannot_show(bot, fake_wecom):
+def test_a_plant_whose_steps_are_done_passes_each_check_once_the_menu_is_pushed(bot, fake_wecom):
+    fake_wecom.reset()  # no menu yet, as on a freshly created app
     found = _by_title(doctor.run_checks(bot, demo=True))
-    assert found["设置"].ok and found["数据库"].detail == "已连接，结构为最新版本 0008_label_key_in_use"
+    assert found["设置"].ok and found["数据库"].detail == f"已连接，结构为最新版本 {head_revision()}"
     assert found["Redis"].ok is None and "任务在 Web 进程内运行" in found["Redis"].detail
     assert found["access_token"].ok
     assert found["回调 URL"].ok and found["回调 URL"].detail.startswith(f"{bot.public_url}/wecom/callback 通过了")
     assert found["时钟"].ok and "企业微信 API 答复的 Date 头" in found["时钟"].detail
     assert found["工单标签"].ok and "与机器人用的是同一把密钥" in found["工单标签"].detail
-    # The fake WeCom has no menu/get: an unknown path answers HTTP 404, said plainly.
     assert found["应用菜单"].lines() == [
-        "✗ 应用菜单：无法读取：menu/get 答复 HTTP 404，不是企业微信的答复（WECOM_API_BASE 所指的服务没有这个接口）",
-        "    → WECOM_API_BASE 应指向企业微信 https://qyapi.weixin.qq.com/cgi-bin/（生产环境不设即可）"]
+        "✗ 应用菜单：应用还没有菜单（errcode 46003 menu no exist）", "    → 运行 factorybot wecom menu push"]
+    # What `factorybot wecom menu push` sends, then the same check again.
+    WeComClient(fake_wecom.corp_id, fake_wecom.secret, fake_wecom.agent_id, fake_wecom.url).create_menu(app_menu())
+    menu = _by_title(doctor.run_checks(bot, demo=True))["应用菜单"]
+    assert menu.ok and menu.detail == "已设置 3 个按钮：扫码报工、我的、更多（含扫码报工）"
 
 
 def test_an_untrusted_server_ip_is_named_as_the_trusted_ip_step(bot, fake_wecom):
@@ -108,7 +113,6 @@ def test_menu_get_as_wecom_documents_its_answers(answer, ok, line):
     app.add_url_rule("/cgi-bin/menu/get", "menu", lambda: jsonify(answer))
     base, server = _serve(app)
     try:
-        from bot.wecom.client import WeComClient
 
         found = doctor.check_menu(WeComClient("wwfakecorp0001", "s", 1000002, base))
     finally:
@@ -143,7 +147,7 @@ def test_outside_the_demo_the_callback_must_be_https_and_wecom_the_real_one(bot)
 def test_a_database_not_upgraded_says_to_upgrade(tmp_path, fake_wecom):
     empty = make_settings(f"sqlite:///{tmp_path}/empty.db", fake_wecom.url, label_key="plant-label-key-0001")
     assert _by_title(doctor.run_checks(empty, demo=True))["数据库"].lines() == [
-        "✗ 数据库：已连接，结构版本 空库，本程序需要 0008_label_key_in_use", "    → 运行 factorybot db upgrade"]
+        f"✗ 数据库：已连接，结构版本 空库，本程序需要 {head_revision()}", "    → 运行 factorybot db upgrade"]
 
 
 def test_a_clock_off_by_two_minutes_is_caught_against_wecoms_date(bot, fake_wecom):
