@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from bot.observability import HTTP_SECONDS, StoreCollector, new_request_id, request_id, scrape_registry
+from bot.wecom.errors import WeComAPIError
 from domain.models import SyncState
 
 bp = Blueprint("ops", __name__)
@@ -42,11 +43,17 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class NotReady(Exception):
+    """A dependency answers but refuses us; its text says, in Chinese, what to change."""
+
+
 def _check(name: str, fn: Any) -> tuple[str, dict[str, Any]]:
     started = time.perf_counter()
     try:
         detail = fn()
         ok = True
+    except (NotReady, WeComAPIError) as exc:  # already a sentence for the operator: keep it whole
+        detail, ok = str(exc)[:600], False
     except Exception as exc:  # any failure of a dependency is a "not ready", with its reason
         detail, ok = f"{type(exc).__name__}: {str(exc)[:200]}", False
     return name, {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
@@ -71,6 +78,9 @@ def readyz() -> Any:
 
     def wecom() -> str:
         deps.client.check_token()
+        refused = deps.client.refusals()
+        if refused:  # the token is fine, but the last call of these APIs was refused
+            raise NotReady("；".join(f"{r.api}：{r.hint}" for r in refused))
         return "access token ok"
 
     def kis() -> str:
