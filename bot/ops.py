@@ -46,7 +46,7 @@ def readyz() -> Any:
     checks = dict((
         readiness.timed("database", lambda: readiness.database(deps.runtime.engine)),
         readiness.timed("redis", lambda: readiness.redis(deps.redis)),
-        readiness.timed("wecom", lambda: readiness.wecom(deps.client)),
+        readiness.timed("wecom", lambda: (readiness.wecom(deps.client), readiness.wecom_refusals(deps.client))[1]),
         readiness.timed("kis", lambda: readiness.kis(bool(deps.settings.kis_odbc),
                                                      lambda: deps.runtime.uow(read_only=True))),
     ))

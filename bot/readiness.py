@@ -10,12 +10,17 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bot.wecom.client import WeComClient
+from bot.wecom.errors import WeComAPIError
 from domain.models import SyncState
 from domain.uow import UnitOfWork
 
 KIS_PULL_JOB = "kis_pull"
 KIS_STALE_AFTER = timedelta(hours=26)  # the nightly pull plus a couple of hours of grace
 REDIS_ABSENT = "not configured (tasks run in-process)"
+
+
+class NotReady(Exception):
+    """A dependency answers but refuses us; its text says, in Chinese, what to change."""
 
 
 def database(engine: Engine) -> str:
@@ -33,6 +38,14 @@ def redis(client: Any | None) -> str:
 
 def wecom(client: WeComClient) -> str:
     client.check_token()
+    return "access token ok"
+
+
+def wecom_refusals(client: WeComClient) -> str:
+    """The token may be fine while the last call of some API was refused (60020, 48002, 81013…): say so."""
+    refused = client.refusals()
+    if refused:
+        raise NotReady("；".join(f"{r.api}：{r.hint}" for r in refused))
     return "access token ok"
 
 
@@ -55,6 +68,8 @@ def timed(name: str, fn: Callable[[], str]) -> tuple[str, dict[str, Any]]:
     try:
         detail = fn()
         ok = True
+    except (NotReady, WeComAPIError) as exc:  # already a sentence for the operator: keep it whole
+        detail, ok = str(exc)[:600], False
     except Exception as exc:  # any failure of a dependency is a "not ready", with its reason
         detail, ok = f"{type(exc).__name__}: {str(exc)[:200]}", False
     return name, {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}

@@ -54,6 +54,22 @@ E_TOKEN_EXPIRED = 42001
 E_CONTENT_TOO_LONG = 45002
 E_USER_NOT_FOUND = 60111
 E_ALL_RECIPIENTS_INVALID = 81013
+E_IP_NOT_TRUSTED = 60020
+E_API_FORBIDDEN = 48002
+E_INVALID_SUITE_TOKEN = 40082
+E_NOT_THIS_AGENT = 301002
+
+# What WeCom answers for the refusals a go-live meets. 60020's shape (with the caller's address) is as
+# reported in easychen/wecomchan#62 and zhayujie/CowAgent#1728; the others are short stand-ins, since our
+# client goes by errcode as WeCom's docs ask. {ip} is the caller's address, {hint} a request id.
+FAULT_ERRMSGS = {
+    E_IP_NOT_TRUSTED: "not allow to access from your ip, hint: [{hint}], from ip: {ip}, "
+                      "more info at https://open.work.weixin.qq.com/devtool/query?e=60020",
+    E_API_FORBIDDEN: "api forbidden, hint: [{hint}], more info at https://open.work.weixin.qq.com/devtool/query?e=48002",
+    E_ALL_RECIPIENTS_INVALID: "user & party & tag all invalid, hint: [{hint}]",
+    E_INVALID_SUITE_TOKEN: "invalid suite_token, hint: [{hint}]",
+    E_NOT_THIS_AGENT: "not allow operate another agent with this accesstoken., hint: [{hint}]",
+}
 
 
 class _Fail(Exception):
@@ -69,6 +85,8 @@ class _Fault:
     http_status: int | None
     delay: float
     count: int
+    errmsg: str | None = None
+    from_ip: str | None = None  # the address 60020 names; the caller's own by default
 
 
 @dataclass
@@ -165,6 +183,12 @@ def create_fake_wecom(
         if fault.count <= 0:
             queue.pop(0)
         return fault
+
+    def fault_errmsg(fault: _Fault) -> str:
+        if fault.errmsg is not None:
+            return fault.errmsg
+        template = FAULT_ERRMSGS.get(fault.errcode or 0, "fault injected")
+        return template.format(ip=fault.from_ip or request.remote_addr, hint=secrets.randbelow(10**25))
 
     def json_body() -> Any:
         # wechatpy posts JSON without a JSON content type; multipart must not be read as JSON.
@@ -280,7 +304,7 @@ def create_fake_wecom(
                     record(path, body, [], fault.http_status or 200, fault.errcode)
                 if fault.http_status is not None:
                     return Response("fault injected", status=fault.http_status, mimetype="text/plain")
-                return jsonify({"errcode": fault.errcode, "errmsg": "fault injected"})
+                return jsonify({"errcode": fault.errcode, "errmsg": fault_errmsg(fault)})
         with lock:
             body = json_body()
             touser: list[str] = []
@@ -450,6 +474,8 @@ def create_fake_wecom(
             http_status=spec.get("http_status"),
             delay=float(spec.get("delay") or 0.0),
             count=max(1, int(spec.get("count") or 1)),
+            errmsg=spec.get("errmsg"),
+            from_ip=spec.get("from_ip"),
         )
         with lock:
             state.faults.setdefault(path, []).append(fault)

@@ -98,8 +98,11 @@ class FakeWeComServer:
         http_status: int | None = None,
         delay: float = 0.0,
         count: int = 1,
+        errmsg: str | None = None,
+        from_ip: str | None = None,
     ) -> None:
-        """Make the next `count` calls to `path` (e.g. "message/send") fail or stall."""
+        """Make the next `count` calls to `path` (e.g. "message/send") fail or stall. An errcode is answered
+        with WeCom's errmsg for it (60020 names `from_ip`, by default the caller's), unless `errmsg` is given."""
         self._post(
             "/_fake/faults",
             json={
@@ -108,6 +111,8 @@ class FakeWeComServer:
                 "http_status": http_status,
                 "delay": delay,
                 "count": count,
+                "errmsg": errmsg,
+                "from_ip": from_ip,
             },
         )
 

@@ -8,12 +8,16 @@ a per-member send throttle (WeCom silently drops messages over 30/min per member
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -29,6 +33,8 @@ from bot.wecom.errors import Throttled, TransientError, WeComAPIError
 from bot.wecom.replies import truncate_utf8
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 TOKEN_ERRCODES = frozenset({40014, 42001})  # invalid / expired access_token: refetch once
 # -1 system busy, 45009 API frequency limit, 45033 too many concurrent calls.
@@ -164,6 +170,54 @@ class _RateLimiter:
             return 0.0
 
 
+# --- refusals an operator must fix --------------------------------------------------------
+
+REFUSAL_TTL_SECONDS = 24 * 3600  # a refusal not seen again for a day no longer makes /readyz fail
+
+
+@dataclass(frozen=True)
+class Refusal:
+    api: str
+    errcode: int
+    hint: str
+    at: float
+
+
+class _Refusals:
+    """The last refusal with a hint, per API, until a call to that API succeeds. In Redis when there is one,
+    so /readyz in the web process sees what the Celery worker's sends met."""
+
+    def __init__(self, redis: Any | None, prefix: str, clock: Callable[[], float] = time.time) -> None:
+        self._redis, self._key, self._clock = redis, f"{prefix}:refusals", clock
+        self._local: dict[str, Refusal] = {}
+        self._lock = threading.Lock()
+
+    def record(self, api: str, errcode: int, hint: str) -> None:
+        refusal = Refusal(api, errcode, hint, self._clock())
+        if self._redis is not None:
+            self._redis.hset(self._key, api, json.dumps(dataclasses.asdict(refusal), ensure_ascii=False))
+            self._redis.expire(self._key, REFUSAL_TTL_SECONDS)
+        else:
+            with self._lock:
+                self._local[api] = refusal
+
+    def clear(self, api: str) -> None:
+        if self._redis is not None:
+            self._redis.hdel(self._key, api)
+        else:
+            with self._lock:
+                self._local.pop(api, None)
+
+    def current(self) -> list[Refusal]:
+        if self._redis is not None:
+            found = [Refusal(**json.loads(v)) for v in self._redis.hgetall(self._key).values()]
+        else:
+            with self._lock:
+                found = list(self._local.values())
+        horizon = self._clock() - REFUSAL_TTL_SECONDS
+        return sorted((r for r in found if r.at >= horizon), key=lambda r: r.api)
+
+
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -205,6 +259,7 @@ class WeComClient:
         )
         self._wx = _WxClient(corp_id, secret, api_base=self.api_base, session=session, timeout=timeout)
         self._limiter = _RateLimiter(per_user_per_minute, redis, redis_prefix)
+        self._refusals = _Refusals(redis, redis_prefix)
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -224,11 +279,27 @@ class WeComClient:
         except TransientError:
             wecom_call(api, "transient")
             raise
-        except WeComAPIError:
+        except WeComAPIError as exc:
             wecom_call(api, "failed")
+            if exc.hint and exc.errcode is not None:
+                # The line names what to change in WeCom's admin console; it stays in /readyz until fixed.
+                log.error("%s：%s", api, exc.hint, extra={"api": api, "outcome": "failed"})
+                self._remember(partial(self._refusals.record, api, exc.errcode, exc.hint))
             raise
         wecom_call(api, "ok")
+        self._remember(partial(self._refusals.clear, api))
         return result
+
+    def refusals(self) -> list[Refusal]:
+        """Refusals an operator must act on (untrusted IP, API forbidden, …), newest per API, for /readyz."""
+        return self._refusals.current()
+
+    @staticmethod
+    def _remember(fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:  # keeping the note must never turn a sent message into a failed one
+            log.warning("could not keep the WeCom refusal note", exc_info=True)
 
     def _attempt(self, fn: Callable[[], T]) -> T:
         """Run `fn`, refetching the token and retrying exactly once on 40014/42001."""

@@ -31,7 +31,9 @@ class Inbound:
     corp_id: str
     create_time: int
     agent_id: int
-    msg_id: int
+    # WeCom's MsgId: digits until client 5.0 (2025-09), since then also base64-like text such as
+    # "CAIQg/PKxgYY2sC9tpuAgAMg9/zKaw=="; "" when the callback has none (every event).
+    msg_id: str
 
     kind: ClassVar[str] = "unknown"
 
@@ -206,6 +208,22 @@ def _int(root: dict[str, Any], name: str, *, required: bool = False) -> int:
         raise InboundParseError(f"{name} is not an integer: {raw!r}") from exc
 
 
+MAX_MSG_ID_CHARS = 128  # a 64-bit number has 20 digits, the string form seen so far 32 characters
+
+
+def _msg_id(raw: str) -> str:
+    """MsgId as dedup text. A numeric id keeps the key it had when ids were parsed as integers (no leading
+    zeros, "0" meaning none), so callbacks remembered before an upgrade still match their retries."""
+    value = raw.strip()
+    if value.isascii() and value.isdigit():
+        number = int(value)
+        return str(number) if number else ""
+    if len(value) > MAX_MSG_ID_CHARS or not all("!" <= ch <= "~" for ch in value):
+        raise InboundParseError(f"MsgId is neither a number nor printable text of at most "
+                                f"{MAX_MSG_ID_CHARS} characters: {value[:40]!r}")
+    return value
+
+
 def _float(root: dict[str, Any], name: str) -> float:
     raw = _str(root, name).strip()
     if not raw:
@@ -272,7 +290,7 @@ def parse(xml: str | bytes) -> Inbound:
         "corp_id": _str(root, "ToUserName").strip(),
         "create_time": _int(root, "CreateTime", required=True),
         "agent_id": _int(root, "AgentID"),
-        "msg_id": _int(root, "MsgId"),
+        "msg_id": _msg_id(_str(root, "MsgId")),
     }
 
     if msg_type == "event":
@@ -296,8 +314,8 @@ def _parse_event(root: dict[str, Any], base: dict[str, Any]) -> Inbound:
     event = _str(root, "Event").strip().lower()
     if not event:
         raise InboundParseError("event without Event")
-    # Events carry no MsgId; force 0 so dedup uses the event key even if one sneaks in.
-    base = {**base, "msg_id": 0}
+    # Events carry no MsgId; force "" so dedup uses the event key even if one sneaks in.
+    base = {**base, "msg_id": ""}
     if event == "enter_agent":
         return EnterAgent(**base)
     if event == "click":
@@ -341,6 +359,8 @@ def from_dict(d: dict[str, Any]) -> Inbound:
     cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise InboundParseError(f"unknown kind {kind!r}")
+    if isinstance(data.get("msg_id"), int):  # queued before ids were text
+        data["msg_id"] = _msg_id(str(data["msg_id"]))
     names = {f.name for f in dataclasses.fields(cls)}
     unexpected = set(data) - names
     if unexpected:

@@ -42,13 +42,13 @@ class CallbackBuilder:
             f"<CreateTime>{create_time or self._now()}</CreateTime><MsgType>{_cdata(msg_type)}</MsgType>"
         )
 
-    def text(self, userid: str, content: str, msg_id: int | None = None) -> str:
+    def text(self, userid: str, content: str, msg_id: int | str | None = None) -> str:
         return (
             f"<xml>{self._head(userid, 'text', None)}<Content>{_cdata(content)}</Content>"
             f"<MsgId>{msg_id or next(_msg_ids)}</MsgId><AgentID>{self.agent_id}</AgentID></xml>"
         )
 
-    def image(self, userid: str, media_id: str, pic_url: str = "", msg_id: int | None = None) -> str:
+    def image(self, userid: str, media_id: str, pic_url: str = "", msg_id: int | str | None = None) -> str:
         return (
             f"<xml>{self._head(userid, 'image', None)}<PicUrl>{_cdata(pic_url)}</PicUrl>"
             f"<MediaId>{_cdata(media_id)}</MediaId><MsgId>{msg_id or next(_msg_ids)}</MsgId>"

@@ -84,7 +84,7 @@ def test_an_untrusted_server_ip_is_named_as_the_trusted_ip_step(bot, fake_wecom)
     found = _by_title(doctor.run_checks(bot, demo=True))
     assert found["access_token"].lines() == [
         "✗ access_token：本服务器的 IP 不在应用的「企业可信IP」中（errcode 60020）",
-        "    → 在「应用管理 → 本应用 → 企业可信IP」中加入本服务器访问外网用的 IP；该项要先设置好接收消息 URL"
+        "    → 在「应用管理 → 本应用 → 企业可信IP」中加入本服务器访问外网用的 IP 127.0.0.1；该项要先设置好接收消息 URL"
         "（或可信域名）才能填写"]
     assert found["应用菜单"].detail == "未检查：没有 access_token"
 

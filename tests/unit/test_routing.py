@@ -25,7 +25,7 @@ def _named(name: str, fn):
 
 
 def _text(userid: str, content: str) -> TextMsg:
-    return TextMsg(userid=userid, corp_id="wwfakecorp0001", create_time=1, agent_id=1, msg_id=1, content=content)
+    return TextMsg(userid=userid, corp_id="wwfakecorp0001", create_time=1, agent_id=1, msg_id="1", content=content)
 
 
 def test_the_real_routes_freeze_and_end_with_the_fallback():
@@ -88,5 +88,5 @@ def test_a_catch_all_text_route_just_before_the_fallback_is_allowed():
     last.text(".+")(_named("by_customer", _reply("list")))
     router = Router([last, _fallback()])
     assert router.match(_text("w1", "随便什么"))[0].name == "orders.by_customer"
-    assert router.match(TextMsg(userid="w1", corp_id="c", create_time=1, agent_id=1, msg_id=2, content=""))[0].kind \
+    assert router.match(TextMsg(userid="w1", corp_id="c", create_time=1, agent_id=1, msg_id="2", content=""))[0].kind \
         == "fallback"

@@ -57,7 +57,7 @@ def test_text() -> None:
         corp_id="wwfakecorp0001",
         create_time=1700000000,
         agent_id=1000002,
-        msg_id=7300000000000000001,
+        msg_id="7300000000000000001",
         content="查询订单 SO-2024-001",
     )
     assert msg.kind == "text"
@@ -80,7 +80,7 @@ def test_location() -> None:
 def test_enter_agent() -> None:
     msg = parse(load("enter_agent.xml"))
     assert isinstance(msg, EnterAgent) and msg.kind == "enter_agent"
-    assert msg.msg_id == 0
+    assert msg.msg_id == ""
     assert msg.dedup_key == "evt:zhangsan:1700000003:enter_agent::"
 
 
@@ -219,3 +219,38 @@ def test_garbage_raises_inbound_parse_error(xml: str) -> None:
 
 def test_inbound_parse_error_is_value_error() -> None:
     assert issubclass(inbound.InboundParseError, ValueError)
+
+
+def _text_with_id(msg_id: str) -> str:
+    return (
+        "<xml><ToUserName><![CDATA[wwfakecorp0001]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>"
+        "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content>"
+        f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("1234567890123456", "msg:1234567890123456"),
+        ("<![CDATA[CAIQg/PKxgYY2sC9tpuAgAMg9/zKaw==]]>", "msg:CAIQg/PKxgYY2sC9tpuAgAMg9/zKaw=="),
+        ("CAIQg/PKxgYY2sC9tpuAgAMg9/zKaw==", "msg:CAIQg/PKxgYY2sC9tpuAgAMg9/zKaw=="),
+        (" 0042 ", "msg:42"),
+    ],
+)
+def test_msg_id_in_either_form_gives_a_stable_dedup_key(raw: str, key: str) -> None:
+    msg = parse(_text_with_id(raw))
+    assert msg.dedup_key == key
+    assert from_dict(json.loads(json.dumps(msg.to_dict()))).dedup_key == key
+
+
+def test_a_task_queued_with_a_numeric_msg_id_keeps_its_key() -> None:
+    # Celery messages written before MsgId became text carry it as a JSON number.
+    data = parse(_text_with_id("7300000000000000001")).to_dict()
+    assert from_dict({**data, "msg_id": 7300000000000000001}).dedup_key == "msg:7300000000000000001"
+
+
+@pytest.mark.parametrize("raw", ["两个字", "a b", "x" * 129])
+def test_a_msg_id_that_is_neither_a_number_nor_printable_text_is_refused(raw: str) -> None:
+    with pytest.raises(InboundParseError):
+        parse(_text_with_id(raw))

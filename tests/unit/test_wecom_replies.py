@@ -24,7 +24,7 @@ MSG = TextMsg(
     corp_id="wwfakecorp0001",
     create_time=1700000000,
     agent_id=1000002,
-    msg_id=1,
+    msg_id="1",
     content="hi",
 )
 
@@ -51,7 +51,7 @@ def test_cdata_terminator_is_escaped(content: str) -> None:
 
 
 def test_userid_with_cdata_terminator_is_escaped() -> None:
-    odd = TextMsg(userid="u]]>x", corp_id="c", create_time=1, agent_id=1, msg_id=1)
+    odd = TextMsg(userid="u]]>x", corp_id="c", create_time=1, agent_id=1, msg_id="1")
     assert xmltodict.parse(render_xml(text("ok"), odd))["xml"]["ToUserName"] == "u]]>x"
 
 
