@@ -4,46 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.integration.demo_process import BIN, running_demo
 
 
 @pytest.fixture
 def demo(tmp_path):
-    port, fake_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "REDIS_URL", "DATABASE_URL"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path}/demo.db"
-    log = tmp_path / "demo.log"
-    proc = subprocess.Popen([str(BIN / "factorybot"), "demo", "--port", str(port), "--fake-port", str(fake_port)],
-                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            pytest.fail("demo did not start:\n" + log.read_text())
+    with running_demo(env, tmp_path) as (port, fake_port, log):
         yield env, port, fake_port, log
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def chat(env, port, fake_port, userid, *lines):

@@ -7,22 +7,12 @@ printed labels the bot then rejected one by one (二维码校验失败).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.integration.demo_process import BIN, running_demo
 
 
 def _run(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -34,27 +24,11 @@ def _run(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProc
 def demo(tmp_path_factory: pytest.TempPathFactory):
     """`factorybot demo` as a user starts it: no WeCom, label or database settings in the environment."""
     tmp = tmp_path_factory.mktemp("label-demo")
-    port, fake_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("WECOM_", "LABEL_KEY", "REDIS_URL", "DATABASE_URL", "PUBLIC_URL"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp}/demo.db"
-    log = tmp / "demo.log"
-    proc = subprocess.Popen([str(BIN / "factorybot"), "demo", "--port", str(port), "--fake-port", str(fake_port)],
-                            env=env, cwd=tmp, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            pytest.fail("demo did not start:\n" + log.read_text())
+    with running_demo(env, tmp) as (port, fake_port, _log):
         yield env, port, fake_port, tmp
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def _open_work_order(env: dict[str, str]) -> str:
