@@ -73,11 +73,13 @@ def deliver(session_factory: sessionmaker[Session], client: WeComClient, now: Ca
                 update(Notice).where(Notice.id == notice_id, Notice.sent_at.is_(None)).values(sent_at=now())
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
-            uow.commit()
             if not claimed:
                 continue  # another sender took it
             notice = uow.session.get(Notice, notice_id)
             assert notice is not None
+            # Committed before the send: no transaction (on SQLite, the write lock) is held while WeCom answers,
+            # and the client's record of recipients it did not reach can be written meanwhile.
+            uow.commit()
             users = notice.userids.split("|")
             try:
                 if notice.card is not None:

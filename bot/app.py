@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from bot.dispatch import BotCore
 from bot.handlers import build_router
 from bot.observability import configure_logging
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
-from bot.tasks import TaskDeps, task_table
+from bot.tasks import DIGEST_TICK, TaskDeps, task_table
 from bot.ticker import start_ticker
 from bot.tools import HandlerTools
-from bot.wecom.client import WeComClient
+from bot.undelivered import Recorder, build_digest_policy
+from bot.wecom.client import NotDelivered, WeComClient
 from bot.wecom.crypto import WeComCrypto
 from domain import qr_payload
 from domain.photos import PhotoStore
@@ -43,10 +45,12 @@ class BotDeps:
     redis: Any | None
 
 
-def build_client(settings: Settings, redis: Any | None) -> WeComClient:
+def build_client(settings: Settings, redis: Any | None,
+                 on_not_delivered: Callable[[NotDelivered], None] | None = None) -> WeComClient:
     assert settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None
     return WeComClient(
-        settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, settings.wecom_api_base, redis=redis
+        settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, settings.wecom_api_base, redis=redis,
+        on_not_delivered=on_not_delivered,
     )
 
 
@@ -65,7 +69,8 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
         if redis is not None
         else DatabaseDedup(runtime.session_factory, settings.dedup_ttl_seconds)
     )
-    client = build_client(settings, redis)
+    recorder = Recorder(runtime.session_factory, runtime.now)
+    client = build_client(settings, redis, recorder)
     core = BotCore(
         router=build_router(),
         session_factory=runtime.session_factory,
@@ -75,6 +80,7 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
         public_url=settings.public_url,
         tools=HandlerTools(client, PhotoStore(Path(settings.media_dir)), runtime.alert_policy),
     )
+    recorder.clock = lambda: core.clock()  # one clock for what was missed and for the daily notice's window
     if queue is None:
         if settings.redis_url:
             from factorybot.celery_app import make_celery
@@ -82,10 +88,11 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
             queue = CeleryQueue(make_celery(settings))
         else:
             table = task_table(TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings),
-                                        kis=jobs_for(runtime)))
+                                        kis=jobs_for(runtime), digest=build_digest_policy(settings)))
             queue = InProcessQueue(table)
             if start_periodic:
-                start_ticker(table["alerts.tick"], table["alerts.deliver"], table["reports.tick"], table["kis.tick"])
+                start_ticker(table["alerts.tick"], table["alerts.deliver"], table["reports.tick"], table["kis.tick"],
+                             others=(table[DIGEST_TICK],))
         core.queue = queue
     crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     return BotDeps(settings, runtime, core, crypto, client, queue, redis)

@@ -37,6 +37,9 @@ HTTP_SECONDS = Histogram("factorybot_http_request_seconds", "HTTP request time, 
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=REGISTRY)
 WECOM_CALLS = Counter("factorybot_wecom_calls_total", "Outbound WeCom API calls, by API and outcome",
                       ["api", "outcome"], registry=REGISTRY)
+WECOM_UNDELIVERED = Counter("factorybot_wecom_undelivered_total",
+                            "Recipients WeCom named as not reached by a message it accepted, by reason",
+                            ["reason"], registry=REGISTRY)
 
 CALLBACK_LOG = logging.getLogger("factorybot.callback")
 
@@ -146,6 +149,10 @@ def count_unhandled() -> None:
 
 def wecom_call(api: str, outcome: str) -> None:
     WECOM_CALLS.labels(api, outcome).inc()
+
+
+def wecom_undelivered(reason: str, n: int = 1) -> None:
+    WECOM_UNDELIVERED.labels(reason).inc(n)
 
 
 class StoreCollector(Collector):

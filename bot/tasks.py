@@ -17,6 +17,7 @@ from alerts.policy import AlertPolicy
 from bot.dedup import sent_part_key
 from bot.dispatch import FAILED, BotCore
 from bot.routing import Outgoing
+from bot.undelivered import DIGEST_JOB, DigestPolicy, DigestWatch, queue_digest
 from bot.wecom.client import WeComClient
 from bot.wecom.inbound import CardClick, Inbound, from_dict
 from bot.wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
@@ -33,6 +34,10 @@ class TaskDeps:
     alert_policy: AlertPolicy
     reports: ReportPolicy = field(default_factory=ReportPolicy)
     kis: Any = None  # kis.jobs.KisJobs: the KIS pull and push asked for from chat
+    digest: DigestPolicy = field(default_factory=DigestPolicy)
+
+
+DIGEST_TICK = "wecom.undelivered_tick"
 
 
 def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], key: str,
@@ -158,6 +163,18 @@ def reports_tick(deps: TaskDeps, watch: ScheduleWatch) -> None:
         jobs[name](deps)
 
 
+def undelivered_digest(deps: TaskDeps) -> None:
+    """Scheduled: who could not receive messages in the last day, to the administrators, once a day."""
+    if queue_digest(deps.core.session_factory, deps.client, deps.digest, deps.core.clock()):
+        alerts_deliver(deps)
+
+
+def undelivered_tick(deps: TaskDeps, watch: DigestWatch) -> None:
+    """Without Celery beat: the digest, when its schedule came due since the last tick."""
+    if watch.due(deps.core.clock()):
+        undelivered_digest(deps)
+
+
 def kis_run(deps: TaskDeps, job: str, **kwargs: Any) -> None:
     """A KIS pull or push; its result notice goes out right after, like an alert card."""
     from kis import tasks as kis_tasks
@@ -196,6 +213,7 @@ def task_table(deps: TaskDeps) -> dict[str, Any]:
     """Task name → callable, for the in-process queue (Celery registers the same names)."""
     watch = ScheduleWatch(deps.reports, deps.core.clock())
     kis_watch = KisWatch(deps.kis.config if deps.kis is not None else None, deps.core.clock())
+    digest_watch = DigestWatch(deps.digest, deps.core.clock())
     return {
         "bot.run_deferred": lambda **kw: run_deferred(deps, **kw),
         "bot.send": lambda **kw: send(deps, **kw),
@@ -209,4 +227,6 @@ def task_table(deps: TaskDeps) -> dict[str, Any]:
         DAILY_JOB: lambda **kw: reports_daily_summary(deps),
         "reports.tick": lambda **kw: reports_tick(deps, watch),
         "kis.tick": lambda **kw: kis_tick(deps, kis_watch),
+        DIGEST_JOB: lambda **kw: undelivered_digest(deps),
+        DIGEST_TICK: lambda **kw: undelivered_tick(deps, digest_watch),
     }

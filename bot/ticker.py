@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,9 @@ DELIVER_SECONDS = 5.0
 
 def start_ticker(tick: Callable[[], None], deliver: Callable[[], None],
                  reports: Callable[[], None] | None = None,
-                 kis: Callable[[], None] | None = None) -> threading.Thread:
+                 kis: Callable[[], None] | None = None,
+                 others: Sequence[Callable[[], None]] = ()) -> threading.Thread:
+    """`reports`, `kis` and each of `others` run every round; each is cheap unless its schedule came due."""
     def loop() -> None:
         last_tick = 0.0
         while True:
@@ -38,6 +40,11 @@ def start_ticker(tick: Callable[[], None], deliver: Callable[[], None],
                     kis()  # the nightly KIS pull and reconcile, when one is due; each run records its own failure
                 except Exception:
                     log.exception("scheduled KIS pull failed")
+            for job in others:
+                try:
+                    job()
+                except Exception:  # one failing schedule must not stop the others
+                    log.exception("scheduled job failed")
             time.sleep(DELIVER_SECONDS)
 
     thread = threading.Thread(target=loop, name="factorybot-ticker", daemon=True)

@@ -26,6 +26,7 @@ from domain.vocab import (
     OutboxStatus,
     Stage,
     TicketStatus,
+    Undelivered,
     WorkOrderStatus,
 )
 
@@ -416,6 +417,21 @@ class KisOutbox(Base):
     batch_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class UndeliveredMessage(Base):
+    """A recipient WeCom named as not reached in an otherwise accepted message/send (or a send refused
+    because every recipient was invalid). One row per message and recipient."""
+
+    __tablename__ = "undelivered_messages"
+    __table_args__ = (UniqueConstraint("msgid", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msgid: Mapped[str] = mapped_column(String(128))  # WeCom's msgid of the send
+    recipient: Mapped[str] = mapped_column(String(64))  # our userid (a party or tag id for those reasons)
+    reason: Mapped[Undelivered] = mapped_column(str_enum(Undelivered))
+    msgtype: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ProcessedMessage(Base):

@@ -129,3 +129,31 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     IMPORTED = "imported"
     REJECTED = "rejected"
+
+
+class Undelivered(StrEnum):
+    """Why WeCom accepted a message but some recipients got nothing (the fields of message/send's answer)."""
+
+    UNLICENSED = "unlicensed"  # unlicenseduser: no WeCom licence (接口许可) for this member
+    INVALID_USER = "invalid_user"  # invaliduser: no such member, or outside the app's visible range
+    INVALID_PARTY = "invalid_party"  # invalidparty
+    INVALID_TAG = "invalid_tag"  # invalidtag
+
+
+class Unreachable(StrEnum):
+    """What an administrator must fix for a person who cannot receive messages."""
+
+    UNLICENSED = "unlicensed"
+    OUT_OF_RANGE = "out_of_range"
+    NO_ACCOUNT = "no_account"
+
+    @property
+    def label(self) -> str:
+        return UNREACHABLE_LABELS[self]
+
+
+UNREACHABLE_LABELS: dict[Unreachable, str] = {
+    Unreachable.UNLICENSED: "未开通企业微信许可",
+    Unreachable.OUT_OF_RANGE: "不在应用可见范围",
+    Unreachable.NO_ACCOUNT: "账号不存在",
+}

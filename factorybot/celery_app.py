@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 from celery.schedules import crontab
 
+from bot.undelivered import DIGEST_JOB, build_digest_policy
 from factorybot.config import Settings
 from reports.schedule import DAILY_JOB, MONTHLY_JOB, build_report_policy
 
@@ -33,6 +34,10 @@ def make_celery(settings: Settings) -> Celery:
     for name, cron in ((MONTHLY_JOB, reports.monthly), (DAILY_JOB, reports.daily)):
         if cron is not None:
             app.conf.beat_schedule[name] = {"task": name, "schedule": cron.crontab()}
+    # Who could not receive messages: once a day to the administrators (bot/undelivered.py).
+    digest = build_digest_policy(settings)
+    if digest.cron is not None:
+        app.conf.beat_schedule[DIGEST_JOB] = {"task": DIGEST_JOB, "schedule": digest.cron.crontab()}
     if settings.kis_odbc:
         # KIS: the nightly pull on KIS_PULL_SCHEDULE (plant time, like the reports); the push every few
         # minutes, waiting out its own backoff while KIS is down.

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     report_daily_schedule: str = ""
     report_monthly_to: str = "executive"
     report_daily_to: str = "supervisor,ops_manager"
+    # When the administrators hear who could not receive WeCom messages in the last 24 hours (cron, plant
+    # time; "off" stops it). Sent only on a day someone was missed.
+    wecom_undelivered_schedule: str = "0 9 * * *"
 
     @field_validator("plant_tz")
     @classmethod

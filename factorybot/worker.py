@@ -32,6 +32,7 @@ def task_deps() -> Any:
         from bot.app import build_deps
         from bot.queue import TaskQueue
         from bot.tasks import TaskDeps
+        from bot.undelivered import build_digest_policy
         from reports.schedule import build_report_policy
 
         class _CeleryQueue:
@@ -42,7 +43,8 @@ def task_deps() -> Any:
 
         queue: TaskQueue = _CeleryQueue()
         deps = build_deps(settings, queue=queue)
-        _deps = TaskDeps(deps.core, deps.client, deps.runtime.alert_policy, build_report_policy(deps.settings))
+        _deps = TaskDeps(deps.core, deps.client, deps.runtime.alert_policy, build_report_policy(deps.settings),
+                         digest=build_digest_policy(deps.settings))
     return _deps
 
 
@@ -143,6 +145,13 @@ def reports_daily_summary_task(self: Task) -> None:
     from bot.tasks import reports_daily_summary
 
     _retrying(self, lambda deps: reports_daily_summary(deps))
+
+
+@celery.task(name="wecom.undelivered_digest", bind=True, base=BaseTask)
+def undelivered_digest_task(self: Task) -> None:
+    from bot.tasks import undelivered_digest
+
+    _retrying(self, lambda deps: undelivered_digest(deps))
 
 
 _kis_jobs: Any = None

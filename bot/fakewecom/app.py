@@ -53,6 +53,7 @@ E_MISSING_TOKEN = 41001
 E_TOKEN_EXPIRED = 42001
 E_CONTENT_TOO_LONG = 45002
 E_USER_NOT_FOUND = 60111
+E_NO_PRIVILEGE = 60011
 E_ALL_RECIPIENTS_INVALID = 81013
 E_IP_NOT_TRUSTED = 60020
 E_API_FORBIDDEN = 48002
@@ -101,6 +102,11 @@ class _State:
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
     msg_seq: int = 0
     menu: list[dict[str, Any]] | None = None  # the agent's menu once menu/create succeeded
+    # Members message/send accepts a message for but does not reach (lowercased userids; party ids).
+    unlicensed: set[str] = field(default_factory=set)
+    out_of_range: set[str] = field(default_factory=set)
+    no_account: set[str] = field(default_factory=set)
+    invalid_parties: set[str] = field(default_factory=set)
 
 
 LOGIN_COOKIE = "fake_wecom_user"
@@ -222,10 +228,13 @@ def create_fake_wecom(
         if body.get("agentid") is None or str(body.get("agentid")) != str(agent_id):
             raise _Fail(E_INVALID_AGENTID, "invalid agentid")
         touser = [u for u in str(body.get("touser") or "").split("|") if u]
-        if not touser:
+        toparty = [p for p in str(body.get("toparty") or "").split("|") if p]
+        if not touser and not toparty:
             raise _Fail(E_ALL_RECIPIENTS_INVALID, "user & party & tag all invalid")
-        invalid = [u for u in touser if strict_users and not user_known(u)]
-        if len(invalid) == len(touser):
+        invalid = [u for u in touser if (strict_users and not user_known(u))
+                   or u.lower() in state.out_of_range or u.lower() in state.no_account]
+        bad_parties = [p for p in toparty if p in state.invalid_parties]
+        if len(invalid) == len(touser) and len(bad_parties) == len(toparty):
             raise _Fail(E_ALL_RECIPIENTS_INVALID, "user & party & tag all invalid")
         msgtype = body.get("msgtype")
         if msgtype not in MSG_TYPES:
@@ -260,12 +269,19 @@ def create_fake_wecom(
         touser, invalid = validate_send(body)
         state.msg_seq += 1
         result = _ok(msgid=f"fake-msg-{state.msg_seq}-{secrets.token_hex(4)}")
+        # WeCom answers errcode 0 and names, lowercased and "|"-joined, whom the message did not reach.
+        unlicensed = [u for u in touser if u.lower() in state.unlicensed and u not in invalid]
         if invalid:
             result["invaliduser"] = "|".join(u.lower() for u in invalid)
+        if unlicensed:
+            result["unlicenseduser"] = "|".join(u.lower() for u in unlicensed)
+        bad_parties = [p for p in str(body.get("toparty") or "").split("|") if p in state.invalid_parties]
+        if bad_parties:
+            result["invalidparty"] = "|".join(bad_parties)
         if body["msgtype"] == "template_card":
             card = body["template_card"]
             if card.get("card_type") in INTERACTIVE_CARD_TYPES or card.get("action_menu"):
-                valid = [u for u in touser if u not in invalid]
+                valid = [u for u in touser if u not in invalid and u not in unlicensed]
                 result["response_code"] = mint_response_code("send", valid, card.get("task_id"))
         return result
 
@@ -346,6 +362,10 @@ def create_fake_wecom(
             return handle_media_get(request.args.get("media_id", ""))
         if path == "user/get":
             userid = request.args.get("userid", "")
+            if userid.lower() in state.out_of_range:  # an app reads only members in its visible range
+                raise _Fail(E_NO_PRIVILEGE, "no privilege to access/modify contact/party/agent")
+            if userid.lower() in state.no_account:
+                raise _Fail(E_USER_NOT_FOUND, "userid not found")
             member = book["directory"].user(userid)
             if member is not None:
                 return _ok(**member)
@@ -479,6 +499,18 @@ def create_fake_wecom(
         )
         with lock:
             state.faults.setdefault(path, []).append(fault)
+        return jsonify(_ok())
+
+    @app.post("/_fake/recipients")
+    def fake_recipients() -> Response:
+        """Who message/send accepts messages for but does not reach, from now on (replaces the last call):
+        {"unlicensed": [...], "out_of_range": [...], "no_account": [...], "invalid_parties": [...]}."""
+        spec = request.get_json(silent=True) or {}
+        with lock:
+            state.unlicensed = {str(u).lower() for u in spec.get("unlicensed") or []}
+            state.out_of_range = {str(u).lower() for u in spec.get("out_of_range") or []}
+            state.no_account = {str(u).lower() for u in spec.get("no_account") or []}
+            state.invalid_parties = {str(p) for p in spec.get("invalid_parties") or []}
         return jsonify(_ok())
 
     @app.post("/_fake/oauth_code")

@@ -116,6 +116,15 @@ class FakeWeComServer:
             },
         )
 
+    def recipients(self, *, unlicensed: tuple[str, ...] = (), out_of_range: tuple[str, ...] = (),
+                   no_account: tuple[str, ...] = (), invalid_parties: tuple[str, ...] = ()) -> None:
+        """From now on message/send answers errcode 0 but names these as not reached: `unlicensed` in
+        unlicenseduser; `out_of_range` and `no_account` in invaliduser (user/get then answers 60011 or 60111);
+        `invalid_parties` in invalidparty. A call replaces the last one; reset() clears it."""
+        self._post("/_fake/recipients", json={"unlicensed": list(unlicensed), "out_of_range": list(out_of_range),
+                                              "no_account": list(no_account),
+                                              "invalid_parties": list(invalid_parties)})
+
     def oauth_code(self, userid: str) -> str:
         return str(self._post("/_fake/oauth_code", json={"userid": userid})["code"])
 

@@ -27,7 +27,7 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
-from bot.observability import wecom_call
+from bot.observability import wecom_call, wecom_undelivered
 from bot.wecom.cards import validate_card
 from bot.wecom.errors import Throttled, TransientError, WeComAPIError
 from bot.wecom.replies import truncate_utf8
@@ -50,6 +50,37 @@ MEDIA_MIN_BYTES = 5  # WeCom requires every upload to be larger than 5 bytes
 RATE_WINDOW_SECONDS = 60.0
 MAX_RECIPIENTS = 1000  # touser limit of message/send
 MENU_NOT_FOUND = 46003  # menu/get on an agent that has no menu
+E_ALL_RECIPIENTS_INVALID = 81013
+
+# message/send answers errcode 0 and names here whom it did not reach ("a|b", userids lowercased).
+UNDELIVERED_FIELDS = (
+    ("unlicenseduser", "unlicensed"),
+    ("invaliduser", "invalid_user"),
+    ("invalidparty", "invalid_party"),
+    ("invalidtag", "invalid_tag"),
+)
+
+
+@dataclass(frozen=True)
+class NotDelivered:
+    """Who one accepted message did not reach: (recipient, reason) with the reasons of UNDELIVERED_FIELDS."""
+
+    msgid: str
+    msgtype: str
+    recipients: tuple[tuple[str, str], ...]
+
+
+def not_delivered(sent_to: Sequence[str], result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The recipients `result` names as not reached, spelled as we sent them (WeCom lowercases userids)."""
+    ours = {u.lower(): u for u in sent_to}
+    out: list[tuple[str, str]] = []
+    for field_name, reason in UNDELIVERED_FIELDS:
+        value = result.get(field_name) or ""
+        names = value if isinstance(value, list) else str(value).split("|")
+        for name in (str(n).strip() for n in names):
+            if name:
+                out.append((ours.get(name.lower(), name), reason))
+    return out
 
 
 def normalize_api_base(api_base: str) -> str:
@@ -248,6 +279,7 @@ class WeComClient:
         per_user_per_minute: int = 30,
         *,
         redis_prefix: str = "wecom",
+        on_not_delivered: Callable[[NotDelivered], None] | None = None,
     ) -> None:
         self.corp_id = corp_id
         self.agent_id = int(agent_id)
@@ -260,6 +292,9 @@ class WeComClient:
         self._wx = _WxClient(corp_id, secret, api_base=self.api_base, session=session, timeout=timeout)
         self._limiter = _RateLimiter(per_user_per_minute, redis, redis_prefix)
         self._refusals = _Refusals(redis, redis_prefix)
+        # Where the per-recipient record goes (the database, wired by the entry point); it runs after the
+        # send, so the caller must not hold a transaction the recorder would wait for.
+        self._on_not_delivered = on_not_delivered
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -299,7 +334,7 @@ class WeComClient:
         try:
             fn()
         except Exception:  # keeping the note must never turn a sent message into a failed one
-            log.warning("could not keep the WeCom refusal note", exc_info=True)
+            log.warning("could not keep a note of WeCom's answer", exc_info=True)
 
     def _attempt(self, fn: Callable[[], T]) -> T:
         """Run `fn`, refetching the token and retrying exactly once on 40014/42001."""
@@ -352,7 +387,27 @@ class WeComClient:
             raise ValueError(f"at most {MAX_RECIPIENTS} userids per message, got {len(users)}")
         self._limiter.acquire(users)
         payload = {"touser": "|".join(users), "agentid": self.agent_id, **msg}
-        return self._json("post", "message/send", data=payload)
+        try:
+            result = self._json("post", "message/send", data=payload)
+        except WeComAPIError as exc:
+            if exc.errcode == E_ALL_RECIPIENTS_INVALID:  # nobody reached: each of them is one not delivered
+                self._not_delivered(f"81013:{uuid.uuid4().hex}", msg, [(u, "invalid_user") for u in users])
+            raise
+        missed = not_delivered(users, result)
+        if missed:
+            self._not_delivered(str(result.get("msgid") or f"nomsgid:{uuid.uuid4().hex}"), msg, missed)
+        return result
+
+    def _not_delivered(self, msgid: str, msg: dict[str, Any], missed: list[tuple[str, str]]) -> None:
+        for _, reason in missed:
+            wecom_undelivered(reason)
+        log.warning("message/send %s not delivered to %s", msgid,
+                    ", ".join(f"{who} ({reason})" for who, reason in missed), extra={"api": "message/send"})
+        if self._on_not_delivered is not None:
+            report = NotDelivered(msgid, str(msg.get("msgtype", "")), tuple(missed))
+            # The message is sent whatever happens to the record: a failing record must not make a retry
+            # send it twice.
+            self._remember(partial(self._on_not_delivered, report))
 
     # --- messages ----------------------------------------------------------------------------
 
