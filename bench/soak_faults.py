@@ -25,6 +25,7 @@ WECOM_BUSY = "wecom errcode -1"
 WECOM_502 = "wecom HTTP 502"
 WECOM_60020 = "wecom errcode 60020 for a while"
 WECOM_TIMEOUT_AFTER_SUCCESS = "wecom timeout after success"
+WECOM_CLIENT_TIMEOUT = 5.0  # bot/wecom/client.py's default timeout on every WeCom call
 ALL_KINDS = (GUNICORN_KILL, CELERY_KILL, REDIS_KILL, REDIS_PAUSE, WECOM_BUSY, WECOM_502, WECOM_60020,
              WECOM_TIMEOUT_AFTER_SUCCESS)
 
@@ -45,8 +46,11 @@ class FaultInjector(threading.Thread):
             REDIS_PAUSE: self.pause_redis, WECOM_BUSY: lambda: self.wecom_fault(errcode=-1),
             WECOM_502: lambda: self.wecom_fault(http_status=502),
             WECOM_60020: lambda: self.wecom_fault(errcode=60020, count=self.rng.randint(2, 4)),
+            WECOM_TIMEOUT_AFTER_SUCCESS: self.wecom_timeout_after_success,
         }
         order: list[str] = []
+        if not self.kinds:
+            return  # the baseline: the same traffic, no fault
         try:
             self.stop.wait(self.rng.uniform(1.0, 3.0))
             while not self.stop.is_set():
@@ -105,6 +109,16 @@ class FaultInjector(threading.Thread):
         n = count or self.rng.randint(1, 3)
         self.stack.fake.fault("message/send", errcode=errcode, http_status=http_status, count=n)
         return f"next {n} message/send"
+
+
+    def wecom_timeout_after_success(self) -> str:
+        """WeCom delivers the message but the answer comes after our client gave up (5 s): the sender cannot
+        tell it from a failure and sends again."""
+        assert self.stack.fake is not None
+        n = self.rng.randint(1, 2)
+        self.stack.fake.fault("message/send", delay=WECOM_CLIENT_TIMEOUT + 1.0, count=n,  # type: ignore[call-arg]
+                              after=True)
+        return f"next {n} message/send answered after {WECOM_CLIENT_TIMEOUT + 1.0:.0f} s"
 
 
 def restore(stack: Stack) -> None:

@@ -70,7 +70,11 @@ def pending(stack: Stack) -> Pending:
     engine = make_engine(stack.db_url)
     try:
         with engine.connect() as conn:
-            out.notices_unsent = conn.scalar(select(func.count()).select_from(Notice).where(Notice.sent_at.is_(None))) or 0
+            # With the message outbox a notice has a state (pending → sending → sent, or failed): anything
+            # but sent is not delivered. Before it, an unsent notice had no sent_at.
+            state = getattr(Notice, "state", None)
+            unsent = Notice.sent_at.is_(None) if state is None else state != "sent"
+            out.notices_unsent = conn.scalar(select(func.count()).select_from(Notice).where(unsent)) or 0
             out.dedup_pending_db = conn.scalar(select(func.count()).select_from(ProcessedMessage)
                                                .where(ProcessedMessage.reply_xml.is_(None))) or 0
     finally:
@@ -94,6 +98,7 @@ class Ledger:
     reports_sent: int = 0
     reports_acked: int = 0
     reports_refused: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)  # the reply's first words: why reports were refused
     reports_counted: int = 0
     reports_lost: int = 0
     lost_by_answer: Counter[str] = field(default_factory=Counter)  # acked | empty | given_up
@@ -185,6 +190,8 @@ def _reports(led: Ledger, journal: Journal, rows: dict[str, tuple[int, int, int]
         row = rows.get(r.source_key)
         led.reports_acked += status == "acked"
         led.reports_refused += status == "refused"
+        if status == "refused":
+            led.refusals[_content(r.delivery.reply)[:20] or "(text after an empty answer)"] += 1
         if row is not None:
             led.reports_counted += 1
             led.reports_given_up_counted += status == "given_up"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ ACK = "已完成!"  # the headline of an accepted report, in a text reply or on 
 RECORDED = ("已记录",)  # a repeat of a report already counted ("这条报工之前已记录…", "该报工已记录…")
 EXCEPTION_ACK = "已报告异常 #"
 SCAN_ACK = "已识别工单"
+_LEFT = re.compile(r"最多还能报 (\d+) 件")
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000 + 7_000_000)
 
 
@@ -199,12 +201,20 @@ class Line(threading.Thread):
         good = self.rng.randint(20, 90)
         return good, 1 if good >= 40 and self.rng.random() < 0.2 else 0
 
-    def text_report(self, order: PlantOrder) -> None:
-        userid, (good, defect) = self._worker(), self._qty()
+    def text_report(self, order: PlantOrder, userid: str | None = None, good: int | None = None) -> None:
+        if userid is None or good is None:
+            userid, (good, defect) = self._worker(), self._qty()
+        else:
+            defect = 0
         msg_id = next(_msg_ids)
         text = f"报工 {order.wo_code} 良品 {good}" + (f" 不良 {defect}" if defect else "")
         delivery = self.sender.deliver("text_report", userid, self.sender.builder.text(userid, text, msg_id=msg_id))
-        self.journal.add(ReportSent(delivery, f"msg:{msg_id}", order.wo_code, good, defect, "text"))
+        sent = ReportSent(delivery, f"msg:{msg_id}", order.wo_code, good, defect, "text")
+        self.journal.add(sent)
+        left = _LEFT.search(delivery.reply)
+        if sent.status == "refused" and left and int(left.group(1)) > 0 and not self.stop.is_set():
+            # Told how many are left, a worker reports just that: what finishes an operation.
+            self.text_report(order, userid, int(left.group(1)))
 
     def scan_and_tap(self, order: PlantOrder) -> None:
         userid = self._worker()
