@@ -49,7 +49,7 @@ class Options:
     lines: int = 4
     orders: int = 8
     planned_qty: int = 400
-    drain_seconds: float = 40.0
+    drain_seconds: float = 60.0
     workdir: Path | None = None
     faults: tuple[str, ...] | None = None  # None: every kind this checkout supports; (): a run without faults
 
@@ -96,11 +96,16 @@ class Result:
             f"direct messages: scan cards expected {led.scan_cards_expected}, delivered {led.scan_cards_delivered}, "
             f"doubled {led.scan_cards_doubled}; next-operation notices expected {led.notices_expected}, "
             f"delivered {led.notices_delivered}, doubled {led.notices_doubled}",
-            f"pending left: {p.total} (notices unsent {p.notices_unsent}, celery queued {p.celery_queued}, "
-            f"unacked {p.celery_unacked}, dedup claims pending {p.dedup_pending_redis} in Redis, "
+            f"pending left: {p.total} (notices unsent {p.notices_unsent}, failed {p.notices_failed}, "
+            f"celery queued {p.celery_queued}, "
+            f"unacked {p.celery_unacked}{' ' + str(dict(p.unacked_tasks)) if p.unacked_tasks else ''}, "
+            f"dedup claims pending {p.dedup_pending_redis} in Redis, "
             f"{p.dedup_pending_db} in the database) after a drain of {self.drained_in:.1f} s"
             + (f"; {self.outbox_retry}" if self.outbox_retry else ""),
         ]
+        if p.celery_unacked_rounds:
+            lines.append(f"periodic rounds left unacknowledged by a killed Celery worker (beat ran them again): "
+                         f"{dict(p.celery_unacked_rounds)}")
         if led.op_mismatches:
             lines.append("operation totals off: " + "; ".join(led.op_mismatches[:5]))
         lines.append("ledger: " + ("balanced" if not self.failures else "NOT balanced: " + "; ".join(self.failures)))
@@ -130,18 +135,20 @@ def _fake_has_timeout_after_success(stack: Stack) -> bool:
 def outbox_retry(stack: Stack) -> str:
     """`factorybot outbox retry`, as the admin runs it once a permanent refusal is fixed (when it exists)."""
     env = stack.env()
-    cli = [str(BIN / "factorybot"), "outbox", "retry"]
+    cli = [str(BIN / "factorybot"), "outbox", "retry", "--all-failed"]
     if subprocess.run([*cli, "--help"], env=env, cwd=stack.workdir, capture_output=True).returncode != 0:
         return ""
     done = subprocess.run(cli, env=env, cwd=stack.workdir, capture_output=True, text=True, timeout=120)
-    return f"factorybot outbox retry: rc {done.returncode}, {done.stdout.strip().splitlines()[-1:] or ''}"
+    last = (done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or [""])[-1]
+    return f"factorybot outbox retry --all-failed: rc {done.returncode}, {last}"
 
 
 def drain(stack: Stack, seconds: float) -> tuple[float, Pending]:
-    """Wait (bounded) until nothing is pending; how long it took and what was left."""
+    """Wait (bounded) until the service has nothing left to work through by itself; how long it took and what
+    was left (failed notices wait for the admin's retry)."""
     started = time.monotonic()
     left = pending(stack)
-    while left.total and time.monotonic() - started < seconds:
+    while left.moving and time.monotonic() - started < seconds:
         time.sleep(1.0)
         stack.revive()
         left = pending(stack)
@@ -225,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--seed", type=int, help="RNG seed (default: a random one, printed)")
     parser.add_argument("--lines", type=int, default=4, help="simulated production lines (threads)")
-    parser.add_argument("--drain", type=float, default=40.0, help="longest wait for the queues to empty")
+    parser.add_argument("--drain", type=float, default=60.0, help="longest wait for the queues to empty")
     parser.add_argument("--workdir", type=Path, help="keep logs and the database here")
     parser.add_argument("--fault", action="append", choices=ALL_KINDS, help="only these kinds (repeatable)")
     parser.add_argument("--no-faults", action="store_true", help="the same traffic with no fault: the baseline")

@@ -13,6 +13,7 @@ counted and what the fake WeCom delivered.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,18 @@ from domain.models import (
     WorkReport,
 )
 
+# Celery beat runs these every few seconds and each run does all that is due: one left unacknowledged by a
+# killed worker has had its work done by the next.
+REPEATED_ROUNDS = frozenset({"alerts.deliver", "alerts.tick", "outbox.deliver"})
+
+
+def _task_name(raw: bytes) -> str:
+    try:
+        message = json.loads(raw)[0]
+        return str(message.get("headers", {}).get("task") or "?")
+    except (ValueError, IndexError, AttributeError, TypeError):
+        return "?"
+
 
 def delivered(call: dict[str, Any]) -> bool:
     """A message/send the fake accepted and delivered (not refused, not a fault, not a duplicate it dropped)."""
@@ -54,13 +67,21 @@ def leads_of(workshop: str) -> list[str]:
 @dataclass
 class Pending:
     notices_unsent: int = 0
+    notices_failed: int = 0  # refused for good: shown to the admin, resent by `factorybot outbox retry`
     celery_queued: int = 0
     celery_unacked: int = 0
+    unacked_tasks: Counter[str] = field(default_factory=Counter)
+    celery_unacked_rounds: Counter[str] = field(default_factory=Counter)  # not counted: see pending()
     dedup_pending_redis: int = 0
     dedup_pending_db: int = 0
 
     @property
     def total(self) -> int:
+        return self.moving + self.notices_failed
+
+    @property
+    def moving(self) -> int:
+        """What the service is still working through by itself (a failed notice waits for the admin)."""
         return (self.notices_unsent + self.celery_queued + self.celery_unacked + self.dedup_pending_redis
                 + self.dedup_pending_db)
 
@@ -73,8 +94,11 @@ def pending(stack: Stack) -> Pending:
             # With the message outbox a notice has a state (pending → sending → sent, or failed): anything
             # but sent is not delivered. Before it, an unsent notice had no sent_at.
             state = getattr(Notice, "state", None)
-            unsent = Notice.sent_at.is_(None) if state is None else state != "sent"
+            unsent = Notice.sent_at.is_(None) if state is None else state.in_(("pending", "sending"))
             out.notices_unsent = conn.scalar(select(func.count()).select_from(Notice).where(unsent)) or 0
+            if state is not None:
+                out.notices_failed = conn.scalar(select(func.count()).select_from(Notice)
+                                                 .where(state == "failed")) or 0
             out.dedup_pending_db = conn.scalar(select(func.count()).select_from(ProcessedMessage)
                                                .where(ProcessedMessage.reply_xml.is_(None))) or 0
     finally:
@@ -82,10 +106,19 @@ def pending(stack: Stack) -> Pending:
     client = stack.redis_client()
     try:
         out.celery_queued = int(client.llen(CELERY_QUEUE))
-        out.celery_unacked = int(client.hlen("unacked"))
+        # Messages a worker took and never acknowledged (it was killed): kombu gives them to another worker
+        # only after the visibility timeout (an hour by default). A periodic round (the outbox, the alert
+        # round) that beat has run again since leaves no work undone; any other task does.
+        for raw in client.hvals("unacked"):
+            name = _task_name(raw)
+            if name in REPEATED_ROUNDS:
+                out.celery_unacked_rounds[name] += 1
+            else:
+                out.celery_unacked += 1
+                out.unacked_tasks[name] += 1
         for key in client.scan_iter("wecom:seen:*", count=1000):
             value = client.get(key)
-            if value is not None and value.decode(errors="replace") == PENDING:
+            if value is not None and value.decode(errors="replace").startswith(PENDING):
                 out.dedup_pending_redis += 1
     finally:
         client.close()
