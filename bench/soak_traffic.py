@@ -126,9 +126,13 @@ class WeComSender:
         delivery = Delivery(kind, userid, time.time())
         with self.journal.lock:
             self.journal.deliveries[kind] += 1
+        began = time.monotonic()
         for attempt in range(1 + WECOM_RETRIES):
             if attempt:
-                time.sleep(self.rng.uniform(0.2, 1.0))
+                # WeCom asks again when its 5 s are up: an attempt that failed sooner (a reset, a 503) is
+                # followed by the next one 5 s after it began, not at once.
+                time.sleep(max(0.0, began + WECOM_DEADLINE - time.monotonic()) + self.rng.uniform(0.0, 0.3))
+            began = time.monotonic()
             outcome = self._attempt(signed, delivery)
             delivery.attempts.append(outcome)
             with self.journal.lock:
