@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.dedup import DatabaseDedup, DedupStore, RedisDedup
 from bot.dispatch import BotCore
 from bot.handlers import build_router
+from bot.log_masking import secret_values
 from bot.observability import configure_logging
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
 from bot.tasks import DIGEST_TICK, TaskDeps, task_table
@@ -118,7 +119,7 @@ class _Pending:
 
 def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, mask_values=secret_values(settings))
     app = Flask("factorybot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
     # The web process runs the periodic alert rounds itself only when no Celery beat exists (no Redis).

@@ -38,12 +38,14 @@ def _signed_args() -> tuple[str, str, str]:
 
 @bp.get("/wecom/callback")
 def verify_url() -> Response:
+    deps = _deps()
     signature, timestamp, nonce = _signed_args()
     echostr = request.args.get("echostr", "")
     if not (signature and timestamp and nonce and echostr):
         return _reject(400, "missing query parameters")
     try:
-        plain = _deps().crypto.verify_url(signature, timestamp, nonce, echostr)
+        plain = deps.crypto.verify_url(signature, timestamp, nonce, echostr)
+        deps.crypto.check_fresh(timestamp, deps.settings.callback_max_skew_seconds)
     except CallbackRejected as exc:
         return _reject(exc.status, exc.reason)
     return Response(plain, mimetype="text/plain")
@@ -63,6 +65,7 @@ def receive() -> Response:
         return _reject(400, "body too large")
     try:
         plaintext = deps.crypto.decrypt(body, signature, timestamp, nonce)
+        deps.crypto.check_fresh(timestamp, deps.settings.callback_max_skew_seconds)
         msg = parse(plaintext)
     except CallbackRejected as exc:
         return _reject(exc.status, exc.reason)

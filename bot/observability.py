@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from bot import log_masking
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -94,18 +96,21 @@ class JsonFormatter(logging.Formatter):
         for name in self.FIELDS:
             if hasattr(record, name):
                 out[name] = getattr(record, name)
-        if record.exc_info:
-            out["error"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text is the traceback as masked when the record was made; formatting it again would not be.
+            out["error"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         return json.dumps(out, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def configure_logging(level: str = "INFO", fmt: str = "json", mask_values: Iterable[str | None] = ()) -> None:
     """JSON lines on stderr unless fmt is "text" (a developer at a terminal): LOG_LEVEL and LOG_FORMAT,
-    read by the entry point into Settings."""
+    read by the entry point into Settings. Every record is masked (bot/log_masking.py), `mask_values` wherever they appear."""
+    log_masking.install(mask_values)  # before the early return: another app in this process may bring new secrets
     root = logging.getLogger()
     if getattr(root, "_factorybot_configured", False):
         return
     handler = logging.StreamHandler()
+    handler.addFilter(log_masking.SecretFilter())  # the extra= fields, set after the record factory ran
     if fmt == "text":
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
         handler.addFilter(_add_request_id)

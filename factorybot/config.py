@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # WeCom sends each callback up to ~4 times; seen keys are kept this long.
     dedup_ttl_seconds: int = 600
     max_callback_bytes: int = 64 * 1024
+    # A signed callback whose timestamp is further than this from our clock is refused (400): a replay caught
+    # after the dedup window has passed must not run again. WeCom signs with the current time.
+    callback_max_skew_seconds: int = Field(default=600, ge=1)
     # Logs: JSON lines on stderr, or "text" for a developer at a terminal.
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_init
 
+from bot.log_masking import secret_values
 from bot.observability import configure_logging
 from bot.wecom.errors import Throttled, TransientError
 from factorybot.celery_app import make_celery
@@ -67,7 +68,7 @@ try:
     celery = make_celery(settings)  # parses the report crontabs and roles for the beat schedule
 except ConfigError as exc:
     raise SystemExit(str(exc)) from exc
-configure_logging(settings.log_level, settings.log_format)
+configure_logging(settings.log_level, settings.log_format, mask_values=secret_values(settings))
 
 
 @worker_init.connect

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import re
 import struct
+import time
+from collections.abc import Callable
 from xml.parsers.expat import ExpatError
 
 import xmltodict
@@ -36,6 +38,7 @@ _DECODE_ERRORS = (
 )
 
 _BASE64_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+_TIMESTAMP = re.compile(r"-?[0-9]{1,15}")
 _DTD_MARKERS = (b"<!doctype", b"<!entity")
 
 
@@ -116,6 +119,9 @@ class WeComCrypto:
         self.token = token
         self.corp_id = corp_id
         self._crypto = WeChatCrypto(token, aes_key, corp_id)
+        # Wall-clock seconds for the freshness check; its own, so tests that pin the plant clock (BotCore.clock)
+        # still sign callbacks with the real time, and a test of freshness can set this one.
+        self.clock: Callable[[], float] = time.time
 
     # --- callback side -------------------------------------------------------------------
 
@@ -135,6 +141,15 @@ class WeComCrypto:
             raise CallbackRejected(403, "corp id mismatch") from exc
         except _DECODE_ERRORS as exc:
             raise CallbackRejected(400, f"undecryptable payload: {type(exc).__name__}") from exc
+
+    def check_fresh(self, timestamp: str, max_skew_seconds: int) -> None:
+        """Refuse (400) a callback signed at a time not within max_skew_seconds of now. Call it only after the
+        signature check: the timestamp is signed, so only then is it WeCom's and not a forger's."""
+        if not _TIMESTAMP.fullmatch(str(timestamp)):
+            raise CallbackRejected(400, "timestamp is not an integer")
+        skew = int(timestamp) - self.clock()
+        if abs(skew) > max_skew_seconds:
+            raise CallbackRejected(400, f"timestamp {skew:+.0f} s from now, outside ±{max_skew_seconds} s")
 
     def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """GET URL verification: return the decrypted echostr to send back as the body."""

@@ -24,6 +24,7 @@ VECTOR_GET = {
 }
 VECTOR_POST = {"msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6", "timestamp": "1409659813",
                "nonce": "1372623149"}
+VECTOR_NOW = 1409659700  # between the GET (…589) and the POST (…813) timestamps
 VECTOR_ENCRYPT = (
     "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3"
     "TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsi"
@@ -39,7 +40,10 @@ def vector_app(db_url, fake_wecom):
         update={"wecom_token": VECTOR_TOKEN, "wecom_aes_key": VECTOR_KEY, "wecom_corp_id": VECTOR_CORP,
                 "wecom_agent_id": 218}
     )
-    return create_app(settings, queue=RecordingQueue())
+    app = create_app(settings, queue=RecordingQueue())
+    # Tencent signed the vectors in 2014: our clock is set to then, so only the signature is under test here.
+    app.extensions["bot"].crypto.clock = lambda: VECTOR_NOW
+    return app
 
 
 def test_official_url_verification_vector(vector_app):
@@ -143,3 +147,96 @@ def test_a_doctype_inside_the_decrypted_plaintext_is_rejected_and_changes_nothin
     assert harness.queue.calls == [] and processed_count(harness) == 0
     good = harness.client.post("/wecom/callback", **_sealed_raw(harness, message))
     assert good.status_code == 200 and [name for name, _ in harness.queue.calls] == ["bot.run_deferred"]
+
+
+# --- freshness: a signed callback is refused when its timestamp is not within ±10 minutes of our clock ------
+
+NOW = 1_800_000_000
+
+
+def _signed_at(harness, plain: str, timestamp: str) -> dict[str, object]:
+    """`plain` sealed and signed by WeCom's key with this timestamp, whatever it is."""
+    nonce = "n0nce"
+    body, signature = harness.crypto.seal(plain, timestamp, nonce)
+    return {"query_string": {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}, "data": body}
+
+
+def _rejected_total(harness) -> float:
+    from tests.bot.test_observability import metric
+
+    return metric(harness.client.get("/metrics").get_data(as_text=True), "factorybot_callbacks_total",
+                  route="callback.rejected", outcome="rejected")
+
+
+@pytest.mark.parametrize("timestamp", ["0", "-1", "abc", "1e9", str(NOW - 601), str(NOW + 601),
+                                       str(NOW - 365 * 86400)])
+def test_a_signed_callback_outside_the_window_is_refused_and_changes_nothing(harness, timestamp):
+    from domain.models import ActionEvent
+
+    harness.app.extensions["bot"].crypto.clock = lambda: NOW
+    before = _rejected_total(harness)
+    resp = harness.client.post("/wecom/callback", **_signed_at(harness, harness.builder.text("w1", "SEORD000001"),
+                                                               timestamp))
+    assert resp.status_code == 400 and resp.get_data(as_text=True) == "bad request"
+    assert _rejected_total(harness) == before + 1
+    assert harness.queue.calls == [] and processed_count(harness) == 0
+    with uow_for(harness) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(ActionEvent)) == 0
+
+
+def test_an_unsigned_old_callback_is_still_refused_as_unsigned(harness):
+    """The timestamp is looked at only after the signature: a forger learns nothing from it."""
+    harness.app.extensions["bot"].crypto.clock = lambda: NOW
+    signed = _signed_at(harness, harness.builder.text("w1", "SEORD000001"), "0")
+    forged = dict(signed, query_string=dict(signed["query_string"], msg_signature="0" * 40))
+    assert harness.client.post("/wecom/callback", **forged).status_code == 403
+    missing = dict(signed, query_string={k: v for k, v in signed["query_string"].items() if k != "msg_signature"})
+    assert harness.client.post("/wecom/callback", **missing).status_code == 400
+
+
+@pytest.mark.parametrize("timestamp", [NOW - 599, NOW + 599])
+def test_a_callback_inside_the_window_is_answered(harness, timestamp):
+    harness.app.extensions["bot"].crypto.clock = lambda: NOW
+    resp = harness.client.post("/wecom/callback", **_signed_at(harness, harness.builder.text("w1", "SEORD000001"),
+                                                               str(timestamp)))
+    assert "SEORD000001" in harness.reply_text(resp) and processed_count(harness) == 1
+
+
+def test_a_replay_inside_the_window_is_answered_from_dedup_and_after_it_refused(harness):
+    clock = {"now": NOW}
+    harness.app.extensions["bot"].crypto.clock = lambda: clock["now"]
+    request = _signed_at(harness, harness.builder.text("w1", "SEORD000001"), str(NOW))
+    first = harness.client.post("/wecom/callback", **request)
+    clock["now"] = NOW + 300
+    again = harness.client.post("/wecom/callback", **request)
+    assert harness.reply(again) == harness.reply(first) and "SEORD000001" in harness.reply_text(first)
+    assert processed_count(harness) == 1
+    # Past the window (and so past the dedup TTL of the same length) the identical request no longer runs.
+    clock["now"] = NOW + 601
+    assert harness.client.post("/wecom/callback", **request).status_code == 400
+    assert processed_count(harness) == 1
+
+
+def test_url_verification_checks_the_timestamp_too(harness):
+    harness.app.extensions["bot"].crypto.clock = lambda: NOW
+
+    def verify(timestamp: str):
+        echostr, signature = harness.crypto.seal_echostr("4242", timestamp, "n")
+        return harness.client.get("/wecom/callback", query_string={"msg_signature": signature, "timestamp": timestamp,
+                                                                   "nonce": "n", "echostr": echostr})
+
+    assert [verify(t).status_code for t in ("0", "abc", str(NOW - 601), str(NOW + 601))] == [400] * 4
+    ok = verify(str(NOW - 599))
+    assert ok.status_code == 200 and ok.get_data(as_text=True) == "4242"
+
+
+def test_the_window_is_a_setting(db_url, plant_db, fake_wecom):
+    from bot.wecom.simulate import CallbackBuilder
+    from tests.bot.conftest import AGENT_ID, CORP_ID
+
+    app = create_app(make_settings(db_url, fake_wecom.url, callback_max_skew_seconds=60), queue=RecordingQueue())
+    crypto = app.extensions["bot"].crypto
+    crypto.clock = lambda: NOW
+    builder = CallbackBuilder(crypto, CORP_ID, AGENT_ID, clock=lambda: NOW - 61)
+    signed = builder.sign(builder.text("w1", "SEORD000001"))
+    assert app.test_client().post("/wecom/callback", query_string=signed.query, data=signed.body).status_code == 400
