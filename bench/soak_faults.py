@@ -63,7 +63,7 @@ class FaultInjector(threading.Thread):
                 detail = actions[kind]()
                 self.injected[kind] += 1
                 self.log.append((time.time(), kind, detail))
-                self.stop.wait(self.rng.uniform(1.5, 4.0))
+                self.stop.wait(self.rng.uniform(1.0, 3.0))
         except BaseException as exc:  # noqa: BLE001 - reported by the harness
             self.error = exc
 
@@ -118,10 +118,24 @@ class FaultInjector(threading.Thread):
         """WeCom delivers the message but the answer comes after our client gave up (5 s): the sender cannot
         tell it from a failure and sends again."""
         assert self.stack.fake is not None
-        n = 1
-        self.stack.fake.fault("message/send", delay=WECOM_CLIENT_TIMEOUT + 1.0, count=n,  # type: ignore[call-arg]
+        before = _sends(self.stack)
+        self.stack.fake.fault("message/send", delay=WECOM_CLIENT_TIMEOUT + 1.0, count=1,  # type: ignore[call-arg]
                               after=True)
-        return f"next {n} message/send answered after {WECOM_CLIENT_TIMEOUT + 1.0:.0f} s"
+        # The fault lasts until its late answer is out: one fault at a time, so no kill lands inside it.
+        deadline = time.monotonic() + 15
+        while _sends(self.stack) == before and time.monotonic() < deadline and not self.stop.is_set():
+            time.sleep(0.2)
+        self.stop.wait(WECOM_CLIENT_TIMEOUT + 2.0)
+        return f"next message/send answered after {WECOM_CLIENT_TIMEOUT + 1.0:.0f} s"
+
+
+def _sends(stack: Stack) -> int:
+    """message/send calls the fake has seen, those its duplicate check dropped included."""
+    assert stack.fake is not None
+    resp = requests.get(f"{stack.fake.url}/_fake/calls", params={"path": "message/send", "duplicates": "1"},
+                        timeout=10)
+    resp.raise_for_status()
+    return len(resp.json())
 
 
 def restore(stack: Stack) -> None:
