@@ -21,9 +21,9 @@ from domain.types import PortableJSON, UTCDateTime, str_enum
 from domain.vocab import (
     AlertStatus,
     ExceptionStatus,
+    NoticeState,
     OperationStatus,
     OrderStatus,
-    NoticeState,
     OutboxStatus,
     Stage,
     TicketStatus,
