@@ -4,6 +4,7 @@ nothing and double nothing."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -92,10 +93,8 @@ def test_a_sender_that_dies_after_its_claim_leaves_the_message_to_the_next_round
     for before in (True, False):  # died before the send, or after it went through but before saying so
         text = f"设备停机预警（{'发送前' if before else '发送后'}）"
         notice_id = _queue(make_uow, "sup", text)
-        try:
+        with contextlib.suppress(Crash):
             deliver(session_factory, DiesAroundTheSend(client_for(fake_wecom), before=before), lambda: NOW)
-        except Crash:
-            pass
         assert _state(make_uow, notice_id).state == NoticeState.SENDING
         # Still within the dead sender's lease: nobody takes it yet.
         assert deliver(session_factory, client_for(fake_wecom), lambda: NOW + LEASE / 2).sent == 0
@@ -128,7 +127,7 @@ def test_wecom_failing_for_minutes_then_hours_is_retried_with_backoff_then_given
     at = NOW
     waits = []
     while _state(make_uow, notice_id).state == NoticeState.PENDING:
-        deliver(session_factory, client_for(fake_wecom), lambda: at)
+        deliver(session_factory, client_for(fake_wecom), lambda at=at: at)
         row = _state(make_uow, notice_id)
         if row.state == NoticeState.PENDING:
             waits.append((row.next_attempt_at - at).total_seconds())
