@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
@@ -279,3 +280,47 @@ def test_the_celery_task_hands_failed_sends_to_the_outbox(big_customer, fake_wec
     texts = _texts(fake_wecom, "w1")
     assert len(texts) >= 3 and len(set(texts)) == len(texts) and set(_states(h)) == {"sent"}
     assert _outcome(h, kwargs["event_id"]) == "ok"
+
+
+def test_with_wecom_failing_for_one_person_another_persons_answer_is_not_held_up(big_customer, fake_wecom,
+                                                                                   monkeypatch):
+    """Four answers for w1 fail (as many as the in-process pool has threads); w2's still arrives. Before the
+    outbox each failing task slept in its pool thread between retries, so w2 waited behind them."""
+    from bot.tasks import task_table
+
+    h = big_customer
+    release = threading.Event()
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:  # a pool thread that sleeps stays asleep until the test ends
+        if threading.current_thread().name.startswith("factorybot-task"):
+            release.wait(60)
+        else:
+            real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    fake_wecom.fault("message/send", http_status=502, count=10_000, touser="w1")
+    first = []
+    for _ in range(4):
+        first.append(_defer(h, "w1", "全部 大客户"))
+        h.queue.calls.clear()
+    second = _defer(h, "w2", "全部 大客户")
+    deps = h.app.extensions["bot"]
+    queue = InProcessQueue(task_table(TaskDeps(deps.core, deps.client, deps.runtime.alert_policy)), workers=4)
+    try:
+        for kwargs in first:
+            queue.enqueue("bot.run_deferred", **kwargs)
+        queue.enqueue("bot.run_deferred", **second)
+        for _ in range(200):  # a bound on waiting for a failure, not a timing assertion
+            if _texts(fake_wecom, "w2"):
+                break
+            real_sleep(0.1)
+        assert _texts(fake_wecom, "w2"), "w2's answer was held up behind w1's retries"
+        assert _texts(fake_wecom, "w1") == []
+        with uow_for(h) as uow:  # w1's answers wait in the outbox for WeCom to come back
+            pending = uow.session.scalars(select(Notice).where(Notice.userids == "w1")).all()
+            assert pending and {str(n.state) for n in pending} <= {"pending", "sending"}
+    finally:
+        release.set()
+        queue.pool.shutdown(wait=True)
+        fake_wecom.reset()
