@@ -93,8 +93,11 @@ def _send(client: WeComClient, notice: Notice) -> dict[str, Any]:
 
 
 def deliver(session_factory: sessionmaker[Session], client: WeComClient, now: Callable[[], datetime],
-            limit: int = 200) -> DeliveryReport:
-    """One round: send every row that is due, oldest first, each person's messages in order."""
+            limit: int = 2000) -> DeliveryReport:
+    """One round: send every row that is due, oldest first, each person's messages in order.
+
+    The rows looked at include those backing off (a few columns each): they say whose later messages must
+    wait, and a long outage's backlog must not hide a new message from the round."""
     started = now()
     with UnitOfWork(session_factory) as uow:
         rows = list(uow.session.execute(
