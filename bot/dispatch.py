@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dedup import DedupStore
 from bot.observability import log_callback
+from bot.outbox import queue_outgoing
 from bot.queue import TaskQueue
 from bot.routing import Ctx, Outgoing, Route, Router
 from bot.wecom.inbound import CardClick, Inbound, ScanEvent, TextMsg
@@ -146,7 +147,7 @@ class BotCore:
             # A card tap accepts only a card update as its reply; a refusal must still reach the user.
             outbox = [*outbox, Outgoing((msg.userid,), text=reply.content)]
             reply = NoReply()
-        self.send_later(outbox)
+        self.send_later(outbox, key)
         return reply, run.outcome, run.recorded
 
     def _refusal(self, uow: UnitOfWork, route: Route, msg: Inbound) -> Reply | None:
@@ -184,8 +185,15 @@ class BotCore:
                 self.queue.enqueue(name, **kwargs)
             return RouteRun(reply, ctx.outbox, OK, recorded=started is not None)
 
-    def send_later(self, outbox: list[Outgoing]) -> None:
-        for out in outbox:
-            if out.file is not None:
-                raise RuntimeError("files can only be sent from a deferred route")
-            self.queue.enqueue("bot.send", userids=list(out.userids), text=out.text, card=out.card)
+    def send_later(self, outbox: list[Outgoing], key: str | None = None) -> None:
+        """Active messages into the outbox, in a short transaction right after the handler's, keyed by the
+        callback's dedup key and part index (a repeated callback queues nothing new); then a delivery round,
+        so they still go out at once."""
+        if not outbox:
+            return
+        if any(out.file is not None for out in outbox):
+            raise RuntimeError("files can only be sent from a deferred route")
+        with UnitOfWork(self.session_factory) as uow:
+            queue_outgoing(uow, outbox, self.clock(), key)
+            uow.commit()
+        self.queue.enqueue("alerts.deliver")

@@ -173,10 +173,12 @@ class StoreCollector(Collector):
 
         from domain.models import Alert, KisOutbox, Notice, SyncState
         from domain.uow import UnitOfWork
-        from domain.vocab import AlertStatus
+        from domain.vocab import AlertStatus, NoticeState
 
         alerts = GaugeMetricFamily("factorybot_alerts_open", "Open alerts, by rule", labels=["rule"])
         waiting = GaugeMetricFamily("factorybot_notices_waiting", "WeCom messages written but not yet sent")
+        failed = GaugeMetricFamily("factorybot_notices_failed", "WeCom messages refused or given up: "
+                                   "see `factorybot outbox list`, resend with `factorybot outbox retry`")
         sync_age = GaugeMetricFamily("factorybot_kis_sync_age_seconds", "Seconds since a KIS job last succeeded",
                                      labels=["job"])
         outbox = GaugeMetricFamily("factorybot_kis_outbox_rows", "Completions in the KIS outbox, by status",
@@ -187,8 +189,9 @@ class StoreCollector(Collector):
                 for rule, n in s.execute(select(Alert.rule, func.count()).where(Alert.status != AlertStatus.CLOSED)
                                          .group_by(Alert.rule)):
                     alerts.add_metric([rule], n)
-                waiting.add_metric([], s.scalar(select(func.count()).select_from(Notice)
-                                                .where(Notice.sent_at.is_(None))) or 0)
+                by_state = dict(s.execute(select(Notice.state, func.count()).group_by(Notice.state)).all())
+                waiting.add_metric([], by_state.get(NoticeState.PENDING, 0) + by_state.get(NoticeState.SENDING, 0))
+                failed.add_metric([], by_state.get(NoticeState.FAILED, 0))
                 now = datetime.now(UTC)
                 for name, last in s.execute(select(SyncState.name, SyncState.last_ok_at)):
                     if last is not None:
@@ -199,6 +202,7 @@ class StoreCollector(Collector):
             logging.getLogger(__name__).warning("store gauges unavailable", exc_info=True)
         yield alerts
         yield waiting
+        yield failed
         yield sync_age
         yield outbox
         if self.redis is not None:

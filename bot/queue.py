@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import time
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Protocol
 
 from bot.observability import request_id
+from bot.wecom.errors import Throttled, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -30,36 +32,45 @@ class CeleryQueue:
 class InProcessQueue:
     """The zero-install default: the same task functions, run on a small thread pool.
 
-    Work queued here is lost if the process stops; the README says to configure Redis in production.
+    A task that fails with a TransientError is put back on the pool after its backoff by a timer, never by
+    sleeping in a pool thread: one task waiting out WeCom must not hold up anyone else's. Messages themselves
+    go through the outbox, which keeps retrying them for hours (bot/outbox.py); what is retried here is the
+    rest (a file upload, a KIS call). Work queued here is lost if the process stops; the README says to
+    configure Redis in production.
     """
 
-    def __init__(self, tasks: dict[str, Callable[..., None]], workers: int = 4) -> None:
+    def __init__(self, tasks: dict[str, Callable[..., None]], workers: int = 4, attempts: int = 5) -> None:
         self.tasks = tasks
+        self.attempts = attempts
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="factorybot-task")
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
+        self._submit(name, kwargs, 1)
+
+    def _submit(self, name: str, kwargs: dict[str, Any], attempt: int) -> None:
         fn = self.tasks[name]
         # The pool's thread runs in a copy of this context: same request id in its log lines.
-        self.pool.submit(contextvars.copy_context().run, self._run, name, fn, kwargs)
+        self.pool.submit(contextvars.copy_context().run, self._run, name, fn, kwargs, attempt)
+
+    def _run(self, name: str, fn: Callable[..., None], kwargs: dict[str, Any], attempt: int = 1) -> None:
+        try:
+            fn(**kwargs)
+        except TransientError as exc:
+            if attempt >= self.attempts:
+                log.error("in-process task %s gave up after %d attempts: %s", name, attempt, exc)
+                return
+            delay = exc.retry_after + 1 if isinstance(exc, Throttled) else 2**attempt
+            log.warning("in-process task %s: %s; retry in %.0fs", name, exc, delay)
+            self.later(delay, partial(contextvars.copy_context().run, self._submit, name, kwargs, attempt + 1))
+        except Exception:
+            log.exception("in-process task %s failed", name)
 
     @staticmethod
-    def _run(name: str, fn: Callable[..., None], kwargs: dict[str, Any], attempts: int = 5) -> None:
-        from bot.wecom.errors import Throttled, TransientError
-
-        for attempt in range(1, attempts + 1):
-            try:
-                fn(**kwargs)
-                return
-            except TransientError as exc:
-                if attempt == attempts:
-                    log.error("in-process task %s gave up after %d attempts: %s", name, attempts, exc)
-                    return
-                delay = exc.retry_after + 1 if isinstance(exc, Throttled) else 2**attempt
-                log.warning("in-process task %s: %s; retry in %.0fs", name, exc, delay)
-                time.sleep(delay)
-            except Exception:
-                log.exception("in-process task %s failed", name)
-                return
+    def later(delay: float, fn: Callable[[], None]) -> None:
+        """Run `fn` after `delay` seconds from a timer thread of its own, which only hands it back to the pool."""
+        timer = threading.Timer(delay, fn)
+        timer.daemon = True
+        timer.start()
 
 
 class RecordingQueue:

@@ -7,20 +7,22 @@ bot/queue.InProcessQueue runs them on a thread pool when there is no Redis.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 from alerts.policy import AlertPolicy
 from bot.dedup import sent_part_key
 from bot.dispatch import FAILED, BotCore
+from bot.outbox import deliver as deliver_outbox
+from bot.outbox import queue_outgoing
 from bot.routing import Outgoing
 from bot.undelivered import DIGEST_JOB, DigestPolicy, DigestWatch, queue_digest
 from bot.wecom.client import WeComClient
 from bot.wecom.inbound import CardClick, Inbound, from_dict
 from bot.wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
+from domain.services.outbox import queue_message
 from domain.uow import UnitOfWork
 from reports.schedule import DAILY_JOB, MONTHLY_JOB, Cron, ReportPolicy, ScheduleWatch
 
@@ -42,65 +44,74 @@ DIGEST_TICK = "wecom.undelivered_tick"
 
 def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], key: str,
                  event_id: int | None = None) -> None:
-    """Run a slow route's handler outside the callback and send its reply actively.
+    """Run a slow route's handler outside the callback; its messages go out through the outbox.
 
-    A send that fails with a TransientError makes the queue run all of this again, handler included. So
-    each part sent (follow-ups in order, then the reply) is recorded under (key, part index) and skipped
-    by the next attempt: nobody gets a part twice. `event_id` is the callback's action event, which is
-    given the outcome the run really had (a failed attempt says failed until a retry succeeds).
+    Files (a report someone asked for) are uploaded and sent from here, first, each recorded under (key,
+    part index) so that a retry of this task sends none twice. The other messages, follow-ups in order then
+    the reply, are written to the outbox under (key, part index) in one short transaction right after the
+    handler's: a retried task adds no second row, and WeCom failing only makes the outbox retry them, for
+    hours, without holding this worker. `event_id` is the callback's action event, given the outcome the
+    run really had.
     """
     msg = from_dict(inbound)
     route = deps.core.router.by_name[route_name]
     match = route.matcher(msg) or {}
     try:
         run = deps.core.run_route(route, match, msg, key)
-        # Follow-up messages first, so the reply (usually the summary or last part) arrives last.
-        parts: list[Callable[[], None]] = [partial(_send_outgoing, deps, out) for out in run.outbox]
-        parts.append(partial(deliver, deps.client, msg, run.reply))
-        for index, part in enumerate(parts):
-            part_key = sent_part_key(key, index)
-            if deps.core.dedup.was_sent(part_key):
-                log.info("deferred %s: part %d was sent by an earlier attempt", route_name, index)
-                continue
-            part()
-            try:
-                deps.core.dedup.mark_sent(part_key)
-            except Exception:  # it was sent: at worst a retry sends it again, as it did before the record
-                log.warning("deferred %s: part %d sent but not recorded", route_name, index, exc_info=True)
+        for index, out in enumerate(run.outbox):
+            if out.file is not None:
+                _send_file_once(deps, out, sent_part_key(key, index))
+        with UnitOfWork(deps.core.session_factory) as uow:
+            now = deps.core.clock()
+            for index, out in enumerate(run.outbox):
+                if out.file is None:
+                    queue_outgoing(uow, [out], now, key, first_index=index)
+            queue_reply(uow, msg, run.reply, now, sent_part_key(key, len(run.outbox)))
+            uow.commit()
     except Exception:
         deps.core.update_action(event_id, FAILED)
         raise
     deps.core.update_action(event_id, run.outcome)
+    alerts_deliver(deps)  # at once: the periodic round only comes back for what WeCom did not take now
 
 
-def _send_outgoing(deps: TaskDeps, out: Outgoing) -> None:
-    if out.file is not None:
-        media_id = deps.client.upload_media("file", out.file[0], out.file[1])
-        deps.client.send_file(list(out.userids), media_id)
-    else:
-        send(deps, userids=list(out.userids), text=out.text, card=out.card)
+def _send_file_once(deps: TaskDeps, out: Outgoing, part_key: str) -> None:
+    if deps.core.dedup.was_sent(part_key):
+        log.info("deferred file %s was sent by an earlier attempt", part_key)
+        return
+    assert out.file is not None
+    media_id = deps.client.upload_media("file", out.file[0], out.file[1])
+    deps.client.send_file(list(out.userids), media_id)
+    try:
+        deps.core.dedup.mark_sent(part_key)
+    except Exception:  # it was sent: at worst a retry sends it again, as it did before the record
+        log.warning("deferred file %s sent but not recorded", part_key, exc_info=True)
 
 
 def send(
-    deps: TaskDeps, *, userids: Sequence[str], text: str | None = None, card: Mapping[str, Any] | None = None
+    deps: TaskDeps, *, userids: Sequence[str], text: str | None = None, card: Mapping[str, Any] | None = None,
+    key: str | None = None,
 ) -> None:
-    if card is not None:
-        deps.client.send_card(list(userids), dict(card))
-    elif text:
-        deps.client.send_text(list(userids), text)
+    """An active message handed over as a task (older callers; callbacks now write the outbox themselves):
+    into the outbox, then a delivery round."""
+    with UnitOfWork(deps.core.session_factory) as uow:
+        queue_message(uow, userids, deps.core.clock(), text=text, card=card, key=key)
+        uow.commit()
+    alerts_deliver(deps)
 
 
-def deliver(client: WeComClient, msg: Inbound, reply: Reply) -> None:
-    """What a passive reply would have shown, sent through the API instead."""
+def queue_reply(uow: UnitOfWork, msg: Inbound, reply: Reply, now: datetime, key: str) -> None:
+    """What a passive reply would have shown, into the outbox to be sent through the API instead."""
     if isinstance(reply, NoReply):
         return
     if isinstance(reply, Text):
-        client.send_text([msg.userid], reply.content)
+        queue_message(uow, [msg.userid], now, text=reply.content, key=key)
     elif isinstance(reply, UpdateCard | UpdateButton) and isinstance(msg, CardClick):
         if isinstance(reply, UpdateCard):
-            client.update_card([msg.userid], msg.response_code, card=dict(reply.card))
+            queue_message(uow, [msg.userid], now, card=dict(reply.card), response_code=msg.response_code, key=key)
         else:
-            client.update_card([msg.userid], msg.response_code, replace_name=reply.replace_name)
+            queue_message(uow, [msg.userid], now, text=reply.replace_name, response_code=msg.response_code,
+                          key=key)
     else:
         log.warning("no active form for reply %r to %s", type(reply).__name__, msg.kind)
 
@@ -116,9 +127,8 @@ def alerts_tick(deps: TaskDeps) -> None:
 
 
 def alerts_deliver(deps: TaskDeps) -> None:
-    from alerts.outbox import deliver
-
-    deliver(deps.core.session_factory, deps.client, deps.core.clock)
+    """A round of the outbox: every outgoing message that is due, alerts and direct messages alike."""
+    deliver_outbox(deps.core.session_factory, deps.client, deps.core.clock)
 
 
 def alerts_update_cards(deps: TaskDeps, *, alert_id: int, tapped_task_id: str, response_code: str) -> None:

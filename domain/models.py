@@ -21,6 +21,7 @@ from domain.types import PortableJSON, UTCDateTime, str_enum
 from domain.vocab import (
     AlertStatus,
     ExceptionStatus,
+    NoticeState,
     OperationStatus,
     OrderStatus,
     OutboxStatus,
@@ -296,18 +297,30 @@ class Notice(Base):
     """A message waiting to go out through WeCom, written in the same transaction as what caused it.
 
     Whatever process notices something (a Celery beat tick, the CLI, a callback) only writes rows here; the
-    running service sends them, so nothing is lost when the sender is down and nothing is sent twice.
+    running service sends them (bot/outbox.py), so nothing is lost when the sender is down. `key` is the
+    cause's own key (a callback's dedup key and part index…), so a repeated cause adds no second row; a
+    resend after an unclear outcome is answered by WeCom's duplicate check, so nothing arrives twice.
     """
 
     __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_state_next", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(120), unique=True)
     userids: Mapped[str] = mapped_column(String(2000))  # "|"-joined, as WeCom's touser
     text: Mapped[str | None] = mapped_column(Text)
     card: Mapped[dict[str, Any] | None] = mapped_column()
+    # Set for an update of a card already sent (message/update_template_card): the new `card`, or `text` as
+    # the button's replace_name.
+    response_code: Mapped[str | None] = mapped_column(String(200))
     alert_card_id: Mapped[int | None] = mapped_column(ForeignKey("alert_cards.id"))
     created_at: Mapped[datetime]
+    state: Mapped[NoticeState] = mapped_column(str_enum(NoticeState), default=NoticeState.PENDING)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]  # when a sender took it: the lease runs from here
+    first_attempt_at: Mapped[datetime | None]  # the retry window (and WeCom's duplicate check) runs from here
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    msgid: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
 

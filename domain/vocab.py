@@ -131,6 +131,15 @@ class OutboxStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class NoticeState(StrEnum):
+    """Where an outgoing WeCom message is: pending → sending → sent, or failed (shown, resent by the CLI)."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender; taken again once its lease runs out (the sender died)
+    SENT = "sent"
+    FAILED = "failed"  # WeCom refused it, or transient errors outlasted the retry window
+
+
 class Undelivered(StrEnum):
     """Why WeCom accepted a message but some recipients got nothing (the fields of message/send's answer)."""
 

@@ -312,6 +312,9 @@ def _register_groups() -> None:
     from factorybot.wecom_cmd import wecom_group
 
     main.add_command(wecom_group)
+    from factorybot.outbox_cmd import outbox_group
+
+    main.add_command(outbox_group)
     from reports.cli import report_group
 
     main.add_command(report_group)

@@ -5,10 +5,23 @@ with 40014 on unknown tokens, per-type message validation, single-use 72 h respo
 media size limits, JSON errors with HTTP 200 from media/get, single-use OAuth codes. Under
 /_fake/ are control endpoints that WeCom does not have: call log, reset, fault injection,
 OAuth code minting, media staging.
+
+message/send honours WeCom's duplicate check: with `enable_duplicate_check: 1`, a message identical to one
+this agent delivered within `duplicate_check_interval` seconds (default 1800, at most 14400) — same msgtype
+and content (card), same touser/toparty/totag — is answered errcode 0 with the first one's msgid but not
+delivered again. It is logged with `"duplicate": true` and left out of /_fake/calls unless asked for with
+`?duplicates=1`, so /_fake/calls lists what people actually received.
+
+/_fake/faults takes {"path", "errcode" | "http_status", "delay", "count", "errmsg", "from_ip", "touser",
+"after"}: the next `count` calls to `path` (only those addressed to `touser`, when given) fail with the
+errcode or HTTP status, or stall `delay` seconds first. With `"after": true` the call is performed and
+logged as usual and only then is the answer held back `delay` seconds: a timeout on a send that in fact
+went through.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import secrets
 import threading
@@ -73,6 +86,14 @@ FAULT_ERRMSGS = {
 }
 
 
+class _Duplicate(Exception):
+    """message/send of a message the duplicate check says was delivered already: errcode 0, not delivered."""
+
+    def __init__(self, msgid: str) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+
+
 class _Fail(Exception):
     def __init__(self, errcode: int, errmsg: str) -> None:
         super().__init__(errmsg)
@@ -88,6 +109,12 @@ class _Fault:
     count: int
     errmsg: str | None = None
     from_ip: str | None = None  # the address 60020 names; the caller's own by default
+    touser: str | None = None  # only calls addressed to this member (lowercased) take the fault
+    after: bool = False  # perform the call, then hold the answer back `delay` seconds
+
+
+MAX_DUPLICATE_CHECK_INTERVAL = 4 * 3600
+DEFAULT_DUPLICATE_CHECK_INTERVAL = 1800
 
 
 @dataclass
@@ -100,6 +127,8 @@ class _State:
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
     oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
+    # What each delivered message looked like → (when, msgid), for the duplicate check.
+    delivered: dict[str, tuple[float, str]] = field(default_factory=dict)
     msg_seq: int = 0
     menu: list[dict[str, Any]] | None = None  # the agent's menu once menu/create succeeded
     # Members message/send accepts a message for but does not reach (lowercased userids; party ids).
@@ -184,11 +213,15 @@ def create_fake_wecom(
         queue = state.faults.get(path)
         if not queue:
             return None
-        fault = queue[0]
-        fault.count -= 1
-        if fault.count <= 0:
-            queue.pop(0)
-        return fault
+        body = json_body()
+        addressed = {u.lower() for u in str(body.get("touser") or "").split("|")} if isinstance(body, dict) else set()
+        for fault in queue:
+            if fault.touser is None or fault.touser in addressed:
+                fault.count -= 1
+                if fault.count <= 0:
+                    queue.remove(fault)
+                return fault
+        return None
 
     def fault_errmsg(fault: _Fault) -> str:
         if fault.errmsg is not None:
@@ -202,7 +235,8 @@ def create_fake_wecom(
             return None
         return request.get_json(force=True, silent=True)
 
-    def record(path: str, body: Any, touser: list[str], status: int, errcode: int | None) -> None:
+    def record(path: str, body: Any, touser: list[str], status: int, errcode: int | None,
+               duplicate: bool = False) -> None:
         params = {k: v for k, v in request.args.items() if k not in ("access_token", "corpsecret")}
         files = {}
         if request.mimetype == "multipart/form-data":
@@ -219,6 +253,7 @@ def create_fake_wecom(
                 "touser": touser,
                 "status": status,
                 "errcode": errcode,
+                "duplicate": duplicate,
             }
         )
 
@@ -265,10 +300,31 @@ def create_fake_wecom(
                 raise _Fail(E_INVALID_PARAM, f"invalid template_card: {exc}") from exc
         return touser, invalid
 
+    def duplicate_key(body: dict[str, Any]) -> str:
+        msgtype = body.get("msgtype")
+        recipients = [sorted(u.lower() for u in str(body.get(f) or "").split("|") if u)
+                      for f in ("touser", "toparty", "totag")]
+        return json.dumps([str(body.get("agentid")), msgtype, body.get(msgtype), recipients], sort_keys=True,
+                          ensure_ascii=False)
+
+    def duplicate_of(body: dict[str, Any]) -> str | None:
+        """The msgid of the identical message delivered within the interval, when the check is asked for."""
+        if str(body.get("enable_duplicate_check") or "0") != "1":
+            return None
+        interval = int(body.get("duplicate_check_interval") or DEFAULT_DUPLICATE_CHECK_INTERVAL)
+        if not 0 < interval <= MAX_DUPLICATE_CHECK_INTERVAL:
+            raise _Fail(E_INVALID_PARAM, "invalid duplicate_check_interval")
+        seen = state.delivered.get(duplicate_key(body))
+        return seen[1] if seen is not None and clock() - seen[0] < interval else None
+
     def handle_send(body: dict[str, Any]) -> dict[str, Any]:
         touser, invalid = validate_send(body)
+        first = duplicate_of(body)
+        if first is not None:
+            raise _Duplicate(first)
         state.msg_seq += 1
         result = _ok(msgid=f"fake-msg-{state.msg_seq}-{secrets.token_hex(4)}")
+        state.delivered[duplicate_key(body)] = (clock(), result["msgid"])
         # WeCom answers errcode 0 and names, lowercased and "|"-joined, whom the message did not reach.
         unlicensed = [u for u in touser if u.lower() in state.unlicensed and u not in invalid]
         if invalid:
@@ -311,7 +367,7 @@ def create_fake_wecom(
     def serve(path: str) -> Response:
         with lock:
             fault = take_fault(path)
-        if fault is not None:
+        if fault is not None and not fault.after:
             if fault.delay:
                 time.sleep(fault.delay)
             if fault.http_status is not None or fault.errcode is not None:
@@ -321,6 +377,12 @@ def create_fake_wecom(
                 if fault.http_status is not None:
                     return Response("fault injected", status=fault.http_status, mimetype="text/plain")
                 return jsonify({"errcode": fault.errcode, "errmsg": fault_errmsg(fault)})
+        response = perform(path)
+        if fault is not None and fault.after and fault.delay:
+            time.sleep(fault.delay)  # done and logged: only the answer is late, past the caller's timeout
+        return response
+
+    def perform(path: str) -> Response:
         with lock:
             body = json_body()
             touser: list[str] = []
@@ -331,6 +393,9 @@ def create_fake_wecom(
                     touser = [str(u) for u in body.get("userids") or []]
             try:
                 result = dispatch(path, body)
+            except _Duplicate as dup:
+                record(path, body, touser, 200, 0, duplicate=True)
+                return jsonify(_ok(msgid=dup.msgid))
             except _Fail as fail:
                 record(path, body, touser, 200, fail.errcode)
                 return jsonify({"errcode": fail.errcode, "errmsg": fail.errmsg})
@@ -451,11 +516,13 @@ def create_fake_wecom(
     def fake_calls() -> Response:
         userid = request.args.get("userid")
         path = request.args.get("path")
+        duplicates = request.args.get("duplicates") == "1"
         with lock:
             calls = [
                 c
                 for c in state.calls
-                if (path is None or c["path"] == path.strip("/").removeprefix("cgi-bin/"))
+                if (duplicates or not c["duplicate"])
+                and (path is None or c["path"] == path.strip("/").removeprefix("cgi-bin/"))
                 and (userid is None or userid.lower() in (u.lower() for u in c["touser"]))
             ]
             return jsonify(calls)
@@ -496,6 +563,8 @@ def create_fake_wecom(
             count=max(1, int(spec.get("count") or 1)),
             errmsg=spec.get("errmsg"),
             from_ip=spec.get("from_ip"),
+            touser=str(spec["touser"]).lower() if spec.get("touser") else None,
+            after=bool(spec.get("after")),
         )
         with lock:
             state.faults.setdefault(path, []).append(fault)

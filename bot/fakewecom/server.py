@@ -81,8 +81,13 @@ class FakeWeComServer:
         res.raise_for_status()
         return res.json()
 
-    def calls(self, userid: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+    def calls(self, userid: str | None = None, path: str | None = None, *,
+              duplicates: bool = False) -> list[dict[str, Any]]:
+        """The API calls made, oldest first. A message/send the duplicate check answered without delivering
+        (`"duplicate": true`) is left out unless `duplicates`: by default this is what people received."""
         params = {k: v for k, v in (("userid", userid), ("path", path)) if v is not None}
+        if duplicates:
+            params["duplicates"] = "1"
         res = self._http.get(self.url + "/_fake/calls", params=params, timeout=10)
         res.raise_for_status()
         return res.json()
@@ -100,9 +105,13 @@ class FakeWeComServer:
         count: int = 1,
         errmsg: str | None = None,
         from_ip: str | None = None,
+        touser: str | None = None,
+        after: bool = False,
     ) -> None:
         """Make the next `count` calls to `path` (e.g. "message/send") fail or stall. An errcode is answered
-        with WeCom's errmsg for it (60020 names `from_ip`, by default the caller's), unless `errmsg` is given."""
+        with WeCom's errmsg for it (60020 names `from_ip`, by default the caller's), unless `errmsg` is given.
+        `touser`: only calls addressed to this member take the fault. `after=True` with `delay`: the call is
+        performed and logged, then its answer held back `delay` seconds (a timeout after success)."""
         self._post(
             "/_fake/faults",
             json={
@@ -113,6 +122,8 @@ class FakeWeComServer:
                 "count": count,
                 "errmsg": errmsg,
                 "from_ip": from_ip,
+                "touser": touser,
+                "after": after,
             },
         )
 

@@ -51,6 +51,10 @@ RATE_WINDOW_SECONDS = 60.0
 MAX_RECIPIENTS = 1000  # touser limit of message/send
 MENU_NOT_FOUND = 46003  # menu/get on an agent that has no menu
 E_ALL_RECIPIENTS_INVALID = 81013
+# message/send's duplicate check: WeCom answers an identical message (same content, same recipients) sent
+# again within this many seconds with errcode 0 and does not deliver it. Its maximum, 4 h, is the outbox's
+# retry window, so a resend after a timeout that had in fact gone through never arrives twice.
+DUPLICATE_CHECK_SECONDS = 4 * 3600
 
 # message/send answers errcode 0 and names here whom it did not reach ("a|b", userids lowercased).
 UNDELIVERED_FIELDS = (
@@ -386,7 +390,8 @@ class WeComClient:
         if len(users) > MAX_RECIPIENTS:
             raise ValueError(f"at most {MAX_RECIPIENTS} userids per message, got {len(users)}")
         self._limiter.acquire(users)
-        payload = {"touser": "|".join(users), "agentid": self.agent_id, **msg}
+        payload = {"touser": "|".join(users), "agentid": self.agent_id, **msg,
+                   "enable_duplicate_check": 1, "duplicate_check_interval": DUPLICATE_CHECK_SECONDS}
         try:
             result = self._json("post", "message/send", data=payload)
         except WeComAPIError as exc:

@@ -3,11 +3,13 @@ everyone who got them, and never lost or doubled when WeCom stumbles."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from alerts.tick import tick
 from domain.models import Alert, Notice, Person
-from domain.vocab import AlertStatus
+from domain.vocab import AlertStatus, NoticeState
 from tests.bot.conftest import uow_for
 
 
@@ -75,13 +77,19 @@ def test_a_repeated_delivery_of_a_tap_runs_once(live):
 def test_a_wecom_outage_delays_a_card_and_a_permanent_refusal_is_kept_with_its_reason(live):
     live.fake.fault("message/send", errcode=-1, count=1)  # "system busy": try again later
     alert = fire_late_start(live)
-    assert live.cards("sup") == []  # the round stopped at the first failure; nothing was dropped
+    assert live.cards("sup") == []  # put back for a later round, nothing dropped
     with uow_for(live) as uow:
         notices = uow.session.scalars(select(Notice).order_by(Notice.id)).all()
         waiting = notices[0]
-        assert waiting.sent_at is None and waiting.attempts == 1 and "-1" in waiting.last_error
-        assert all(n.sent_at is None for n in notices)
+        assert waiting.state == NoticeState.PENDING and waiting.attempts == 1 and "-1" in waiting.last_error
+        assert waiting.next_attempt_at > waiting.created_at  # backing off, not retried in a tight loop
+        assert all(n.sent_at is None for n in notices if "sup" in n.userids.split("|"))
         created, count = waiting.created_at, len(notices)
+    live.queue.tasks["alerts.deliver"]()
+    assert live.cards("sup") == []  # not due yet: the next round only skips it
+    core = live.app.extensions["bot"].core
+    real = core.clock
+    core.clock = lambda: real() + timedelta(seconds=10)  # the backoff (5 s) is over
     live.queue.tasks["alerts.deliver"]()
     live.queue.tasks["alerts.deliver"]()
     assert len(card_of(live, "sup", alert)) == 1  # sent once the outage passed, and only once
@@ -95,7 +103,7 @@ def test_a_wecom_outage_delays_a_card_and_a_permanent_refusal_is_kept_with_its_r
     live.queue.tasks["alerts.deliver"]()
     with uow_for(live) as uow:
         refused = uow.session.scalars(select(Notice).where(Notice.text == "测试")).one()
-        assert refused.sent_at is not None and "40003" in refused.last_error
+        assert refused.state == NoticeState.FAILED and "40003" in refused.last_error
     assert "测试" not in live.texts("sup")
 
 

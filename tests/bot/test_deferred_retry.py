@@ -1,12 +1,13 @@
-"""A deferred route whose send fails is retried: in the in-process queue and in Celery's task wrapper.
-
-The retry runs the route again; the parts already sent are not sent twice, and the callback's action event
-ends with the outcome the task really had.
+"""A deferred route whose send fails: its messages wait in the outbox and are retried from there, with
+backoff, by the delivery rounds; no worker waits, no part arrives twice, and running the task again queues
+nothing new. The in-process queue and Celery's task wrapper still retry a task that raises a TransientError.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
@@ -17,9 +18,9 @@ from celery.exceptions import Retry
 from sqlalchemy import select
 
 from bot.queue import InProcessQueue
-from bot.tasks import TaskDeps, run_deferred
+from bot.tasks import TaskDeps, alerts_deliver, run_deferred
 from bot.wecom.errors import Throttled, TransientError, WeComAPIError
-from domain.models import ActionEvent
+from domain.models import ActionEvent, Notice
 from tests.bot.conftest import uow_for
 from tests.factories import TODAY, add_order
 
@@ -80,20 +81,29 @@ def _deps(harness, client: Any) -> TaskDeps:
     return TaskDeps(deps.core, client, deps.runtime.alert_policy)
 
 
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr("bot.queue.time.sleep", waited.append)
-    return waited
+def _later(h, seconds: float) -> None:
+    """Move the bot's clock on (the outbox's backoff goes by it)."""
+    core = h.app.extensions["bot"].core
+    before = core.clock
+    core.clock = lambda: before() + timedelta(seconds=seconds)
 
 
-def test_a_retry_after_a_failed_send_sends_no_part_twice(big_customer, fake_wecom, sleeps):
+def _states(h) -> list[str]:
+    with uow_for(h) as uow:
+        return [str(n.state) for n in uow.session.scalars(select(Notice).order_by(Notice.id))]
+
+
+def test_a_failed_send_is_retried_by_the_outbox_and_no_part_arrives_twice(big_customer, fake_wecom):
     h = big_customer
     kwargs = _defer(h, "w1", "全部 大客户")
     assert _outcome(h, kwargs["event_id"]) == "ok"  # answered; the task has not run yet
     flaky = FlakySends(h.app.extensions["bot"].client, fail_on={2})
     deps = _deps(h, flaky)
-    InProcessQueue._run("bot.run_deferred", lambda **kw: run_deferred(deps, **kw), kwargs)
+    run_deferred(deps, **kwargs)  # returns: the failed part waits in the outbox, not in this worker
+    assert len(_texts(fake_wecom, "w1")) == 1  # the parts after it wait too, to keep their order
+    run_deferred(deps, **kwargs)  # the task run again (a redelivered Celery message): nothing new queued
+    _later(h, 6)  # the first backoff (5 s) is over
+    alerts_deliver(deps)
 
     texts = _texts(fake_wecom, "w1")
     assert len(texts) >= 3 and flaky.calls == len(texts) + 1  # 1, 2 (failed); the retry: 2, 3, …
@@ -101,38 +111,81 @@ def test_a_retry_after_a_failed_send_sends_no_part_twice(big_customer, fake_weco
     bills = re.findall(r"SEORD7\d{4}", "\n".join(texts))
     assert len(bills) == len(set(bills)) == ORDERS
     assert texts[0].startswith(f"「大客户」的全部未完成订单（{ORDERS} 单）")
-    assert sleeps == [2]
-    assert _outcome(h, kwargs["event_id"]) == "ok"
+    assert set(_states(h)) == {"sent"} and _outcome(h, kwargs["event_id"]) == "ok"
 
 
-def test_a_task_that_keeps_failing_gives_up_and_records_failed(big_customer, fake_wecom, sleeps):
+def test_a_deferred_answer_survives_minutes_of_wecom_errors_and_arrives_once(big_customer, fake_wecom):
     h = big_customer
     kwargs = _defer(h, "w1", "全部 大客户")
-    flaky = FlakySends(h.app.extensions["bot"].client, fail_from=2)
-    deps = _deps(h, flaky)
-    InProcessQueue._run("bot.run_deferred", lambda **kw: run_deferred(deps, **kw), kwargs)
+    deps = _deps(h, h.app.extensions["bot"].client)
+    fake_wecom.fault("message/send", http_status=502, count=3)  # 5 s + 30 s + 2 min of WeCom failing
+    run_deferred(deps, **kwargs)
+    waited = 0.0
+    for _ in range(3):
+        assert _texts(fake_wecom, "w1") == []
+        with uow_for(h) as uow:
+            first = uow.session.scalars(select(Notice).order_by(Notice.id)).first()
+            wait = (first.next_attempt_at - h.app.extensions["bot"].core.clock()).total_seconds()
+        waited += wait
+        _later(h, wait + 1)
+        alerts_deliver(deps)  # the periodic round (the ticker, Celery beat)
+    assert waited >= 120
+    texts = _texts(fake_wecom, "w1")
+    bills = re.findall(r"SEORD7\d{4}", "\n".join(texts))
+    assert len(bills) == len(set(bills)) == ORDERS and set(_states(h)) == {"sent"}
 
-    assert sleeps == [2, 4, 8, 16]  # five attempts, backing off
-    assert len(_texts(fake_wecom, "w1")) == 1  # the first part, once, although the route ran five times
-    assert _outcome(h, kwargs["event_id"]) == "failed"
 
-
-def test_a_throttled_send_waits_as_long_as_wecom_asks(big_customer, fake_wecom, sleeps):
+def test_a_throttled_send_waits_as_long_as_wecom_asks(big_customer, fake_wecom):
     h = big_customer
     kwargs = _defer(h, "w1", "全部 大客户")
     deps = _deps(h, FlakySends(h.app.extensions["bot"].client, fail_on={1}, error=Throttled(retry_after=7.2)))
-    InProcessQueue._run("bot.run_deferred", lambda **kw: run_deferred(deps, **kw), kwargs)
+    run_deferred(deps, **kwargs)
+    with uow_for(h) as uow:
+        first = uow.session.scalars(select(Notice).order_by(Notice.id)).first()
+        wait = (first.next_attempt_at - first.claimed_at).total_seconds()
+        assert wait == pytest.approx(8.2, abs=0.5)  # WeCom's 7.2 s and a second to spare
+    _later(h, 9)
+    alerts_deliver(deps)
     texts = _texts(fake_wecom, "w1")
-    assert sleeps == [pytest.approx(8.2)] and len(texts) >= 3 and len(set(texts)) == len(texts)
+    assert len(texts) >= 3 and len(set(texts)) == len(texts)
 
 
-def test_a_permanent_error_is_not_retried_and_records_failed(big_customer, fake_wecom, sleeps):
+def test_a_permanent_error_is_kept_as_failed_and_not_retried(big_customer, fake_wecom):
     h = big_customer
     kwargs = _defer(h, "w1", "全部 大客户")
     flaky = FlakySends(h.app.extensions["bot"].client, fail_on={1}, error=WeComAPIError(40003, "invalid userid"))
-    InProcessQueue._run("bot.run_deferred", lambda **kw: run_deferred(_deps(h, flaky), **kw), kwargs)
-    assert sleeps == [] and flaky.calls == 1 and _texts(fake_wecom, "w1") == []
-    assert _outcome(h, kwargs["event_id"]) == "failed"
+    deps = _deps(h, flaky)
+    run_deferred(deps, **kwargs)
+    calls = flaky.calls
+    _later(h, 3600)
+    alerts_deliver(deps)
+    assert flaky.calls == calls  # the refused part is not sent again by itself: `factorybot outbox retry`
+    states = _states(h)
+    assert states[0] == "failed" and set(states[1:]) == {"sent"}
+
+
+def test_a_retried_in_process_task_is_rescheduled_not_slept(monkeypatch):
+    """A task failing with a TransientError comes back after its backoff from a timer: no pool thread
+    sleeps meanwhile (bot/queue.py has no sleep at all)."""
+    import bot.queue as queue_module
+
+    assert not hasattr(queue_module, "time")
+    delays: list[float] = []
+    monkeypatch.setattr(InProcessQueue, "later", staticmethod(lambda delay, fn: (delays.append(delay), fn())))
+    runs: list[int] = []
+    done = threading.Event()
+
+    def flaky() -> None:
+        runs.append(1)
+        if len(runs) < 3:
+            raise TransientError("WeCom HTTP error 502")
+        done.set()
+
+    queue = InProcessQueue({"t": flaky}, workers=1)
+    queue.enqueue("t")
+    assert done.wait(10)
+    queue.pool.shutdown(wait=True)
+    assert runs == [1, 1, 1] and delays == [2, 4]
 
 
 def test_a_deferred_refusal_records_user_error(harness, fake_wecom):
@@ -210,22 +263,7 @@ def no_task_deps(monkeypatch):
     return use
 
 
-def test_the_celery_task_retried_sends_no_part_twice(big_customer, fake_wecom, no_task_deps):
-    from factorybot import worker
-
-    h = big_customer
-    kwargs = _defer(h, "w1", "全部 大客户")
-    flaky = FlakySends(h.app.extensions["bot"].client, fail_on={2, 4})
-    no_task_deps(_deps(h, flaky))
-    # apply() runs the task here, retries included (their countdowns are not waited in this mode).
-    result = worker.run_deferred_task.apply(kwargs=kwargs)
-    assert result.successful(), result.traceback
-    texts = _texts(fake_wecom, "w1")
-    assert len(texts) >= 3 and len(set(texts)) == len(texts) and flaky.calls == len(texts) + 2
-    assert _outcome(h, kwargs["event_id"]) == "ok"
-
-
-def test_the_celery_task_gives_up_after_its_retries(big_customer, fake_wecom, no_task_deps):
+def test_the_celery_task_hands_failed_sends_to_the_outbox(big_customer, fake_wecom, no_task_deps):
     from factorybot import worker
 
     h = big_customer
@@ -233,6 +271,56 @@ def test_the_celery_task_gives_up_after_its_retries(big_customer, fake_wecom, no
     flaky = FlakySends(h.app.extensions["bot"].client, fail_from=1)
     no_task_deps(_deps(h, flaky))
     result = worker.run_deferred_task.apply(kwargs=kwargs)
-    assert result.failed() and isinstance(result.result, TransientError)
-    assert flaky.calls == worker.BaseTask.max_retries + 1
-    assert _outcome(h, kwargs["event_id"]) == "failed"
+    assert result.successful(), result.traceback  # nothing to retry in the task: its messages are queued
+    assert _texts(fake_wecom, "w1") == [] and set(_states(h)) == {"pending"}
+    assert worker.run_deferred_task.apply(kwargs=kwargs).successful()  # run again: nothing queued twice
+    no_task_deps(_deps(h, h.app.extensions["bot"].client))
+    _later(h, 6)
+    assert worker.alerts_deliver_task.apply().successful()
+    texts = _texts(fake_wecom, "w1")
+    assert len(texts) >= 3 and len(set(texts)) == len(texts) and set(_states(h)) == {"sent"}
+    assert _outcome(h, kwargs["event_id"]) == "ok"
+
+
+def test_with_wecom_failing_for_one_person_another_persons_answer_is_not_held_up(big_customer, fake_wecom,
+                                                                                   monkeypatch):
+    """Four answers for w1 fail (as many as the in-process pool has threads); w2's still arrives. Before the
+    outbox each failing task slept in its pool thread between retries, so w2 waited behind them."""
+    from bot.tasks import task_table
+
+    h = big_customer
+    release = threading.Event()
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:  # a pool thread that sleeps stays asleep until the test ends
+        if threading.current_thread().name.startswith("factorybot-task"):
+            release.wait(60)
+        else:
+            real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    fake_wecom.fault("message/send", http_status=502, count=10_000, touser="w1")
+    first = []
+    for _ in range(4):
+        first.append(_defer(h, "w1", "全部 大客户"))
+        h.queue.calls.clear()
+    second = _defer(h, "w2", "全部 大客户")
+    deps = h.app.extensions["bot"]
+    queue = InProcessQueue(task_table(TaskDeps(deps.core, deps.client, deps.runtime.alert_policy)), workers=4)
+    try:
+        for kwargs in first:
+            queue.enqueue("bot.run_deferred", **kwargs)
+        queue.enqueue("bot.run_deferred", **second)
+        for _ in range(200):  # a bound on waiting for a failure, not a timing assertion
+            if _texts(fake_wecom, "w2"):
+                break
+            real_sleep(0.1)
+        assert _texts(fake_wecom, "w2"), "w2's answer was held up behind w1's retries"
+        assert _texts(fake_wecom, "w1") == []
+        with uow_for(h) as uow:  # w1's answers wait in the outbox for WeCom to come back
+            pending = uow.session.scalars(select(Notice).where(Notice.userids == "w1")).all()
+            assert pending and {str(n.state) for n in pending} <= {"pending", "sending"}
+    finally:
+        release.set()
+        queue.pool.shutdown(wait=True)
+        fake_wecom.reset()

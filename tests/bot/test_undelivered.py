@@ -14,10 +14,9 @@ from alerts.outbox import queue_text
 from bot.tasks import DIGEST_TICK
 from bot.undelivered import DIGEST_JOB
 from bot.wecom.cards import Button, button_card
-from bot.wecom.errors import WeComAPIError
-from domain.models import UndeliveredMessage
+from domain.models import Notice, UndeliveredMessage
 from domain.services.delivery import record_undelivered
-from domain.vocab import Undelivered
+from domain.vocab import NoticeState, Undelivered
 from tests.bot.conftest import uow_for
 
 
@@ -50,9 +49,10 @@ def test_direct_cards_and_all_invalid_sends_are_kept_too(live):
     live.fake.recipients(unlicensed=("w2",), no_account=("ghost",))
     card = button_card(task_id="t_undelivered_1", title="工单 WO1 待确认", buttons=[Button("确认", "ok")])
     live.queue.tasks["bot.send"](userids=["w1", "w2"], card=card)
-    with pytest.raises(WeComAPIError) as err:  # nobody reachable: WeCom refuses the send with 81013
-        live.queue.tasks["bot.send"](userids=["ghost"], text="您好")
-    assert err.value.errcode == 81013
+    live.queue.tasks["bot.send"](userids=["ghost"], text="您好")
+    with uow_for(live) as uow:  # nobody reachable: WeCom refuses the send with 81013, kept as failed in the outbox
+        refused = uow.session.scalars(select(Notice).where(Notice.userids == "ghost")).one()
+        assert refused.state == NoticeState.FAILED and "81013" in refused.last_error
     assert kept(live) == [("w2", "unlicensed", "template_card"), ("ghost", "invalid_user", "text")]
 
 
@@ -78,8 +78,7 @@ def test_the_admin_hears_once_a_day_who_cannot_receive_messages_and_why(live):
     send = live.queue.tasks["bot.send"]
     send(userids=["w1", "w2", "t1"], text="早班开工")
     send(userids=["w2"], text="工单 WO1 已完成")
-    with pytest.raises(WeComAPIError):
-        send(userids=["ghost"], text="您好")
+    send(userids=["ghost"], text="您好")  # refused whole (81013): kept as failed in the outbox
 
     live.queue.tasks[DIGEST_JOB]()
     assert [digest_lines(t) for t in live.texts("admin")] == [[
