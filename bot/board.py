@@ -195,7 +195,7 @@ def order_page(bill_no: str) -> Any:
         events = order_timeline(uow, bill_no)
     tz = deps.runtime.policy.tz
     return render_template("order.html", p=progress, events=events, tz=tz,
-                           lines=[asdict(line) for line in progress.lines])
+                           lines=[asdict(line) for line in progress.lines], signed_in=person is not None)
 
 
 @bp.get("/wo/<code>")
