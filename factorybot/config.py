@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     forecast_finishing_hours: float = Field(default=4.0, ge=0)
     forecast_overtime_max_hours: float = Field(default=4.0, ge=0)
     # /readyz and /metrics: with a token, they need "Authorization: Bearer <token>"; without, loopback only,
-    # and a request a proxy forwarded (Forwarded, X-Forwarded-*, X-Real-IP) is not loopback.
+    # and a request a proxy forwarded (any forwarding header: Via, X-Forwarded-*, X-Client-IP, …) is not loopback.
     ops_token: str | None = None
     # How many reverse proxies (Caddy: 1) stand between the internet and gunicorn. Set, the client's address,
     # scheme and host are read from their X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix), and OPS_TOKEN
