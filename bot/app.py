@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot import web_auth
 from bot.dedup import DatabaseDedup, DedupStore, RedisDedup
 from bot.dispatch import BotCore
 from bot.handlers import build_router
 from bot.log_masking import secret_values
 from bot.observability import configure_logging
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
+from bot.session_key import session_key
 from bot.tasks import DIGEST_TICK, TaskDeps, task_table
 from bot.ticker import start_ticker
 from bot.tools import HandlerTools
@@ -117,8 +120,20 @@ class _Pending:
         raise RuntimeError("queue not wired")
 
 
+def install_sessions(app: Flask, settings: Settings) -> None:
+    """The pages' session cookie: its own key, HTTPS-only when the public address is, a shift's life."""
+    app.secret_key = session_key(settings)
+    app.config.update(SESSION_COOKIE_NAME="fb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.public_url.lower().startswith("https://"),
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
+                      # The life counts from the sign-in, not from the last click: a phone left on a
+                      # machine does not stay signed in for ever by being used.
+                      SESSION_REFRESH_EACH_REQUEST=False)
+
+
 def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    settings.require_ops_token_behind_proxy()
     configure_logging(settings.log_level, settings.log_format, mask_values=secret_values(settings))
     app = Flask("factorybot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
@@ -126,9 +141,7 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     app.extensions["bot"] = build_deps(settings, queue=queue, start_periodic=queue is None)
     record_label_key(app.extensions["bot"].runtime)
 
-    # Mini-form sessions are signed with a key derived from the app secret: nothing more to configure.
-    app.secret_key = hashlib.sha256(f"factorybot-session\0{settings.wecom_secret}\0{settings.wecom_aes_key}".encode()).digest()
-    app.config.update(SESSION_COOKIE_NAME="fb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    install_sessions(app, settings)
 
     from bot.board import bp as board_bp
     from bot.callback import bp as callback_bp
@@ -137,10 +150,15 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     app.register_blueprint(callback_bp)
     app.register_blueprint(forms_bp)
     app.register_blueprint(board_bp)
+    app.register_blueprint(web_auth.bp)
 
     from bot import ops
 
     app.register_blueprint(ops.bp)
     ops.install(app, app.extensions["bot"])
+    if settings.trusted_proxies:
+        # Caddy (docs/deploy/Caddyfile) sets X-Forwarded-For/-Proto/-Host; only that many hops are believed.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     return app

@@ -22,13 +22,14 @@ from sqlalchemy import select
 from bot.app import BotDeps
 from bot.web_auth import api_refusal, current_userid, login_required, page
 from domain.errors import DomainError
-from domain.models import DisplayToken, Operation, Person, SalesOrder, SalesOrderLine, WorkOrder
+from domain.models import DisplayToken, Person, SalesOrder, SalesOrderLine, WorkOrder
 from domain.photos import PhotoStore
 from domain.services import orders
 from domain.services.board import BoardFilters, board_version, build_board
 from domain.services.display_tokens import find_token, find_token_by_id
 from domain.services.order_timeline import order_timeline
 from domain.services.people import find_person
+from domain.services.visibility import NOT_YOUR_WORKSHOP, may_see_order
 from domain.uow import UnitOfWork
 
 bp = Blueprint("board", __name__, url_prefix="/board", template_folder="templates", static_folder="static",
@@ -168,15 +169,6 @@ class _BuiltBoards:
 
 
 
-def _may_see_order(uow: UnitOfWork, person: Person | None, screen_workshop: str | None, bill_no: str) -> bool:
-    scope = screen_workshop or (person.workshop if person is not None else None)
-    if not scope:
-        return True
-    return uow.session.scalar(
-        select(Operation.id).join(WorkOrder).join(SalesOrderLine).join(SalesOrder)
-        .where(SalesOrder.bill_no == bill_no, Operation.workshop == scope).limit(1)) is not None
-
-
 @bp.get("/order/<bill_no>")
 @login_or_display_token
 def order_page(bill_no: str) -> Any:
@@ -190,12 +182,12 @@ def order_page(bill_no: str) -> Any:
             progress = orders.order_progress(uow, bill_no, today=deps.runtime.today())
         except DomainError as exc:
             return page(404, "没有这张订单", exc.message)
-        if not _may_see_order(uow, person, screen, bill_no):
-            return page(403, "无法查看", "这张订单不在您的车间，请联系主管查看。")
+        if not may_see_order(uow, bill_no, person=person, screen_workshop=screen):
+            return page(403, "无法查看", NOT_YOUR_WORKSHOP)
         events = order_timeline(uow, bill_no)
     tz = deps.runtime.policy.tz
     return render_template("order.html", p=progress, events=events, tz=tz,
-                           lines=[asdict(line) for line in progress.lines])
+                           lines=[asdict(line) for line in progress.lines], signed_in=person is not None)
 
 
 @bp.get("/wo/<code>")

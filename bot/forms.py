@@ -22,6 +22,7 @@ from bot.report_parse import parse_qty
 from bot.routing import Outgoing
 from bot.web_auth import current_userid, login_required, page
 from domain.errors import DomainError
+from domain.safe_compare import safe_equal
 from domain.services import reporting
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,13 @@ def _subject(payload: str) -> str | None:
 def _form_token(userid: str, nonce: str) -> str:
     key = current_app.secret_key
     assert isinstance(key, bytes | str)
-    mac = hmac.new(key if isinstance(key, bytes) else key.encode(), f"{userid}:{nonce}".encode(), hashlib.sha256)
+    mac = hmac.new(key if isinstance(key, bytes) else key.encode(), f"{userid}:{nonce}".encode("utf-8", "surrogatepass"), hashlib.sha256)
     return f"{nonce}.{mac.hexdigest()[:20]}"
 
 
 def _token_ok(userid: str, token: str) -> bool:
     nonce = token.split(".", 1)[0]
-    return bool(nonce) and hmac.compare_digest(_form_token(userid, nonce), token)
+    return bool(nonce) and safe_equal(token, _form_token(userid, nonce))
 
 
 @bp.get("/report")

@@ -129,7 +129,8 @@ def install(secrets: Iterable[str | None] = (), masker: Masker = MASKER) -> None
         logging.setLogRecordFactory(_masking_factory(current, masker))
 
 
-SECRET_SETTINGS = ("wecom_secret", "wecom_aes_key", "wecom_token", "ops_token", "label_key", "label_key_previous")
+SECRET_SETTINGS = ("wecom_secret", "wecom_aes_key", "wecom_token", "ops_token", "label_key", "label_key_previous",
+                   "session_secret")
 URL_SETTINGS = ("database_url", "redis_url")
 
 

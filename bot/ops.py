@@ -4,7 +4,6 @@ bearer token, without it they answer only to this machine, and never through a r
 
 from __future__ import annotations
 
-import hmac
 import time
 from typing import Any
 
@@ -13,24 +12,42 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot import readiness
 from bot.observability import HTTP_SECONDS, StoreCollector, new_request_id, request_id, scrape_registry
+from domain.safe_compare import safe_equal
 
 bp = Blueprint("ops", __name__)
 
 LOOPBACK = ("127.0.0.1", "::1")
 METRICS_KEY = "factorybot.metrics"  # app.extensions: the registry /metrics serves
 # A reverse proxy on this machine connects from loopback on behalf of anyone on the internet. These headers
-# are how proxies say so; a request carrying any of them is not "this machine", whatever its address.
-FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto")
+# (and any X-Forwarded-* or X-Original-*) are how proxies and CDNs say so; a request carrying any of them is
+# not "this machine", whatever its address. Broad on purpose: a header we do not know is still a proxy's.
+FORWARDING_HEADERS = frozenset(h.lower() for h in (
+    "Forwarded", "Via", "X-Real-IP", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
+    "X-Cluster-Client-IP", "Client-IP", "X-ProxyUser-IP", "X-Host", "X-Proxy-Id", "Akamai-Origin-Hop",
+))
+FORWARDING_PREFIXES = ("x-forwarded-", "x-original-", "x-envoy-")
+
+
+def forwarded(headers: Any) -> bool:
+    """Whether any proxy says this request was passed on from somewhere else."""
+    return any(name.lower() in FORWARDING_HEADERS or name.lower().startswith(FORWARDING_PREFIXES)
+               for name, _ in headers.items())
+
+
+def socket_peer() -> str | None:
+    """The address that opened the connection, before ProxyFix put the client's in REMOTE_ADDR."""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR")
 
 
 def _allowed() -> bool:
     token = current_app.extensions["bot"].settings.ops_token
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return bool(given) and hmac.compare_digest(given, token)
-    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return bool(given) and safe_equal(given, token)
+    if forwarded(request.headers):
         return False  # through a proxy only with OPS_TOKEN
-    return request.remote_addr in LOOPBACK
+    return socket_peer() in LOOPBACK
 
 
 @bp.get("/healthz")

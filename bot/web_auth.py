@@ -11,12 +11,15 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, current_app, jsonify, redirect, render_template, request, session
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session
 
 from bot.wecom.errors import TransientError, WeComAPIError
+from domain.safe_compare import safe_equal
 
 SESSION_USER = "wecom_userid"
 SESSION_STATE = "oauth_state"
+
+bp = Blueprint("auth", __name__)
 
 
 def page(status: int, title: str, message: str) -> tuple[str, int]:
@@ -34,9 +37,8 @@ def authorize_redirect() -> Response:
 
 
 def sign_in(code: str) -> str | tuple[str, int]:
-    """The member behind an OAuth code, or an error page."""
-    if request.args.get("state") != session.pop(SESSION_STATE, None):
-        return page(400, "链接已失效", "登录状态已失效，请回到企业微信重新打开此页面。")
+    """The member behind an OAuth code, or an error page. Only for a login this browser started (see
+    login_required): the code alone says who WeCom signed in, not who is holding this browser."""
     try:
         userid = current_app.extensions["bot"].client.userid_from_oauth_code(code)
     except WeComAPIError:
@@ -46,6 +48,15 @@ def sign_in(code: str) -> str | tuple[str, int]:
     if not userid:
         return page(403, "无法使用", "此页面仅限本企业成员使用。")
     return userid
+
+
+def started_here() -> bool:
+    """Whether the code in this address answers a login this browser started: the state WeCom echoes
+    back must be the one authorize_redirect kept in this session. Single use (popped either way), so a
+    replayed or foreign link never matches; an empty or missing state on either side never matches."""
+    expected = session.pop(SESSION_STATE, None)
+    given = request.args.get("state", "")
+    return isinstance(expected, str) and bool(expected) and bool(given) and safe_equal(given, expected)
 
 
 def current_userid() -> str | None:
@@ -59,13 +70,22 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         code = request.args.get("code")
         if code:
+            # Drop code/state from the address so a reload does not replay a used code.
+            rest = {k: v for k, v in request.args.items() if k not in ("code", "state")}
+            clean = redirect(f"{request.path}?{urlencode(rest)}" if rest else request.path)
+            if not started_here():
+                # Someone else's code (a link sent to this person): never sign in with it. A signed-in
+                # person stays who they are and just gets the page; anyone else is told to reopen it.
+                if current_userid():
+                    return clean
+                return page(400, "链接已失效", "登录状态已失效，请回到企业微信重新打开此页面。")
             who = sign_in(code)
             if not isinstance(who, str):
                 return who
+            session.clear()  # a new identity starts a new session: nothing of the previous one carries over
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME, counted from this sign-in
             session[SESSION_USER] = who
-            # Drop code/state from the address so a reload does not replay a used code.
-            rest = {k: v for k, v in request.args.items() if k not in ("code", "state")}
-            return redirect(f"{request.path}?{urlencode(rest)}" if rest else request.path)
+            return clean
         if not current_userid():
             return authorize_redirect()
         return view(*args, **kwargs)
@@ -75,3 +95,10 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def api_refusal() -> tuple[Response, int]:
     return jsonify({"error": "未登录或登录已过期，请在企业微信中重新打开页面。"}), 401
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> tuple[str, int]:
+    """Sign this browser out (a shared phone at the end of a shift): the session cookie is emptied."""
+    session.clear()
+    return page(200, "已退出登录", "您已退出登录。再次打开页面时需重新通过企业微信验证身份。")

@@ -17,6 +17,7 @@ import re
 from datetime import date
 
 from domain.errors import DomainError
+from domain.safe_compare import safe_equal
 
 PREFIX = "FB1"
 _SIG_CHARS = 12
@@ -53,9 +54,9 @@ def decode(payload: str, key: bytes, *, previous: bytes = b"", previous_until: d
     if len(parts) != 3 or parts[0] != PREFIX or not _CODE_RE.match(parts[1]):
         raise DomainError(NOT_OURS)
     code, sig = parts[1], parts[2].upper()
-    if hmac.compare_digest(sig.encode(), _signature(code, key).encode()):
+    if safe_equal(sig, _signature(code, key)):
         return code
-    if previous and hmac.compare_digest(sig.encode(), _signature(code, previous).encode()):
+    if previous and safe_equal(sig, _signature(code, previous)):
         if previous_until is not None and today is not None and today <= previous_until:
             return code
         raise DomainError(RETIRED.format(until=previous_until))

@@ -115,8 +115,18 @@ class Settings(BaseSettings):
     forecast_finishing_hours: float = Field(default=4.0, ge=0)
     forecast_overtime_max_hours: float = Field(default=4.0, ge=0)
     # /readyz and /metrics: with a token, they need "Authorization: Bearer <token>"; without, loopback only,
-    # and a request a proxy forwarded (Forwarded, X-Forwarded-*, X-Real-IP) is not loopback.
+    # and a request a proxy forwarded (any forwarding header: Via, X-Forwarded-*, X-Client-IP, …) is not loopback.
     ops_token: str | None = None
+    # How many reverse proxies (Caddy: 1) stand between the internet and gunicorn. Set, the client's address,
+    # scheme and host are read from their X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix), and OPS_TOKEN
+    # is required: behind a proxy every request comes from loopback, so "this machine" means nothing.
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+    # Signs the pages' session cookies. Unset: a random key made once and kept in SESSION_SECRET_FILE
+    # (0600), which every gunicorn worker on this machine reads. Never derived from the WeCom secret.
+    session_secret: str | None = None
+    session_secret_file: str = "var/session.key"
+    # How long a sign-in on the pages lasts (hours, from the sign-in): a shift and a margin.
+    session_lifetime_hours: float = Field(default=12.0, gt=0, le=24 * 31)
     # Key that signs the work-order QR codes on travellers: the bot, the CLI and the chat command all read
     # this one setting (nothing is derived from the WeCom keys, which would void every label on rotation).
     # After a rotation the previous key still verifies labels through LABEL_KEY_PREVIOUS_UNTIL (plant day,
@@ -244,6 +254,14 @@ class Settings(BaseSettings):
                              "of `openssl rand -base64 24`")
         return value
 
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret_shape(cls, value: str | None) -> str | None:
+        if value is not None and len(value.strip()) < 16:
+            raise ValueError("must be at least 16 characters, e.g. the output of `openssl rand -hex 32` "
+                             "(or unset it to keep a generated key in SESSION_SECRET_FILE)")
+        return value
+
     @field_validator("label_key_previous_until")
     @classmethod
     def _previous_key_pair(cls, value: date | None, info: ValidationInfo) -> date | None:
@@ -322,6 +340,12 @@ class Settings(BaseSettings):
         ]
         if missing:
             raise ConfigError("缺少企业微信配置 / missing WeCom settings: " + ", ".join(missing))
+
+    def require_ops_token_behind_proxy(self) -> None:
+        """Behind a trusted proxy the ops endpoints cannot tell this machine from the internet."""
+        if self.trusted_proxies and not self.ops_token:
+            raise ConfigError("TRUSTED_PROXIES 已设置但缺少 OPS_TOKEN / TRUSTED_PROXIES is set but OPS_TOKEN is "
+                              "not: behind a reverse proxy /readyz and /metrics need a token (openssl rand -hex 24)")
 
     def sqlite_path(self) -> Path | None:
         prefix = "sqlite:///"

@@ -96,6 +96,12 @@ def check_settings(settings: Settings, *, demo: bool) -> Finding:
     except ConfigError as exc:
         return Finding(False, "设置", str(exc),
                        "在企业微信管理后台复制这些值，写入机器人与 factorybot 命令共用的环境文件")
+    try:
+        settings.require_ops_token_behind_proxy()
+    except ConfigError as exc:
+        return Finding(False, "设置", str(exc),
+                       "设置 OPS_TOKEN（openssl rand -hex 24），监控以 Authorization: Bearer <OPS_TOKEN> 访问 "
+                       "/readyz 与 /metrics；否则机器人不会启动")
     if not demo and not settings.public_url.startswith("https://"):
         return Finding(False, "设置", f"PUBLIC_URL 是 {settings.public_url}，不是 https:// 地址",
                        "企业微信只回调 HTTPS：把 PUBLIC_URL 设为反向代理上的 https://域名（与接收消息 URL 同一域名）")

@@ -9,7 +9,7 @@ from bot.handlers.forecast import forecast_policy
 from bot.routing import Ctx, Routes
 from bot.wecom.inbound import Inbound, TextMsg
 from bot.wecom.replies import Reply, Text
-from domain.services import orders
+from domain.services import orders, visibility
 from forecast.service import order_forecast
 
 routes = Routes("orders")
@@ -20,6 +20,8 @@ BILL = r"(?:订单\s*|查询?\s*)?(?P<bill>[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*)"
 @routes.text(BILL, help="发送订单号（如 SEORD000123）：查看订单阶段、各工序进度、交期和异常")
 def order_by_bill(msg: TextMsg, ctx: Ctx) -> Reply:
     progress = orders.order_progress(ctx.uow, ctx.match["bill"], today=ctx.today)
+    # The board's rule: an order outside the asker's workshop is refused here as on its order page.
+    visibility.require_order_visible(ctx.uow, progress.bill_no, person=ctx.user)
     ahead = order_forecast(ctx.uow, forecast_policy(ctx), ctx.now, progress.bill_no)
     board = f"{ctx.public_url.rstrip('/')}/board/order/{quote(progress.bill_no)}" if ctx.public_url else None
     return Text(views.order_detail_text(progress, ahead, ctx.today, board_url=board))

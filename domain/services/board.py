@@ -26,6 +26,7 @@ from domain.models import (
     WorkOrder,
     WorkReport,
 )
+from domain.services.visibility import visible_workshop
 from domain.uow import UnitOfWork
 from domain.vocab import STAGE_ORDER, AlertStatus, ExceptionStatus, OrderStatus, Stage, WorkOrderStatus
 from forecast.policy import ForecastPolicy
@@ -188,13 +189,6 @@ def board_version(uow: UnitOfWork, *, now: datetime, tz: tzinfo) -> str:
     return "|".join(str(v) for v in (*row, now.astimezone(tz).strftime("%Y%m%d%H%M")))
 
 
-def _visible_workshop(viewer: Person | None, token_workshop: str | None) -> str | None:
-    """People of a workshop see its work; plant-wide roles and plant-wide screens see everything."""
-    if token_workshop:
-        return token_workshop
-    return viewer.workshop if viewer is not None and viewer.workshop else None
-
-
 def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | None = None,
                 token_workshop: str | None = None, filters: BoardFilters = BoardFilters(),
                 now: datetime | None = None, forecast: ForecastPolicy | None = None) -> Board:
@@ -254,7 +248,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
     if now is not None and forecast is not None:
         ahead = {w.facts.code: ln for o in open_order_forecasts(uow, forecast, now) for ln in o.lines
                  for w in ln.work_orders}
-    scope = _visible_workshop(viewer, token_workshop)
+    scope = visible_workshop(viewer, token_workshop)  # the same rule as the chat's and the order pages'
     rows = []
     for (wo_id, code, planned, start, _line_id, machine, workshop, bill_no, stage, customer, product, item,
          due) in wos:

@@ -246,14 +246,14 @@ def search_orders(
     q = query.strip()
     if len(q) < 2:
         raise DomainError("请输入至少两个字的客户名称，或完整的订单号。")
-    pattern = f"%{q}%"
     base = (
         _order_query()
         .join(SalesOrder.customer)
         .where(
             SalesOrder.status == OrderStatus.OPEN,
             SalesOrder.stage != Stage.SHIPPED,
-            or_(Customer.name.like(pattern), Customer.number.like(pattern)),
+            # What was typed is matched literally: % and _ in a name are characters, not wildcards.
+            or_(Customer.name.contains(q, autoescape=True), Customer.number.contains(q, autoescape=True)),
         )
     )
     orders = uow.session.scalars(base.order_by(SalesOrder.order_date, SalesOrder.bill_no)).unique().all()

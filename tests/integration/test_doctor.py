@@ -144,6 +144,15 @@ def test_outside_the_demo_the_callback_must_be_https_and_wecom_the_real_one(bot)
     assert _by_title(doctor.run_checks(https, demo=False))["设置"].detail.startswith("WECOM_API_BASE 是 ")
 
 
+def test_a_trusted_proxy_without_an_ops_token_is_named(bot):
+    behind = bot.model_copy(update={"trusted_proxies": 1})
+    found = _by_title(doctor.run_checks(behind, demo=True))["设置"]
+    assert found.ok is False and "TRUSTED_PROXIES" in found.detail and "OPS_TOKEN" in found.detail
+    assert "Authorization: Bearer" in found.fix
+    with_token = bot.model_copy(update={"trusted_proxies": 1, "ops_token": "ops-token-0123456789"})
+    assert _by_title(doctor.run_checks(with_token, demo=True))["设置"].ok is True
+
+
 def test_a_database_not_upgraded_says_to_upgrade(tmp_path, fake_wecom):
     empty = make_settings(f"sqlite:///{tmp_path}/empty.db", fake_wecom.url, label_key="plant-label-key-0001")
     assert _by_title(doctor.run_checks(empty, demo=True))["数据库"].lines() == [
