@@ -241,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                               seed=args.seed, lines=args.lines, drain_seconds=args.drain, workdir=args.workdir,
                               faults=() if args.no_faults else tuple(args.fault) if args.fault else None))
     print(result.figures())
-    print(f"logs: {result.workdir}" if _keep(Path(result.workdir)) or args.workdir else "")
+    if result.failures or args.workdir:
+        print(f"logs: {result.workdir}")
     return 1 if result.failures else 0
 
 
