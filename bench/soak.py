@@ -49,7 +49,7 @@ class Options:
     lines: int = 4
     orders: int = 8
     planned_qty: int = 400
-    drain_seconds: float = 60.0
+    drain_seconds: float = 90.0
     workdir: Path | None = None
     faults: tuple[str, ...] | None = None  # None: every kind this checkout supports; (): a run without faults
 
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--seed", type=int, help="RNG seed (default: a random one, printed)")
     parser.add_argument("--lines", type=int, default=4, help="simulated production lines (threads)")
-    parser.add_argument("--drain", type=float, default=60.0, help="longest wait for the queues to empty")
+    parser.add_argument("--drain", type=float, default=90.0, help="longest wait for the queues to empty")
     parser.add_argument("--workdir", type=Path, help="keep logs and the database here")
     parser.add_argument("--fault", action="append", choices=ALL_KINDS, help="only these kinds (repeatable)")
     parser.add_argument("--no-faults", action="store_true", help="the same traffic with no fault: the baseline")
