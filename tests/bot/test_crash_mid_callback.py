@@ -25,7 +25,7 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.queue import RecordingQueue
 from domain.models import Operation, WorkOrder, WorkReport
-from tests.bot.conftest import AGENT_ID, AES_KEY, CORP_ID, TOKEN, make_settings
+from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, make_settings
 from tests.conftest import flush_keeping_claim
 
 WO = "WO20261125-01"
