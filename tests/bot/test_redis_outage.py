@@ -183,3 +183,21 @@ def test_tasks_run_in_this_process_while_the_broker_is_away(own_redis, fault):
     # Killed: a fresh Redis holds only n=4. Paused: the publish that timed out had reached the stopped Redis
     # and is delivered too, so that task runs twice (here and in Celery): tasks are idempotent by their key.
     assert own_redis.client().llen("celery") == (1 if fault == "killed" else 3)
+
+
+def test_a_report_while_the_broker_is_killed_is_answered_and_its_tasks_run_here(db_url, plant_db, fake_wecom,
+                                                                               own_redis, caplog):
+    """The bot as production wires it (Celery on Redis): the report's follow-up tasks (alerts.tick, the
+    next operation's notice) cannot reach the broker, so they run in this process and the user gets the
+    normal reply, not 系统暂时出错 for a report that was in fact stored."""
+    caplog.set_level(logging.INFO)
+    app = create_app(make_settings(db_url, fake_wecom.url, redis_url=own_redis.url, redis_retry_seconds=600))
+    deps = app.extensions["bot"]
+    assert isinstance(deps.queue, FallbackQueue)
+    own_redis.signal(signal.SIGKILL)
+    for i in range(3):
+        status, text, _ = _say(app, f"报工 {WO} 良品 {i + 1}")
+        assert status == 200 and f"良品 {i + 1}" in text and "系统暂时出错" not in text
+    assert _reports(app) == 3
+    assert deps.queue.breaker.down and deps.queue.breaker.slow_attempts == 1
+    assert any(line.startswith("Celery's broker (Redis) unreachable") for line in _outage_lines(caplog))
