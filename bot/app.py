@@ -14,12 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import web_auth
-from bot.dedup import DatabaseDedup, DedupStore, RedisDedup
+from bot.breaker import Breaker
+from bot.dedup import DatabaseDedup, DedupStore, FallbackDedup, RedisDedup
 from bot.dispatch import BotCore
 from bot.handlers import build_router
 from bot.log_masking import secret_values
 from bot.observability import configure_logging
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
+from bot.queue_fallback import FallbackQueue, bounded_publish
 from bot.session_key import session_key
 from bot.tasks import DIGEST_TICK, TaskDeps, task_table
 from bot.ticker import start_ticker
@@ -63,16 +65,25 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
     settings.require_wecom()
     assert settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id
     runtime = Runtime.build(settings)
+    dedup_redis = redis
     if redis is None and settings.redis_url:
         import redis as redis_lib
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         # Bounded waits: a stopped Redis must make /readyz say so, not hang a worker.
         redis = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-    dedup: DedupStore = (
-        RedisDedup(redis, settings.dedup_ttl_seconds)
-        if redis is not None
-        else DatabaseDedup(runtime.session_factory, settings.dedup_ttl_seconds)
-    )
+        # Callbacks wait far less, with no retries of redis-py's own: one short timeout, then the breaker
+        # sends them to the database dedup (bot/dedup.py FallbackDedup).
+        timeout = settings.redis_timeout_seconds
+        dedup_redis = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=timeout,
+                                               socket_timeout=timeout, retry=Retry(NoBackoff(), 0))
+    database_dedup = DatabaseDedup(runtime.session_factory, settings.dedup_ttl_seconds, settings.dedup_lease_seconds)
+    dedup: DedupStore = database_dedup
+    redis_breaker = Breaker("Redis", "the database dedup", settings.redis_retry_seconds)
+    if dedup_redis is not None:
+        dedup = FallbackDedup(RedisDedup(dedup_redis, settings.dedup_ttl_seconds,
+                                         lease=settings.dedup_lease_seconds), database_dedup, redis_breaker)
     recorder = Recorder(runtime.session_factory, runtime.now)
     client = build_client(settings, redis, recorder)
     core = BotCore(
@@ -83,16 +94,20 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
         queue=queue or _Pending(),
         public_url=settings.public_url,
         tools=HandlerTools(client, PhotoStore(Path(settings.media_dir)), runtime.alert_policy),
+        dedup_wait=settings.dedup_wait_seconds,
     )
     recorder.clock = lambda: core.clock()  # one clock for what was missed and for the daily notice's window
     if queue is None:
+        table = task_table(TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings),
+                                    kis=jobs_for(runtime), digest=build_digest_policy(settings)))
         if settings.redis_url:
             from factorybot.celery_app import make_celery
 
-            queue = CeleryQueue(make_celery(settings))
+            # Celery's broker is Redis too: while it is down, tasks run here rather than fail the callback.
+            queue = FallbackQueue(CeleryQueue(bounded_publish(make_celery(settings), settings.redis_timeout_seconds)),
+                                  lambda: InProcessQueue(table),
+                                  Breaker("Celery's broker (Redis)", "in-process tasks", settings.redis_retry_seconds))
         else:
-            table = task_table(TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings),
-                                        kis=jobs_for(runtime), digest=build_digest_policy(settings)))
             queue = InProcessQueue(table)
             if start_periodic:
                 start_ticker(table["alerts.tick"], table["alerts.deliver"], table["reports.tick"], table["kis.tick"],

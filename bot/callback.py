@@ -1,4 +1,4 @@
-"""GET/POST /wecom/callback: verify before anything else runs; never answer 500 (WeCom would retry)."""
+"""GET/POST /wecom/callback: verify before anything else runs; never 500, and 503 only for our own outage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.app import BotDeps
+from bot.dedup import StillRunning
 from bot.observability import REJECTED, REJECTED_ROUTE, count_rejected, count_unhandled
 from bot.wecom.errors import CallbackRejected
 from bot.wecom.inbound import InboundParseError, parse
@@ -75,10 +76,15 @@ def receive() -> Response:
         return _reject(400, f"callback for agent {msg.agent_id}, not ours")
     try:
         xml = deps.core.handle(msg)
-    except Exception:  # a failure here must not become a 500 and a retry storm
+    except StillRunning:  # its first run holds the lease: WeCom asks again, and gets that run's reply
+        return Response("busy", status=503, mimetype="text/plain")
+    except Exception:
+        # Our own failure (database down…) outside any route: a route's error is already a SYSTEM_ERROR
+        # reply inside handle(). An empty 200 would tell WeCom "received" and lose the message; 503 makes
+        # WeCom send it again, at most three times, so this is no retry storm.
         count_unhandled()
         log.exception("callback handling failed for %s", msg.dedup_key)
-        return Response("", status=200)
+        return Response("temporarily unavailable", status=503, mimetype="text/plain")
     if not xml:
         return Response("", status=200)
     return Response(deps.crypto.encrypt(xml, nonce, timestamp), mimetype="application/xml")

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.dedup import DedupStore
+from bot.dedup import DedupStore, Seen, StillRunning
 from bot.observability import log_callback
 from bot.outbox import queue_outgoing
 from bot.queue import TaskQueue
@@ -76,29 +76,56 @@ class BotCore:
     public_url: str = ""
     clock: Callable[[], datetime] = field(default=_now)
     tools: Any = None
+    dedup_wait: float = 2.0  # how long a repeat waits for a first run still holding its lease
 
     def handle(self, msg: Inbound) -> str:
         """Plaintext reply XML for a verified, parsed callback ('' means: answer with an empty body)."""
         started = time.perf_counter()
         key = msg.dedup_key
         seen = self.dedup.claim(key)
+        if seen is not None and seen.running:
+            seen = self._wait_for_first_run(key)
         if seen is not None:
+            if seen.reply is None:
+                # Its first run may be dead: '' would tell WeCom "received" and the work could be lost, so
+                # the caller answers non-2xx and WeCom asks again, after the lease if need be.
+                log.info("repeat delivery %s while its first run holds the lease", key)
+                raise StillRunning(key)
             log.info("repeat delivery %s: answered from the first run", key)
             log_callback(route="-", user=msg.userid, kind=msg.kind, outcome="duplicate", started=started)
             return seen.reply
-        route, match = self.router.match(msg)
-        recorded = False
         try:
-            reply, outcome, recorded = self._reply(route, match, msg, key, started)
+            route, match = self.router.match(msg)
+            recorded = False
+            try:
+                reply, outcome, recorded = self._reply(route, match, msg, key, started)
+            except Exception:
+                log.exception("route %s failed on %s", route.name, key)
+                reply, outcome = Text(SYSTEM_ERROR), FAILED
+            xml = render_xml(reply, msg)
+            self.dedup.store(key, xml)
         except Exception:
-            log.exception("route %s failed on %s", route.name, key)
-            reply, outcome = Text(SYSTEM_ERROR), FAILED
-        xml = render_xml(reply, msg)
-        self.dedup.store(key, xml)
+            self._release(key)  # WeCom's retry runs it at once instead of waiting out the lease
+            raise
         log_callback(route=route.name, user=msg.userid, kind=msg.kind, outcome=outcome, started=started)
         if not recorded:
             self.record_action(msg.userid, route.name, outcome, started, _subject(msg))
         return xml
+
+    def _wait_for_first_run(self, key: str) -> Seen | None:
+        """The first run's reply if it comes within DEDUP_WAIT_SECONDS (WeCom waits 5 s); None: ours to run."""
+        deadline = time.monotonic() + self.dedup_wait
+        seen: Seen | None = Seen(None)
+        while seen is not None and seen.running and time.monotonic() < deadline:
+            time.sleep(0.1)
+            seen = self.dedup.claim(key)
+        return seen
+
+    def _release(self, key: str) -> None:
+        try:
+            self.dedup.release(key)
+        except Exception:
+            log.warning("claim of %s not released: it is retried after its lease", key, exc_info=True)
 
     def record_action(self, userid: str, route: str, outcome: str, started: float,
                       subject: str | None) -> int | None:

@@ -62,7 +62,7 @@ def readyz() -> Any:
     deps = current_app.extensions["bot"]
     checks = dict((
         readiness.timed("database", lambda: readiness.database(deps.runtime.engine)),
-        readiness.timed("redis", lambda: readiness.redis(deps.redis)),
+        readiness.timed("redis", lambda: readiness.redis(deps.redis, deps.core.dedup)),
         readiness.timed("wecom", lambda: (readiness.wecom(deps.client), readiness.wecom_refusals(deps.client))[1]),
         readiness.timed("kis", lambda: readiness.kis(bool(deps.settings.kis_odbc),
                                                      lambda: deps.runtime.uow(read_only=True))),

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     exception_types: str = ",".join(DEFAULT_EXCEPTION_TYPES)
     # WeCom sends each callback up to ~4 times; seen keys are kept this long.
     dedup_ttl_seconds: int = 600
+    # A claim whose process died is free again after this lease: longer than any synchronous handler (WeCom
+    # gives 5 s), shorter than WeCom's last retry (~15 s after the first delivery). A repeat inside the lease
+    # waits up to DEDUP_WAIT_SECONDS for the first reply, then gets 503 so that WeCom asks again.
+    dedup_lease_seconds: int = Field(default=10, ge=1)
+    dedup_wait_seconds: float = Field(default=2.0, ge=0, le=4)
+    # Redis for dedup: each call waits at most this long; after a failure the database dedup (and in-process
+    # tasks) are used and Redis is tried again every REDIS_RETRY_SECONDS.
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=2)
+    redis_retry_seconds: float = Field(default=5.0, gt=0)
     max_callback_bytes: int = 64 * 1024
     # A signed callback whose timestamp is further than this from our clock is refused (400): a replay caught
     # after the dedup window has passed must not run again. WeCom signs with the current time.

@@ -147,7 +147,8 @@ def test_rejected_callbacks_are_counted_but_kept_as_nobodys_action(harness, capl
 
 
 def test_a_callback_that_breaks_outside_any_route_is_counted_as_failed(harness, monkeypatch):
-    """The dedup store down: the callback gets an empty 200 (no retry storm), and the failure is a number."""
+    """The dedup store down: the callback gets 503 so that WeCom sends it again (an empty 200 would lose it;
+    WeCom retries three times at most), and the failure is a number."""
     def broken(key: str) -> None:
         raise ConnectionError("dedup store unreachable")
 
@@ -155,6 +156,6 @@ def test_a_callback_that_breaks_outside_any_route_is_counted_as_failed(harness, 
                     route="callback.unhandled", outcome="failed")
     monkeypatch.setattr(harness.app.extensions["bot"].core.dedup, "claim", broken)
     resp, _ = harness.post(harness.builder.text("w1", "SEORD000001"))
-    assert resp.status_code == 200 and resp.data == b""
+    assert resp.status_code == 503
     after = harness.client.get("/metrics").get_data(as_text=True)
     assert metric(after, "factorybot_callbacks_total", route="callback.unhandled", outcome="failed") == before + 1
