@@ -12,6 +12,8 @@ kept for the full DEDUP_TTL_SECONDS.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -159,8 +161,30 @@ class FallbackDedup:
     seconds after a failure, so an outage costs one short wait per cooldown, not one per callback. A delivery
     claimed in one store and repeated in the other runs again; its work is idempotent by its source key."""
 
+    # Claims made in the database, finished there even if Redis is back by then; bounded, since a claim whose
+    # process died is never finished here (its lease runs out in the database instead).
+    MAX_DATABASE_CLAIMS = 10_000
+
     def __init__(self, redis: RedisDedup, database: DatabaseDedup, breaker: Breaker) -> None:
         self.redis, self.database, self.breaker = redis, database, breaker
+        self._in_database: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _claimed_in_database(self, key: str) -> Seen | None:
+        seen = self.database.claim(key)
+        if seen is None:
+            with self._lock:
+                self._in_database[key] = None
+                while len(self._in_database) > self.MAX_DATABASE_CLAIMS:
+                    self._in_database.popitem(last=False)
+        return seen
+
+    def _finishes_in_database(self, key: str) -> bool:
+        with self._lock:
+            if key not in self._in_database:
+                return False
+            del self._in_database[key]
+            return True
 
     def _call(self, on_redis: Callable[[], T], on_database: Callable[[], T]) -> T:
         if self.breaker.allow():
@@ -183,12 +207,20 @@ class FallbackDedup:
             self.breaker.succeeded()
 
     def claim(self, key: str) -> Seen | None:
-        return self._call(lambda: self.redis.claim(key), lambda: self.database.claim(key))
+        return self._call(lambda: self.redis.claim(key), lambda: self._claimed_in_database(key))
 
+    # A reply goes to the store that holds the claim: a claim made in the database while Redis was away and
+    # finished after it came back would otherwise stay pending there.
     def store(self, key: str, reply_xml: str) -> None:
+        if self._finishes_in_database(key):
+            self.database.store(key, reply_xml)
+            return
         self._call(lambda: self.redis.store(key, reply_xml), lambda: self.database.store(key, reply_xml))
 
     def release(self, key: str) -> None:
+        if self._finishes_in_database(key):
+            self.database.release(key)
+            return
         self._call(lambda: self.redis.release(key), lambda: self.database.release(key))
 
     def was_sent(self, key: str) -> bool:

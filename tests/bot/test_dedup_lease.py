@@ -47,3 +47,29 @@ def test_a_released_claim_is_free_at_once_but_a_reply_is_not_released(store):
     store.store("msg:2", "<xml>done</xml>")
     store.release("msg:2")
     assert store.claim("msg:2").reply == "<xml>done</xml>"
+
+
+def test_a_claim_made_in_the_database_while_redis_was_away_is_finished_there(session_factory, redis_test_url):
+    """Claimed during an outage, answered after Redis came back: the reply must end the database's claim, or
+    it stays pending there (seen in the soak as a stranded claim) and the reply is lost for a repeat."""
+    import redis
+
+    from bot.breaker import Breaker
+    from bot.dedup import FallbackDedup
+
+    client = redis.Redis.from_url(redis_test_url)
+    flush_keeping_claim(client)
+    now = [0.0]
+    breaker = Breaker("Redis", "the database dedup", cooldown=5, clock=lambda: now[0])
+    database = DatabaseDedup(session_factory, ttl=600, lease=60)
+    dedup = FallbackDedup(RedisDedup(client, ttl=600, lease=60), database, breaker)
+    breaker.failed(ConnectionError("Redis went away"))
+    assert dedup.claim("msg:9") is None  # in the database: the breaker is open
+    now[0] = 10.0
+    breaker.succeeded()  # Redis is back before the handler answers
+    dedup.store("msg:9", "<xml>answered</xml>")
+    seen = database.claim("msg:9")
+    assert seen is not None and seen.reply == "<xml>answered</xml>"  # not left pending in the database
+    assert not client.exists("wecom:seen:msg:9")
+    flush_keeping_claim(client)
+    client.close()
