@@ -17,10 +17,10 @@ from alerts.cards import alert_card, state_line
 from alerts.engine import people_by_id
 from alerts.outbox import queue_text
 from alerts.policy import AlertPolicy
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import WeComAPIError
 from domain.models import Alert, AlertCard
 from domain.uow import UnitOfWork
+from wecom.client import WeComClient
+from wecom.errors import WeComAPIError
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from alerts.policy import AlertPolicy
 from alerts.rules import RULE_LABELS
-from bot.wecom.cards import MAX_ROWS, Button, button_card
 from domain.models import Alert, Person
 from domain.vocab import AlertStatus
+from wecom.cards import MAX_ROWS, Button, button_card
 
 # PostgreSQL keeps JSON objects as JSONB, which reorders their keys: the card shows facts in this order.
 FACT_ORDER = ("订单", "工单", "产品", "车间", "机台", "模具", "类型", "报告人", "说明", "计划开工", "检查点",

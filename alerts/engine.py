@@ -15,7 +15,6 @@ from alerts.policy import AlertPolicy
 from alerts.routing import recipients
 from alerts.rules import Finding
 from alerts.store import clear, fire, in_force, rearm
-from bot.wecom.cards import make_task_id
 from domain.models import (
     Alert,
     AlertCard,
@@ -32,6 +31,7 @@ from domain.models import (
 )
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus, ExceptionStatus, TicketStatus, WorkOrderStatus
+from wecom.cards import make_task_id
 
 LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
 

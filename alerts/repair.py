@@ -12,13 +12,13 @@ from alerts.outbox import queue_card, queue_text
 from alerts.policy import AlertPolicy
 from alerts.routing import people_with
 from alerts.rules import span
-from bot.wecom.cards import Button, button_card, make_task_id
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import Person, RepairTicket, ShopException
 from domain.services.exceptions import close_exception
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
 from domain.vocab import Role, TicketStatus
+from wecom.cards import Button, button_card, make_task_id
 
 BUSY = (TicketStatus.OPEN, TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
 STATUS_LABELS = {TicketStatus.OPEN: "待接单", TicketStatus.ACCEPTED: "已接单", TicketStatus.ON_SITE: "已到场",

@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from bot.wecom.crypto import WeComCrypto  # noqa: E402
-from bot.wecom.simulate import CallbackBuilder  # noqa: E402
 from factorybot.demo_env import DEMO_DEFAULTS  # noqa: E402
+from wecom.crypto import WeComCrypto  # noqa: E402
+from wecom.simulate import CallbackBuilder  # noqa: E402
 
 LUA = ROOT / "bench" / "wrk_callbacks.lua"
 BIN = Path(sys.executable).parent

@@ -131,7 +131,7 @@ def _fake_has_timeout_after_success(stack: Stack) -> bool:
     # without it skips this kind.
     import inspect
 
-    from bot.fakewecom.server import FakeWeComServer
+    from wecom.fake.server import FakeWeComServer
 
     return "after" in inspect.signature(FakeWeComServer.fault).parameters
 

@@ -25,7 +25,7 @@ WECOM_BUSY = "wecom errcode -1"
 WECOM_502 = "wecom HTTP 502"
 WECOM_60020 = "wecom errcode 60020 for a while"
 WECOM_TIMEOUT_AFTER_SUCCESS = "wecom timeout after success"
-WECOM_CLIENT_TIMEOUT = 5.0  # bot/wecom/client.py's default timeout on every WeCom call
+WECOM_CLIENT_TIMEOUT = 5.0  # wecom/client.py's default timeout on every WeCom call
 ALL_KINDS = (GUNICORN_KILL, CELERY_KILL, REDIS_KILL, REDIS_PAUSE, WECOM_BUSY, WECOM_502, WECOM_60020,
              WECOM_TIMEOUT_AFTER_SUCCESS)
 

@@ -25,9 +25,9 @@ import redis
 import requests
 from sqlalchemy import create_engine, text
 
-from bot.fakewecom.server import FakeWeComServer
 from factorybot.config import Settings
 from factorybot.demo_env import DEMO_DEFAULTS, DEMO_LABEL_KEY
+from wecom.fake.server import FakeWeComServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

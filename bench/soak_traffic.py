@@ -18,10 +18,10 @@ import requests
 
 from bench.soak_plant import ROUTE, WORKERS, PlantOrder
 from bench.soak_stack import AGENT_ID, CORP_ID, LABEL_KEY, Stack
-from bot.wecom.cards import make_task_id
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.simulate import CallbackBuilder, SignedRequest
 from domain import qr_payload
+from wecom.cards import make_task_id
+from wecom.crypto import WeComCrypto
+from wecom.simulate import CallbackBuilder, SignedRequest
 
 WECOM_DEADLINE = 5.0  # WeCom drops the connection after 5 s without an answer and sends again
 WECOM_RETRIES = 3  # "总共重试三次": four deliveries in all

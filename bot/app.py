@@ -19,7 +19,7 @@ from bot.dedup import DatabaseDedup, DedupStore, FallbackDedup, RedisDedup
 from bot.dispatch import BotCore
 from bot.handlers import build_router
 from bot.log_masking import secret_values
-from bot.observability import configure_logging
+from bot.observability import configure_logging, wecom_call, wecom_undelivered
 from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
 from bot.queue_fallback import FallbackQueue, bounded_publish
 from bot.session_key import session_key
@@ -27,8 +27,6 @@ from bot.tasks import DIGEST_TICK, TaskDeps, task_table
 from bot.ticker import start_ticker
 from bot.tools import HandlerTools
 from bot.undelivered import Recorder, build_digest_policy
-from bot.wecom.client import NotDelivered, WeComClient
-from bot.wecom.crypto import WeComCrypto
 from domain import qr_payload
 from domain.photos import PhotoStore
 from domain.services import label_keys
@@ -36,6 +34,8 @@ from factorybot.config import Settings
 from factorybot.runtime import Runtime
 from kis.tasks import jobs_for
 from reports.schedule import build_report_policy
+from wecom.client import NotDelivered, WeComClient
+from wecom.crypto import WeComCrypto
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def build_client(settings: Settings, redis: Any | None,
     assert settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None
     return WeComClient(
         settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id, settings.wecom_api_base, redis=redis,
-        on_not_delivered=on_not_delivered,
+        on_not_delivered=on_not_delivered, on_call=wecom_call, on_undelivered=wecom_undelivered,
     )
 
 

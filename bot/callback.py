@@ -10,8 +10,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot.app import BotDeps
 from bot.dedup import StillRunning
 from bot.observability import REJECTED, REJECTED_ROUTE, count_rejected, count_unhandled
-from bot.wecom.errors import CallbackRejected
-from bot.wecom.inbound import InboundParseError, parse
+from wecom.errors import CallbackRejected
+from wecom.inbound import InboundParseError, parse
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__)

@@ -21,14 +21,14 @@ from bot.observability import log_callback
 from bot.outbox import queue_outgoing
 from bot.queue import TaskQueue
 from bot.routing import Ctx, Outgoing, Route, Router
-from bot.wecom.inbound import CardClick, Inbound, ScanEvent, TextMsg
-from bot.wecom.replies import NoReply, Reply, Text, render_xml
 from domain.errors import DomainError
 from domain.models import ActionEvent
 from domain.policy import PlantPolicy
 from domain.services.people import find_person
 from domain.uow import UnitOfWork
 from domain.vocab import ROLE_LABELS, Role
+from wecom.inbound import CardClick, Inbound, ScanEvent, TextMsg
+from wecom.replies import NoReply, Reply, Text, render_xml
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A row moves pending → sending → sent. The claim is a conditional UPDATE committed before the send, so two
 senders never take the same row and no transaction is held while WeCom answers. A sender that dies between
 claim and send leaves the row in "sending"; once its lease is over the next round takes it again. Because
-message/send goes out with WeCom's duplicate check on for the whole retry window (bot/wecom/client.py), a
+message/send goes out with WeCom's duplicate check on for the whole retry window (wecom/client.py), a
 resend whose first try did go through (a timeout after success, a crash after the send) is answered but not
 delivered again.
 
@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dedup import sent_part_key
 from bot.routing import Outgoing
-from bot.wecom.client import DUPLICATE_CHECK_SECONDS, WeComClient
-from bot.wecom.errors import Throttled, TransientError, WeComAPIError
 from domain.models import AlertCard, Notice
 from domain.services.outbox import ACTIVE, queue_message
 from domain.uow import UnitOfWork
 from domain.vocab import NoticeState
+from wecom.client import DUPLICATE_CHECK_SECONDS, WeComClient
+from wecom.errors import Throttled, TransientError, WeComAPIError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from bot.observability import request_id
-from bot.wecom.errors import Throttled, TransientError
+from wecom.errors import Throttled, TransientError
 
 log = logging.getLogger(__name__)
 

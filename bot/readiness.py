@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bot.dedup import FallbackDedup
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import WeComAPIError
 from domain.models import SyncState
 from domain.uow import UnitOfWork
+from wecom.client import WeComClient
+from wecom.errors import WeComAPIError
 
 KIS_PULL_JOB = "kis_pull"
 KIS_STALE_AFTER = timedelta(hours=26)  # the nightly pull plus a couple of hours of grace

@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.wecom.cards import Button, button_card
 from domain import qr_payload
 from domain.policy import PlantPolicy
 from domain.services import reporting
 from domain.services.people import workshop_leads
 from domain.services.reporting import ReportPrompt, ReportResult
 from domain.uow import UnitOfWork
+from wecom.cards import Button, button_card
 
 Notify = Callable[[Iterable[str], str], None]
 

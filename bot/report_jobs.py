@@ -20,8 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.outbox import queue_card
 from alerts.policy import AlertPolicy
 from alerts.routing import people_with
-from bot.wecom.cards import make_task_id, text_notice_card
-from bot.wecom.client import MEDIA_LIMITS, WeComClient
 from domain.models import ProcessedMessage
 from domain.uow import UnitOfWork
 from reports import fmt
@@ -31,6 +29,8 @@ from reports.monthly import MonthlyReport, build_monthly
 from reports.monthly_pdf import filename, render_monthly_pdf
 from reports.monthly_xlsx import monthly_xlsx
 from reports.schedule import ReportPolicy
+from wecom.cards import make_task_id, text_notice_card
+from wecom.client import MEDIA_LIMITS, WeComClient
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.wecom.inbound import CardClick, Inbound, MenuClick, ScanEvent, TextMsg
-from bot.wecom.menu import MenuButton
-from bot.wecom.replies import Reply
 from domain.models import Person
 from domain.policy import PlantPolicy
 from domain.uow import UnitOfWork
+from wecom.inbound import CardClick, Inbound, MenuClick, ScanEvent, TextMsg
+from wecom.menu import MenuButton
+from wecom.replies import Reply
 
 Handler = Callable[[Any, "Ctx"], Reply]
 Matcher = Callable[[Inbound], Mapping[str, str] | None]

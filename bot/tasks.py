@@ -19,12 +19,12 @@ from bot.outbox import deliver as deliver_outbox
 from bot.outbox import queue_outgoing
 from bot.routing import Outgoing
 from bot.undelivered import DIGEST_JOB, DigestPolicy, DigestWatch, queue_digest
-from bot.wecom.client import WeComClient
-from bot.wecom.inbound import CardClick, Inbound, from_dict
-from bot.wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
 from domain.services.outbox import queue_message
 from domain.uow import UnitOfWork
 from reports.schedule import DAILY_JOB, MONTHLY_JOB, Cron, ReportPolicy, ScheduleWatch
+from wecom.client import WeComClient
+from wecom.inbound import CardClick, Inbound, from_dict
+from wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
 
 log = logging.getLogger(__name__)
 

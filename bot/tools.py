@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.policy import AlertPolicy
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import WeComAPIError
 from domain.errors import DomainError
 from domain.photos import PhotoStore
+from wecom.client import WeComClient
+from wecom.errors import WeComAPIError
 
 
 @dataclass

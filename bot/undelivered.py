@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.outbox import queue_text
 from alerts.routing import people_with
-from bot.wecom.client import NotDelivered, WeComClient
-from bot.wecom.errors import TransientError, WeComAPIError
 from domain.models import ProcessedMessage
 from domain.services.delivery import UnreachablePerson, record_undelivered, unreachable_since
 from domain.uow import UnitOfWork
 from domain.vocab import Role, Undelivered, Unreachable
 from factorybot.config import ConfigError, Settings
 from reports.schedule import MAX_CATCH_UP, Cron, ScheduleError
+from wecom.client import NotDelivered, WeComClient
+from wecom.errors import TransientError, WeComAPIError
 
 log = logging.getLogger(__name__)
 

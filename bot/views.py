@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.wecom.replies import MAX_TEXT_BYTES
 from domain.services.orders import LineProgress, OrderProgress, OrderSummary
 from forecast.projection import OrderForecast
 from forecast.text import eta_text, order_forecast_text
+from wecom.replies import MAX_TEXT_BYTES
 
 MAX_LINES_SHOWN = 6
 MAX_EXCEPTIONS_SHOWN = 3

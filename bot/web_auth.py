@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session
 
-from bot.wecom.errors import TransientError, WeComAPIError
 from domain.safe_compare import safe_equal
+from wecom.errors import TransientError, WeComAPIError
 
 SESSION_USER = "wecom_userid"
 SESSION_STATE = "oauth_state"

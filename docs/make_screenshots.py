@@ -19,12 +19,12 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from bot.app import create_app  # noqa: E402
-from bot.fakewecom.app import create_fake_wecom  # noqa: E402
 from domain.demo import load_demo_plant  # noqa: E402
 from domain.migrate import upgrade  # noqa: E402
 from domain.services.display_tokens import create_token  # noqa: E402
 from factorybot.config import Settings  # noqa: E402
 from factorybot.demo_env import DEMO_DEFAULTS  # noqa: E402
+from wecom.fake.app import create_fake_wecom  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]

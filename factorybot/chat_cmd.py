@@ -13,10 +13,10 @@ import click
 import requests
 import xmltodict
 
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.simulate import CallbackBuilder
 from domain import qr_payload
 from factorybot.config import Settings
+from wecom.crypto import WeComCrypto
+from wecom.simulate import CallbackBuilder
 
 HELP = """输入文字即发送给机器人。特殊命令：
   /enter                进入应用（enter_agent 事件）

@@ -116,11 +116,11 @@ def people_sync(dry_run: bool, demo: bool) -> None:
     Roles are never changed: assign them with `people import`.
     """
     # Imported on use, like every command here, so the CLI starts without loading what it does not run.
-    from bot.wecom.errors import TransientError, WeComAPIError
     from domain.services.people_sync import apply_sync, plan_sync
     from factorybot.people_sync_cmd import read_directory, summary_lines
     from factorybot.wecom_cmd import admin_settings, api_client, api_failure
     from kis.config import parse_route
+    from wecom.errors import TransientError, WeComAPIError
 
     settings = admin_settings(demo)
     try:

@@ -8,7 +8,6 @@ import click
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from bot.fakewecom.app import create_fake_wecom
 from domain.demo import load_demo_plant
 from domain.migrate import upgrade
 from domain.models import Person
@@ -17,6 +16,7 @@ from factorybot.demo_directory import demo_directory
 from factorybot.demo_env import for_demo_servers
 from factorybot.runtime import Runtime
 from kis import state as sync_state
+from wecom.fake.app import create_fake_wecom
 
 # The demo plant has no KIS. One failed pull, recorded with a reason that says exactly that, lets the demo's
 # `alerts run` show the KIS 同步失败 rule; a successful pull (KIS_ODBC and `kis demo-db`) clears it.

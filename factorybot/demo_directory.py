@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.fakewecom.directory import ROOT, Directory
 from domain.demo import FINISHING, INJECTION, QUALITY
 from domain.models import Person
+from wecom.fake.directory import ROOT, Directory
 
 # (id, name, parent id); 注塑一班 is under 注塑部 and gets its workshop through it.
 DEPARTMENTS = ((ROOT, "华南精密注塑（演示）", 0), (2, "注塑部", ROOT), (3, "注塑一班", 2), (4, "后加工部", ROOT),

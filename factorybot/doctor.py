@@ -18,9 +18,6 @@ from sqlalchemy import text
 
 from bot import readiness
 from bot.app import build_client
-from bot.wecom.client import WeComClient
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.errors import TransientError, WeComAPIError
 from domain import qr_payload
 from domain.errors import DomainError
 from domain.migrate import current_revision, head_revision
@@ -28,6 +25,9 @@ from domain.services import label_keys
 from factorybot.config import DEFAULT_WECOM_API, ConfigError, Settings
 from factorybot.demo_env import DEMO_LABEL_KEY
 from factorybot.runtime import Runtime
+from wecom.client import WeComClient
+from wecom.crypto import WeComCrypto
+from wecom.errors import TransientError, WeComAPIError
 
 CALLBACK_PATH = "/wecom/callback"
 HTTP_TIMEOUT = 5.0

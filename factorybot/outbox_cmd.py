@@ -11,12 +11,12 @@ import sys
 import click
 
 from bot.outbox import deliver
-from bot.wecom.errors import TransientError, WeComAPIError
 from domain.services.outbox import list_notices, retry_failed, state_counts
 from domain.vocab import NoticeState
 from factorybot.config import ConfigError, Settings
 from factorybot.runtime import Runtime
 from factorybot.wecom_cmd import admin_settings, api_client, api_failure
+from wecom.errors import TransientError, WeComAPIError
 
 STATE_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
 

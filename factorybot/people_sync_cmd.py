@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.wecom.client import WeComClient
 from domain.services.people_sync import NEW_PERSON_ROLE, Department, Directory, Member, SyncPlan
 from domain.vocab import ROLE_LABELS
+from wecom.client import WeComClient
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -7,11 +7,12 @@ import sys
 
 import click
 
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import TransientError, WeComAPIError
-from bot.wecom.menu import MenuError, menu_lines, same_menu
+from bot.observability import wecom_call, wecom_undelivered
 from factorybot.config import ConfigError, Settings
 from factorybot.demo_env import demo_settings
+from wecom.client import WeComClient
+from wecom.errors import TransientError, WeComAPIError
+from wecom.menu import MenuError, menu_lines, same_menu
 
 # What an admin can do about the errcodes a go-live meets (WeCom's global error list, path/90313).
 ERRCODE_HINTS = {
@@ -45,7 +46,7 @@ def api_client(settings: Settings) -> WeComClient:
 
         redis = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     return WeComClient(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id,
-                       settings.wecom_api_base, redis=redis)
+                       settings.wecom_api_base, redis=redis, on_call=wecom_call, on_undelivered=wecom_undelivered)
 
 
 def api_failure(what: str, exc: Exception) -> str:

@@ -10,9 +10,9 @@ from celery.signals import worker_init
 
 from bot.log_masking import secret_values
 from bot.observability import configure_logging
-from bot.wecom.errors import Throttled, TransientError
 from factorybot.celery_app import make_celery
 from factorybot.config import ConfigError, Settings
+from wecom.errors import Throttled, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,8 @@ def check_start_up(**_: Any) -> None:
 
     Celery logs and swallows an Exception raised by a signal handler, so this exits with SystemExit.
     """
-    from bot.wecom.crypto import WeComCrypto
     from factorybot.runtime import build_alert_policy, build_policy
+    from wecom.crypto import WeComCrypto
 
     try:
         settings.require_wecom()

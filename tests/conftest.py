@@ -164,8 +164,8 @@ def policy() -> PlantPolicy:
 @pytest.fixture(scope="session")
 def fake_wecom():
     """Our local fake WeCom API over real HTTP, shared by the session (tests reset it when they count calls)."""
-    from bot.fakewecom.server import FakeWeComServer
     from tests.bot.conftest import AGENT_ID, CORP_ID, SECRET
+    from wecom.fake.server import FakeWeComServer
 
     with FakeWeComServer(CORP_ID, SECRET, AGENT_ID) as server:
         yield server

@@ -18,7 +18,7 @@ from bot.handlers import (
     usage,
 )
 from bot.routing import Router
-from bot.wecom.menu import build_menu
+from wecom.menu import build_menu
 
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [

@@ -9,11 +9,11 @@ from alerts.cards import state_line
 from alerts.engine import people_by_id
 from alerts.rules import RULE_LABELS
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import CardClick, Inbound
-from bot.wecom.replies import NoReply, Reply, Text, UpdateCard
 from domain.errors import DomainError
 from domain.models import Alert, AlertCard, RepairTicket, ShopException
 from domain.vocab import AlertStatus
+from wecom.inbound import CardClick, Inbound
+from wecom.replies import NoReply, Reply, Text, UpdateCard
 
 routes = Routes("alerts")
 

@@ -7,12 +7,12 @@ import re
 from alerts.intake import exception_opened
 from bot.report_flow import detail_url
 from bot.routing import Ctx, Routes
-from bot.wecom.cards import MAX_BUTTONS, Button, button_card, make_task_id
-from bot.wecom.inbound import CardClick, ImageMsg, Inbound, TextMsg
-from bot.wecom.replies import NoReply, Reply, Text, UpdateCard
 from domain.errors import DomainError
 from domain.services import exception_photos
 from domain.services.exceptions import ExceptionResult, open_exception
+from wecom.cards import MAX_BUTTONS, Button, button_card, make_task_id
+from wecom.inbound import CardClick, ImageMsg, Inbound, TextMsg
+from wecom.replies import NoReply, Reply, Text, UpdateCard
 
 routes = Routes("exceptions")
 

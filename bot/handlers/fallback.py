@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import Inbound
-from bot.wecom.replies import NoReply, Reply, Text
+from wecom.inbound import Inbound
+from wecom.replies import NoReply, Reply, Text
 
 routes = Routes("fallback")
 

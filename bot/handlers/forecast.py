@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import Inbound
-from bot.wecom.replies import Reply, Text
 from forecast.explain import order_reasons
 from forecast.policy import ForecastPolicy
 from forecast.projection import OrderForecast, Risk
 from forecast.service import risky_orders
 from forecast.text import eta_text, risk_text
+from wecom.inbound import Inbound
+from wecom.replies import Reply, Text
 
 routes = Routes("forecast")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import Inbound
-from bot.wecom.replies import Reply, Text
 from domain.vocab import ROLE_LABELS, Role
+from wecom.inbound import Inbound
+from wecom.replies import Reply, Text
 
 routes = Routes("help")
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date
 
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import TextMsg
-from bot.wecom.replies import Reply, Text
 from domain.errors import DomainError
 from domain.vocab import Role
 from kis.status import kis_status
 from kis.texts import status_text
+from wecom.inbound import TextMsg
+from wecom.replies import Reply, Text
 
 routes = Routes("kis_admin")
 

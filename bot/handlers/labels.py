@@ -6,12 +6,12 @@ import re
 from datetime import date, timedelta
 
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import TextMsg
-from bot.wecom.replies import Reply, Text
 from domain.errors import DomainError
 from domain.services.labels import select_work_orders
 from domain.vocab import Role
 from reports.labels import LABELS_PER_SHEET, pages_needed, render_label_sheet
+from wecom.inbound import TextMsg
+from wecom.replies import Reply, Text
 
 routes = Routes("labels")
 

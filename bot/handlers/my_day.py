@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import Inbound
-from bot.wecom.replies import Reply, Text
 from domain.policy import PlantPolicy
 from domain.services.my_day import DaySummary, day_summary
+from wecom.inbound import Inbound
+from wecom.replies import Reply, Text
 
 routes = Routes("my_day")
 

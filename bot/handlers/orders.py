@@ -7,10 +7,10 @@ from urllib.parse import quote
 from bot import views
 from bot.handlers.forecast import forecast_policy
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import Inbound, TextMsg
-from bot.wecom.replies import Reply, Text
 from domain.services import orders, visibility
 from forecast.service import order_forecast
+from wecom.inbound import Inbound, TextMsg
+from wecom.replies import Reply, Text
 
 routes = Routes("orders")
 

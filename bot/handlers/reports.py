@@ -8,13 +8,13 @@ task, which uploads the file and sends it with its headline figures.
 from __future__ import annotations
 
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import TextMsg
-from bot.wecom.replies import Reply, Text
 from domain.errors import DomainError
 from domain.vocab import Role
 from reports.month import USAGE as MONTH_USAGE
 from reports.month import Month, last_full_month
 from reports.monthly import check_month
+from wecom.inbound import TextMsg
+from wecom.replies import Reply, Text
 
 routes = Routes("reports")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bot.report_flow import ReportRequest, detail_url, done_card, form_url, prompt_card, record_report
 from bot.routing import Ctx, Routes
-from bot.wecom.cards import make_task_id
-from bot.wecom.inbound import CardClick, ScanEvent
-from bot.wecom.replies import Reply, Text, UpdateCard
 from domain.errors import DomainError
 from domain.services import reporting
+from wecom.cards import make_task_id
+from wecom.inbound import CardClick, ScanEvent
+from wecom.replies import Reply, Text, UpdateCard
 
 routes = Routes("scan_report")
 

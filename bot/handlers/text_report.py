@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.report_flow import ReportRequest, record_report, report_text
 from bot.report_parse import parse_report_text
 from bot.routing import Ctx, Routes
-from bot.wecom.inbound import TextMsg
-from bot.wecom.replies import Reply, Text
+from wecom.inbound import TextMsg
+from wecom.replies import Reply, Text
 
 routes = Routes("text_report")
 

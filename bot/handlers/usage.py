@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.routing import Ctx, Routes
 from bot.usage_cli import usage_text
-from bot.wecom.inbound import Inbound
-from bot.wecom.replies import Reply, Text
 from domain.services.usage import usage_report
 from domain.vocab import Role
+from wecom.inbound import Inbound
+from wecom.replies import Reply, Text
 
 routes = Routes("usage")
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from alerts.outbox import queue_text
 from bot.outbox import LEASE, deliver
-from bot.wecom.client import WeComClient
 from domain.models import Notice
 from domain.vocab import NoticeState
 from tests.factories import NOW
+from wecom.client import WeComClient
 
 
 def client_for(fake, per_minute: int = 30, timeout: float = 5.0) -> WeComClient:

@@ -13,11 +13,11 @@ import xmltodict
 
 from bot.app import create_app
 from bot.queue import RecordingQueue
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.simulate import CallbackBuilder
 from domain.uow import UnitOfWork
 from factorybot.config import Settings
 from tests.factories import add_order, small_plant
+from wecom.crypto import WeComCrypto
+from wecom.simulate import CallbackBuilder
 
 TOKEN = "factorybotTestToken"
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"

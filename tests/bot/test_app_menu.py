@@ -9,14 +9,14 @@ from sqlalchemy import select
 
 from bot.handlers import app_menu, build_router
 from bot.routing import Router, RouterError, Routes
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import WeComAPIError
-from bot.wecom.menu import MenuButton, MenuError, build_menu
-from bot.wecom.replies import Text
 from domain import qr_payload
 from domain.models import ActionEvent
 from factorybot.cli import main
 from tests.bot.conftest import AGENT_ID, CORP_ID, LABEL_KEY, SECRET, uow_for
+from wecom.client import WeComClient
+from wecom.errors import WeComAPIError
+from wecom.menu import MenuButton, MenuError, build_menu
+from wecom.replies import Text
 
 FALLBACK_TEXT = "暂时无法识别这条消息"
 

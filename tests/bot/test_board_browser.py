@@ -8,8 +8,6 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.simulate import CallbackBuilder
 from domain.demo import load_demo_plant
 from domain.models import Alert, Operation, WorkOrder
 from domain.services.display_tokens import create_token, revoke_token
@@ -17,6 +15,8 @@ from domain.services.exception_photos import attach_photo
 from domain.services.exceptions import open_exception
 from domain.vocab import AlertStatus
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, serve_on_a_port
+from wecom.crypto import WeComCrypto
+from wecom.simulate import CallbackBuilder
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

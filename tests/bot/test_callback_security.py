@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.queue import RecordingQueue
-from bot.wecom.crypto import WeComCrypto
 from domain.models import ProcessedMessage
 from tests.bot.conftest import make_settings, uow_for
+from wecom.crypto import WeComCrypto
 
 # Tencent's legacy 企业号 sample (WXBizMsgCrypt), as quoted in the WeCom docs.
 VECTOR_TOKEN = "QDG6eK"
@@ -118,8 +118,8 @@ def _sealed_raw(harness, plain: str) -> dict[str, object]:
 
     from wechatpy.enterprise.crypto import PrpCrypto
 
-    from bot.wecom.crypto import sign
     from tests.bot.conftest import CORP_ID, TOKEN
+    from wecom.crypto import sign
 
     timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
     encrypt = PrpCrypto(harness.crypto.key).encrypt(plain, CORP_ID).decode("ascii")
@@ -231,8 +231,8 @@ def test_url_verification_checks_the_timestamp_too(harness):
 
 
 def test_the_window_is_a_setting(db_url, plant_db, fake_wecom):
-    from bot.wecom.simulate import CallbackBuilder
     from tests.bot.conftest import AGENT_ID, CORP_ID
+    from wecom.simulate import CallbackBuilder
 
     app = create_app(make_settings(db_url, fake_wecom.url, callback_max_skew_seconds=60), queue=RecordingQueue())
     crypto = app.extensions["bot"].crypto

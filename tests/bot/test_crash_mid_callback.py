@@ -72,8 +72,8 @@ def _good(app) -> int:
 @pytest.mark.parametrize("block", ["handler", "store"])
 def test_a_worker_killed_mid_callback_loses_nothing_and_counts_once(db_url, plant_db, fake_wecom, dedup_redis_url,
                                                                     tmp_path, block):
-    from bot.wecom.crypto import WeComCrypto
-    from bot.wecom.simulate import CallbackBuilder
+    from wecom.crypto import WeComCrypto
+    from wecom.simulate import CallbackBuilder
 
     crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
     builder = CallbackBuilder(crypto, CORP_ID, AGENT_ID)

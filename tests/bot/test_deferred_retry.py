@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from bot.queue import InProcessQueue
 from bot.tasks import TaskDeps, alerts_deliver, run_deferred
-from bot.wecom.errors import Throttled, TransientError, WeComAPIError
 from domain.models import ActionEvent, Notice
 from tests.bot.conftest import uow_for
 from tests.factories import TODAY, add_order
+from wecom.errors import Throttled, TransientError, WeComAPIError
 
 CUSTOMER = "大客户家电集团有限公司"
 ORDERS = 100  # more than three texts of WeCom's 2048 bytes

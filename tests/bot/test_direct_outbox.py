@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.tasks import TaskDeps, task_table
-from bot.wecom.client import WeComClient
 from domain import qr_payload
 from domain.models import Notice
 from tests.bot.conftest import LABEL_KEY, uow_for
+from wecom.client import WeComClient
 
 WO = "WO20261125-01"
 

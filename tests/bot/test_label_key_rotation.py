@@ -9,11 +9,11 @@ import pytest
 
 from bot.app import create_app
 from bot.queue import RecordingQueue
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.simulate import CallbackBuilder
 from domain import qr_payload
 from factorybot.config import ConfigError, Settings
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, BotHarness, make_settings
+from wecom.crypto import WeComCrypto
+from wecom.simulate import CallbackBuilder
 
 WO = "WO20261125-01"
 OLD, NEW = "label-key-before-2026-12", "label-key-from-2026-12"

@@ -12,11 +12,11 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
-from bot.wecom import client as wecom_client
 from domain.models import Person
 from tests.bot.conftest import uow_for
 from tests.factories import NOW
 from tests.reports.hand_month import build_october
+from wecom import client as wecom_client
 
 TZ = ZoneInfo("Asia/Shanghai")
 

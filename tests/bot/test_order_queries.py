@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.wecom.replies import MAX_TEXT_BYTES
 from domain.services.reporting import report_work
 from tests.bot.conftest import uow_for
 from tests.factories import NOW
+from wecom.replies import MAX_TEXT_BYTES
 
 
 def test_bill_number_shows_stage_progress_and_new_reports(harness):

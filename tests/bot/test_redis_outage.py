@@ -84,9 +84,9 @@ def bot(db_url, plant_db, fake_wecom, own_redis):
 
 def _say(app, text: str) -> tuple[int, str, str]:
     """(status, reply text, dedup key) for a text from w1, as WeCom would deliver it."""
-    from bot.wecom.crypto import WeComCrypto
-    from bot.wecom.simulate import CallbackBuilder
     from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN
+    from wecom.crypto import WeComCrypto
+    from wecom.simulate import CallbackBuilder
 
     crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
     msg_id = uuid.uuid4().int % 10**18

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from alerts.outbox import queue_text
 from bot.tasks import DIGEST_TICK
 from bot.undelivered import DIGEST_JOB
-from bot.wecom.cards import Button, button_card
 from domain.models import Notice, UndeliveredMessage
 from domain.services.delivery import record_undelivered
 from domain.vocab import NoticeState, Undelivered
 from tests.bot.conftest import uow_for
+from wecom.cards import Button, button_card
 
 
 def kept(h) -> list[tuple[str, str, str]]:

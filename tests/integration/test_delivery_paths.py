@@ -15,13 +15,13 @@ import pytest
 
 from bot.app import create_app
 from bot.queue import RecordingQueue
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.simulate import CallbackBuilder
 from domain.db import make_engine, make_session_factory
 from domain.models import Base
 from domain.uow import UnitOfWork
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, BotHarness, make_settings
 from tests.factories import add_order, small_plant
+from wecom.crypto import WeComCrypto
+from wecom.simulate import CallbackBuilder
 
 pytestmark = pytest.mark.redis
 

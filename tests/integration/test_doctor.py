@@ -19,10 +19,10 @@ from werkzeug.serving import make_server
 from bot.app import create_app
 from bot.handlers import app_menu
 from bot.queue import RecordingQueue
-from bot.wecom.client import WeComClient
 from domain.migrate import head_revision, upgrade
 from factorybot import doctor
 from tests.bot.conftest import make_settings
+from wecom.client import WeComClient
 
 BIN = Path(sys.executable).parent
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import TransientError
 from domain.services.display_tokens import create_token
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, make_settings
 from tests.integration.demo_process import free_port
+from wecom.client import WeComClient
+from wecom.errors import TransientError
 
 OPS_TOKEN = "ops-token-6f1d0c2b9a"
 LABEL_KEY = "label-key-3e8a1f6b"

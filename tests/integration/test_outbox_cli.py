@@ -9,9 +9,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from alerts.outbox import queue_text
 from bot.observability import StoreCollector
 from bot.outbox import deliver
-from bot.wecom.client import WeComClient
 from factorybot.cli import main
 from tests.factories import NOW
+from wecom.client import WeComClient
 
 TEXT = "注塑二线停机 35 分钟，请处理"
 

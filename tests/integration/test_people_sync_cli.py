@@ -6,13 +6,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import WeComAPIError
 from domain.models import Person
 from factorybot.cli import main
 from factorybot.config import ConfigError, Settings
 from factorybot.runtime import Runtime
 from tests.bot.conftest import AGENT_ID, CORP_ID, SECRET
+from wecom.client import WeComClient
+from wecom.errors import WeComAPIError
 
 DEPARTMENTS = [{"id": 1, "name": "演示工厂", "parentid": 0}, {"id": 2, "name": "注塑部", "parentid": 1},
                {"id": 3, "name": "注塑一班", "parentid": 2}, {"id": 4, "name": "后加工部", "parentid": 1}]

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 import pytest
 import redis as redis_lib
 
-from bot.fakewecom.server import FakeWeComServer
-from bot.wecom.cards import Button, button_card
-from bot.wecom.client import WeComClient, normalize_api_base
-from bot.wecom.errors import Throttled, TransientError, WeComAPIError
+from wecom.cards import Button, button_card
+from wecom.client import WeComClient, normalize_api_base
+from wecom.errors import Throttled, TransientError, WeComAPIError
+from wecom.fake.server import FakeWeComServer
 
 USERS = {"zhangsan": "张三", "lisi": "李四"}
 

@@ -11,11 +11,11 @@ import pytest
 import redis as redis_lib
 
 from bot.app import create_app
-from bot.fakewecom.server import FakeWeComServer
 from bot.queue import RecordingQueue
-from bot.wecom.client import WeComClient
-from bot.wecom.errors import WeComAPIError
 from tests.bot.conftest import make_settings
+from wecom.client import WeComClient
+from wecom.errors import WeComAPIError
+from wecom.fake.server import FakeWeComServer
 
 IP_LINE = "企业微信拒绝了本服务器的 IP：请在应用的企业可信IP中加入"
 
@@ -52,12 +52,12 @@ def test_each_refusal_is_one_chinese_line_in_the_error_and_the_log(
             client.send_text(["zhangsan"], "早班开工")
 
     wecom.fault(api, errcode=errcode, from_ip="203.0.113.7")
-    with caplog.at_level(logging.ERROR, logger="bot.wecom.client"), pytest.raises(WeComAPIError) as err:
+    with caplog.at_level(logging.ERROR, logger="wecom.client"), pytest.raises(WeComAPIError) as err:
         call()
     assert err.value.errcode == errcode
     assert str(err.value).startswith(line)
     assert f"WeCom errcode {errcode}" in str(err.value)  # WeCom's own text stays, for a ticket to Tencent
-    assert [r.getMessage() for r in caplog.records if r.name == "bot.wecom.client"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "wecom.client"] == [
         f"{api}：{err.value.hint}"]
     assert [(r.api, r.errcode) for r in client.refusals()] == [(api, errcode)]
     call()  # fixed in the console: the next call goes through

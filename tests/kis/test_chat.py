@@ -6,11 +6,11 @@ import pytest
 
 from bot.app import create_app
 from bot.tasks import TaskDeps, task_table
-from bot.wecom.crypto import WeComCrypto
-from bot.wecom.simulate import CallbackBuilder
 from kis.tasks import jobs_for
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, LiveHarness, SyncQueue, make_settings
 from tests.kis.conftest import seed_kis
+from wecom.crypto import WeComCrypto
+from wecom.simulate import CallbackBuilder
 
 
 @pytest.fixture

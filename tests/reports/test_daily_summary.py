@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from alerts.policy import AlertPolicy
 from bot.report_jobs import queue_daily_summary
-from bot.wecom.cards import validate_card
 from domain.models import Notice, Operation, Person, SalesOrder, SalesOrderLine, WorkOrder, WorkReport
 from domain.vocab import OperationStatus, WorkOrderStatus
 from reports.daily_summary import daily_summary, summary_text
 from reports.schedule import ReportPolicy
 from tests.reports.hand_month import TZ, build_october, local
+from wecom.cards import validate_card
 
 SHIFT_START = datetime(2026, 10, 13, 8, 0, tzinfo=TZ).astimezone(UTC)
 

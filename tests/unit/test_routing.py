@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.routing import Router, RouterError, Routes
-from bot.wecom.inbound import TextMsg
-from bot.wecom.replies import Text
+from wecom.inbound import TextMsg
+from wecom.replies import Text
 
 
 def _reply(text: str):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from bot.wecom.cards import Button, button_card, make_task_id, text_notice_card, validate_card
+from wecom.cards import Button, button_card, make_task_id, text_notice_card, validate_card
 
 
 def good_card() -> dict:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import xmltodict
 
-from bot.wecom.crypto import WeComCrypto, sign
-from bot.wecom.errors import CallbackRejected
+from wecom.crypto import WeComCrypto, sign
+from wecom.errors import CallbackRejected
 
 # Set B: the legacy 企业号 sample from Tencent's WXBizMsgCrypt docs and SDK samples.
 B_TOKEN = "QDG6eK"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.wecom import inbound
-from bot.wecom.inbound import (
+from wecom import inbound
+from wecom.inbound import (
     CardClick,
     EnterAgent,
     ImageMsg,

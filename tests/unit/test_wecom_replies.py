@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 import xmltodict
 
-from bot.wecom.cards import Button, button_card
-from bot.wecom.inbound import TextMsg
-from bot.wecom.replies import (
+from wecom.cards import Button, button_card
+from wecom.inbound import TextMsg
+from wecom.replies import (
     Article,
     News,
     NoReply,

@@ -22,7 +22,7 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.wecom.errors import CallbackRejected
+from wecom.errors import CallbackRejected
 
 # Everything a corrupt ciphertext, wrong key or odd body can raise inside wechatpy.
 _DECODE_ERRORS = (

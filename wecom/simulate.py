@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-from bot.wecom.crypto import WeComCrypto
+from wecom.crypto import WeComCrypto
 
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
 

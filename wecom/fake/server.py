@@ -11,8 +11,8 @@ from typing import Any
 import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from bot.fakewecom.app import create_fake_wecom
-from bot.fakewecom.directory import Directory
+from wecom.fake.app import create_fake_wecom
+from wecom.fake.directory import Directory
 
 
 class FakeWeComServer:

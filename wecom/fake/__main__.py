@@ -1,4 +1,4 @@
-"""python -m bot.fakewecom: run the fake WeCom API server in the foreground."""
+"""python -m wecom.fake: run the fake WeCom API server in the foreground."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 from werkzeug.serving import run_simple
 
-from bot.fakewecom.app import create_fake_wecom
+from wecom.fake.app import create_fake_wecom
 
 
 def _parse_users(pairs: list[str]) -> dict[str, str]:
@@ -18,7 +18,7 @@ def _parse_users(pairs: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.fakewecom", description="Fake WeCom API server")
+    parser = argparse.ArgumentParser(prog="python -m wecom.fake", description="Fake WeCom API server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8930)
     parser.add_argument("--corp-id", required=True)

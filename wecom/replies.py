@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.wecom.inbound import Inbound
+from wecom.inbound import Inbound
 
 MAX_TEXT_BYTES = 2048
 MAX_ARTICLES = 8

@@ -33,9 +33,9 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, jsonify, redirect, request
 
-from bot.fakewecom.directory import Directory, DirectoryError
-from bot.fakewecom.menu import E_MENU_NOT_FOUND, MenuRefused, check_menu
-from bot.wecom.cards import INTERACTIVE_CARD_TYPES, validate_card
+from wecom.cards import INTERACTIVE_CARD_TYPES, validate_card
+from wecom.fake.directory import Directory, DirectoryError
+from wecom.fake.menu import E_MENU_NOT_FOUND, MenuRefused, check_menu
 
 TOKEN_TTL = 7200
 RESPONSE_CODE_TTL = 72 * 3600

@@ -27,10 +27,9 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
-from bot.observability import wecom_call, wecom_undelivered
-from bot.wecom.cards import validate_card
-from bot.wecom.errors import Throttled, TransientError, WeComAPIError
-from bot.wecom.replies import truncate_utf8
+from wecom.cards import validate_card
+from wecom.errors import Throttled, TransientError, WeComAPIError
+from wecom.replies import truncate_utf8
 
 T = TypeVar("T")
 
@@ -269,6 +268,14 @@ def _map_client_exception(exc: WeChatClientException) -> Exception:
     return WeComAPIError(errcode, errmsg)
 
 
+def _ignore_call(api: str, outcome: str) -> None:
+    return None
+
+
+def _ignore_undelivered(reason: str) -> None:
+    return None
+
+
 class WeComClient:
     """Sends app messages for one agent. Raises TransientError (retry), WeComAPIError (don't)."""
 
@@ -284,6 +291,8 @@ class WeComClient:
         *,
         redis_prefix: str = "wecom",
         on_not_delivered: Callable[[NotDelivered], None] | None = None,
+        on_call: Callable[[str, str], None] | None = None,
+        on_undelivered: Callable[[str], None] | None = None,
     ) -> None:
         self.corp_id = corp_id
         self.agent_id = int(agent_id)
@@ -299,6 +308,9 @@ class WeComClient:
         # Where the per-recipient record goes (the database, wired by the entry point); it runs after the
         # send, so the caller must not hold a transaction the recorder would wait for.
         self._on_not_delivered = on_not_delivered
+        # Metrics are the entry point's (bot/observability): passed in, so this adapter imports nothing above it.
+        self._count_call: Callable[[str, str], None] = on_call or _ignore_call
+        self._count_undelivered: Callable[[str], None] = on_undelivered or _ignore_undelivered
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -316,16 +328,16 @@ class WeComClient:
         try:
             result = self._attempt(fn)
         except TransientError:
-            wecom_call(api, "transient")
+            self._count_call(api, "transient")
             raise
         except WeComAPIError as exc:
-            wecom_call(api, "failed")
+            self._count_call(api, "failed")
             if exc.hint and exc.errcode is not None:
                 # The line names what to change in WeCom's admin console; it stays in /readyz until fixed.
                 log.error("%s：%s", api, exc.hint, extra={"api": api, "outcome": "failed"})
                 self._remember(partial(self._refusals.record, api, exc.errcode, exc.hint))
             raise
-        wecom_call(api, "ok")
+        self._count_call(api, "ok")
         self._remember(partial(self._refusals.clear, api))
         return result
 
@@ -405,7 +417,7 @@ class WeComClient:
 
     def _not_delivered(self, msgid: str, msg: dict[str, Any], missed: list[tuple[str, str]]) -> None:
         for _, reason in missed:
-            wecom_undelivered(reason)
+            self._count_undelivered(reason)
         log.warning("message/send %s not delivered to %s", msgid,
                     ", ".join(f"{who} ({reason})" for who, reason in missed), extra={"api": "message/send"})
         if self._on_not_delivered is not None:
