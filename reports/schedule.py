@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from factorybot.config import Settings
 
 OFF = "off"
-# The in-process scheduler catches up on a missed minute (a slow round, a short pause), not on hours of downtime: a report
-# that was due while the service was down for longer is not sent late into the day.
+# The in-process scheduler catches up on a missed minute (a slow round, a short pause), not on hours of
+# downtime: a report that was due while the service was down for longer is not sent late into the day.
 MAX_CATCH_UP = timedelta(minutes=30)
 
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.tasks_registry import Scheduler
 from factorybot.celery_app import make_celery
 from factorybot.config import ConfigError, Settings
-from domain.tasks_registry import Scheduler
 from factorybot.schedule import build_schedule
 from reports.schedule import DAILY_JOB, MONTHLY_JOB, Cron, ScheduleError, build_report_policy
 
