@@ -48,7 +48,8 @@ def test_celery_and_the_in_process_queue_run_the_same_registered_tasks_with_the_
         assert celery_task.autoretry_for == ((TransientError,) if spec.retry.max_retries else ())
 
 
-def test_the_in_process_queue_gets_each_tasks_registered_retry_policy(tmp_path):
+def test_the_in_process_queue_gets_each_tasks_registered_retry_policy(tmp_path, monkeypatch):
+    monkeypatch.setattr(task_runtime, "start_scheduler", lambda *args: None)  # no periodic thread left behind
     app = create_app(_settings(tmp_path))
     queue = app.extensions["bot"].queue
     assert isinstance(queue, InProcessQueue)
