@@ -20,20 +20,16 @@ from bot.dispatch import BotCore
 from bot.handlers import build_router
 from bot.log_masking import secret_values
 from bot.observability import configure_logging, wecom_call, wecom_undelivered
-from bot.queue import CeleryQueue, InProcessQueue, TaskQueue
-from bot.queue_fallback import FallbackQueue, bounded_publish
+from bot.queue import TaskQueue
 from bot.session_key import session_key
-from bot.tasks import DIGEST_TICK, TaskDeps, task_table
-from bot.ticker import start_ticker
+from bot.task_runtime import build_queue, check_tasks
 from bot.tools import HandlerTools
-from bot.undelivered import Recorder, build_digest_policy
+from bot.undelivered import Recorder
 from domain import qr_payload
 from domain.photos import PhotoStore
 from domain.services import label_keys
 from factorybot.config import Settings
 from factorybot.runtime import Runtime
-from kis.tasks import jobs_for
-from reports.schedule import build_report_policy
 from wecom.client import NotDelivered, WeComClient
 from wecom.crypto import WeComCrypto
 
@@ -64,6 +60,7 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
                start_periodic: bool = False) -> BotDeps:
     settings.require_wecom()
     assert settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id
+    check_tasks(settings)  # an unregistered task name stops start-up here, not on its first enqueue
     runtime = Runtime.build(settings)
     dedup_redis = redis
     if redis is None and settings.redis_url:
@@ -98,20 +95,7 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
     )
     recorder.clock = lambda: core.clock()  # one clock for what was missed and for the daily notice's window
     if queue is None:
-        table = task_table(TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings),
-                                    kis=jobs_for(runtime), digest=build_digest_policy(settings)))
-        if settings.redis_url:
-            from factorybot.celery_app import make_celery
-
-            # Celery's broker is Redis too: while it is down, tasks run here rather than fail the callback.
-            queue = FallbackQueue(CeleryQueue(bounded_publish(make_celery(settings), settings.redis_timeout_seconds)),
-                                  lambda: InProcessQueue(table),
-                                  Breaker("Celery's broker (Redis)", "in-process tasks", settings.redis_retry_seconds))
-        else:
-            queue = InProcessQueue(table)
-            if start_periodic:
-                start_ticker(table["alerts.tick"], table["alerts.deliver"], table["reports.tick"], table["kis.tick"],
-                             others=(table[DIGEST_TICK],))
+        queue = build_queue(settings, runtime, core, client, start_periodic=start_periodic)
         core.queue = queue
     crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     return BotDeps(settings, runtime, core, crypto, client, queue, redis)

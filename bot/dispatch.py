@@ -21,6 +21,7 @@ from bot.observability import log_callback
 from bot.outbox import queue_outgoing
 from bot.queue import TaskQueue
 from bot.routing import Ctx, Outgoing, Route, Router
+from bot.task_refs import ALERTS_DELIVER, RUN_DEFERRED
 from domain.errors import DomainError
 from domain.models import ActionEvent
 from domain.policy import PlantPolicy
@@ -165,7 +166,7 @@ class BotCore:
                 return refusal, REFUSED, False
             # Recorded now, as answered; the task sets the outcome it really had (user_error, failed…).
             event_id = self.record_action(msg.userid, route.name, OK, started, _subject(msg))
-            self.queue.enqueue("bot.run_deferred", route_name=route.name, inbound=msg.to_dict(), key=key,
+            self.queue.enqueue(RUN_DEFERRED, route_name=route.name, inbound=msg.to_dict(), key=key,
                                event_id=event_id)
             return Text(route.defer), OK, True
         run = self.run_route(route, match, msg, key, started=started)
@@ -223,4 +224,4 @@ class BotCore:
         with UnitOfWork(self.session_factory) as uow:
             queue_outgoing(uow, outbox, self.clock(), key)
             uow.commit()
-        self.queue.enqueue("alerts.deliver")
+        self.queue.enqueue(ALERTS_DELIVER)

@@ -20,6 +20,7 @@ from bot.app import BotDeps
 from bot.report_flow import ReportRequest, done_headline, record_report
 from bot.report_parse import parse_qty
 from bot.routing import Outgoing
+from bot.task_refs import ALERTS_TICK
 from bot.web_auth import current_userid, login_required, page
 from domain.errors import DomainError
 from domain.safe_compare import safe_equal
@@ -105,5 +106,5 @@ def submit_report() -> Any:
     deps.core.record_action(userid, "forms.report", "ok", started, result.work_order_code)
     deps.core.send_later(outbox)
     if not result.duplicate:
-        deps.core.queue.enqueue("alerts.tick")
+        deps.core.queue.enqueue(ALERTS_TICK)
     return render_template("report_done.html", r=result, headline=done_headline(result))

@@ -14,6 +14,7 @@ from typing import Any
 
 from domain.models import Person
 from domain.policy import PlantPolicy
+from domain.tasks_registry import TaskRef
 from domain.uow import UnitOfWork
 from wecom.inbound import CardClick, Inbound, MenuClick, ScanEvent, TextMsg
 from wecom.menu import MenuButton
@@ -61,7 +62,7 @@ class Ctx:
     def send_card(self, userids: Iterable[str], card: Mapping[str, Any]) -> None:
         self.outbox.append(Outgoing(tuple(userids), card=card))
 
-    def enqueue(self, name: str, **kwargs: Any) -> None:
+    def enqueue(self, name: TaskRef, **kwargs: Any) -> None:  # a handle from bot/task_refs.py, checked at start-up
         self.tasks.append((name, kwargs))
 
     def send_file(self, userids: Iterable[str], filename: str, content: bytes) -> None:

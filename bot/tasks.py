@@ -1,7 +1,9 @@
-"""Work done after the callback has answered: deferred routes and active messages.
+"""Work done after the callback has answered: deferred routes, active messages, alerts and reports.
 
-Plain functions taking their dependencies; factorybot/worker.py wraps them as Celery tasks and
-bot/queue.InProcessQueue runs them on a thread pool when there is no Redis.
+Each task is registered once here (`@task`, domain/tasks_registry.py) as a function of its dependencies and
+primitive arguments; factorybot/worker.py builds the Celery tasks from the registry and bot/queue.py's
+InProcessQueue runs the same entries on a thread pool when there is no Redis. Importing this module
+registers the KIS tasks too (kis/tasks.py), so one import gives the whole table.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from alerts.policy import AlertPolicy
@@ -18,10 +21,12 @@ from bot.dispatch import FAILED, BotCore
 from bot.outbox import deliver as deliver_outbox
 from bot.outbox import queue_outgoing
 from bot.routing import Outgoing
-from bot.undelivered import DIGEST_JOB, DigestPolicy, DigestWatch, queue_digest
+from bot.undelivered import DIGEST_JOB, DigestPolicy, queue_digest
 from domain.services.outbox import queue_message
+from domain.tasks_registry import REGISTRY, task
 from domain.uow import UnitOfWork
-from reports.schedule import DAILY_JOB, MONTHLY_JOB, Cron, ReportPolicy, ScheduleWatch
+from kis import tasks as kis_tasks  # noqa: F401  # imported for its registrations (kis.pull, kis.push)
+from reports.schedule import DAILY_JOB, MONTHLY_JOB, ReportPolicy
 from wecom.client import WeComClient
 from wecom.inbound import CardClick, Inbound, from_dict
 from wecom.replies import NoReply, Reply, Text, UpdateButton, UpdateCard
@@ -38,10 +43,12 @@ class TaskDeps:
     kis: Any = None  # kis.jobs.KisJobs: the KIS pull and push asked for from chat
     digest: DigestPolicy = field(default_factory=DigestPolicy)
 
+    def deliver(self) -> None:
+        """A round of the outbox; what the KIS tasks call after their run (kis/tasks.py KisTaskDeps)."""
+        alerts_deliver(self)
 
-DIGEST_TICK = "wecom.undelivered_tick"
 
-
+@task("bot.run_deferred")
 def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], key: str,
                  event_id: int | None = None) -> None:
     """Run a slow route's handler outside the callback; its messages go out through the outbox.
@@ -88,6 +95,7 @@ def _send_file_once(deps: TaskDeps, out: Outgoing, part_key: str) -> None:
         log.warning("deferred file %s sent but not recorded", part_key, exc_info=True)
 
 
+@task("bot.send")
 def send(
     deps: TaskDeps, *, userids: Sequence[str], text: str | None = None, card: Mapping[str, Any] | None = None,
     key: str | None = None,
@@ -116,6 +124,7 @@ def queue_reply(uow: UnitOfWork, msg: Inbound, reply: Reply, now: datetime, key:
         log.warning("no active form for reply %r to %s", type(reply).__name__, msg.kind)
 
 
+@task("alerts.tick")
 def alerts_tick(deps: TaskDeps) -> None:
     """Evaluate, escalate, remind and re-dispatch, then send what that queued."""
     from alerts.tick import tick
@@ -126,11 +135,13 @@ def alerts_tick(deps: TaskDeps) -> None:
     alerts_deliver(deps)
 
 
+@task("alerts.deliver")
 def alerts_deliver(deps: TaskDeps) -> None:
     """A round of the outbox: every outgoing message that is due, alerts and direct messages alike."""
     deliver_outbox(deps.core.session_factory, deps.client, deps.core.clock)
 
 
+@task("alerts.update_cards")
 def alerts_update_cards(deps: TaskDeps, *, alert_id: int, tapped_task_id: str, response_code: str) -> None:
     from alerts.card_updates import update_cards
 
@@ -139,6 +150,7 @@ def alerts_update_cards(deps: TaskDeps, *, alert_id: int, tapped_task_id: str, r
     alerts_deliver(deps)
 
 
+@task("reports.send_monthly", soft_time_limit=600)
 def reports_send_monthly(deps: TaskDeps, *, userids: list[str], month: str, as_of: str,
                          file_format: str = "pdf") -> None:
     """A monthly report someone asked for in chat: rendered here, sent to them as a WeCom file."""
@@ -149,6 +161,7 @@ def reports_send_monthly(deps: TaskDeps, *, userids: list[str], month: str, as_o
                  month=Month.parse(month), as_of=date.fromisoformat(as_of), file_format=file_format)
 
 
+@task(MONTHLY_JOB, soft_time_limit=600)
 def reports_monthly(deps: TaskDeps) -> None:
     """Scheduled: last month's report to the executives, once."""
     from bot.report_jobs import monthly_to_executives
@@ -156,6 +169,7 @@ def reports_monthly(deps: TaskDeps) -> None:
     monthly_to_executives(deps.core.session_factory, deps.client, deps.alert_policy, deps.reports, deps.core.clock())
 
 
+@task(DAILY_JOB)
 def reports_daily_summary(deps: TaskDeps) -> None:
     """Scheduled: yesterday's summary card to the managers, through the notice outbox."""
     from bot.report_jobs import queue_daily_summary
@@ -166,77 +180,15 @@ def reports_daily_summary(deps: TaskDeps) -> None:
     alerts_deliver(deps)
 
 
-def reports_tick(deps: TaskDeps, watch: ScheduleWatch) -> None:
-    """Without Celery beat: run the scheduled reports that came due since the last tick."""
-    jobs = {MONTHLY_JOB: reports_monthly, DAILY_JOB: reports_daily_summary}
-    for name in watch.due(deps.core.clock()):
-        jobs[name](deps)
-
-
+@task(DIGEST_JOB)
 def undelivered_digest(deps: TaskDeps) -> None:
     """Scheduled: who could not receive messages in the last day, to the administrators, once a day."""
     if queue_digest(deps.core.session_factory, deps.client, deps.digest, deps.core.clock()):
         alerts_deliver(deps)
 
 
-def undelivered_tick(deps: TaskDeps, watch: DigestWatch) -> None:
-    """Without Celery beat: the digest, when its schedule came due since the last tick."""
-    if watch.due(deps.core.clock()):
-        undelivered_digest(deps)
-
-
-def kis_run(deps: TaskDeps, job: str, **kwargs: Any) -> None:
-    """A KIS pull or push; its result notice goes out right after, like an alert card."""
-    from kis import tasks as kis_tasks
-
-    getattr(kis_tasks, job)(deps.kis, **kwargs)
-    alerts_deliver(deps)
-
-
-class KisWatch:
-    """For the in-process ticker (no Celery beat): which scheduled KIS pulls came due since it last looked,
-    as the arguments of each: the nightly pull (KIS_PULL_SCHEDULE) and the full reconcile
-    (KIS_RECONCILE_SCHEDULE), the same two entries Celery beat runs (factorybot/celery_app.py)."""
-
-    def __init__(self, kis_config: Any, started: datetime) -> None:
-        self.jobs: list[tuple[Cron, dict[str, Any]]] = []
-        if kis_config is not None and kis_config.odbc:
-            self.jobs.append((Cron.parse(kis_config.pull_schedule, "KIS_PULL_SCHEDULE"), {}))
-            if kis_config.reconcile_schedule:
-                self.jobs.append((Cron.parse(kis_config.reconcile_schedule, "KIS_RECONCILE_SCHEDULE"), {"full": True}))
-        self.tz = kis_config.tz if kis_config is not None else None
-        self.last = started
-
-    def due(self, now: datetime) -> list[dict[str, Any]]:
-        out = [kwargs for cron, kwargs in self.jobs if cron.due_since(self.last, now, self.tz)]
-        self.last = now
-        return out
-
-
-def kis_tick(deps: TaskDeps, watch: KisWatch) -> None:
-    """Without Celery beat: run the KIS pulls that came due since the last tick."""
-    for kwargs in watch.due(deps.core.clock()):
-        kis_run(deps, "pull", **kwargs)
-
-
 def task_table(deps: TaskDeps) -> dict[str, Any]:
-    """Task name → callable, for the in-process queue (Celery registers the same names)."""
-    watch = ScheduleWatch(deps.reports, deps.core.clock())
-    kis_watch = KisWatch(deps.kis.config if deps.kis is not None else None, deps.core.clock())
-    digest_watch = DigestWatch(deps.digest, deps.core.clock())
-    return {
-        "bot.run_deferred": lambda **kw: run_deferred(deps, **kw),
-        "bot.send": lambda **kw: send(deps, **kw),
-        "kis.pull": lambda **kw: kis_run(deps, "pull", **kw),
-        "kis.push": lambda **kw: kis_run(deps, "push", **kw),
-        "alerts.tick": lambda **kw: alerts_tick(deps),
-        "alerts.deliver": lambda **kw: alerts_deliver(deps),
-        "alerts.update_cards": lambda **kw: alerts_update_cards(deps, **kw),
-        "reports.send_monthly": lambda **kw: reports_send_monthly(deps, **kw),
-        MONTHLY_JOB: lambda **kw: reports_monthly(deps),
-        DAILY_JOB: lambda **kw: reports_daily_summary(deps),
-        "reports.tick": lambda **kw: reports_tick(deps, watch),
-        "kis.tick": lambda **kw: kis_tick(deps, kis_watch),
-        DIGEST_JOB: lambda **kw: undelivered_digest(deps),
-        DIGEST_TICK: lambda **kw: undelivered_tick(deps, digest_watch),
-    }
+    """Registered name → callable bound to `deps`, for the in-process queue and scheduler; Celery builds
+    its tasks from the same registry (factorybot/worker.py)."""
+    return {spec.name: partial(spec.fn, deps) for spec in REGISTRY}
+

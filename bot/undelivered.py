@@ -24,7 +24,7 @@ from domain.services.delivery import UnreachablePerson, record_undelivered, unre
 from domain.uow import UnitOfWork
 from domain.vocab import Role, Undelivered, Unreachable
 from factorybot.config import ConfigError, Settings
-from reports.schedule import MAX_CATCH_UP, Cron, ScheduleError
+from reports.schedule import Cron, ScheduleError
 from wecom.client import NotDelivered, WeComClient
 from wecom.errors import TransientError, WeComAPIError
 
@@ -65,19 +65,6 @@ def build_digest_policy(settings: Settings) -> DigestPolicy:
         return DigestPolicy(tz=settings.tz, cron=Cron.parse(text, "WECOM_UNDELIVERED_SCHEDULE"))
     except ScheduleError as exc:
         raise ConfigError(f"配置错误 / invalid configuration: {exc}") from None
-
-
-class DigestWatch:
-    """For the in-process ticker: whether the digest came due since it last looked (as reports' ScheduleWatch)."""
-
-    def __init__(self, policy: DigestPolicy, started: datetime) -> None:
-        self.policy = policy
-        self.last = started - MAX_CATCH_UP
-
-    def due(self, now: datetime) -> bool:
-        hit = self.policy.cron is not None and self.policy.cron.due_since(self.last, now, self.policy.tz)
-        self.last = now
-        return bool(hit)
 
 
 def classify(client: WeComClient, person: UnreachablePerson) -> Unreachable | None:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.schedules import crontab
 
-from bot.undelivered import DIGEST_JOB, build_digest_policy
 from factorybot.config import Settings
-from reports.schedule import DAILY_JOB, MONTHLY_JOB, build_report_policy
-
-ALERT_TICK_SECONDS = 120.0
-ALERT_DELIVER_SECONDS = 15.0
+from factorybot.schedule import beat_schedule, build_schedule
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -23,34 +18,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         task_default_queue="factorybot",
     )
-    # Alerts: rules every two minutes (escalation granularity), notices written elsewhere sent within seconds.
-    app.conf.beat_schedule = {
-        "alerts-tick": {"task": "alerts.tick", "schedule": ALERT_TICK_SECONDS},
-        "alerts-deliver": {"task": "alerts.deliver", "schedule": ALERT_DELIVER_SECONDS},
-    }
-    # Reports: cron entries read in plant time (beat reads crontabs in the app's time zone).
-    reports = build_report_policy(settings)
+    # The one schedule (factorybot/schedule.py); beat reads its crontabs in the plant's time zone.
     app.conf.timezone = settings.plant_tz
-    for name, cron in ((MONTHLY_JOB, reports.monthly), (DAILY_JOB, reports.daily)):
-        if cron is not None:
-            app.conf.beat_schedule[name] = {"task": name, "schedule": cron.crontab()}
-    # Who could not receive messages: once a day to the administrators (bot/undelivered.py).
-    digest = build_digest_policy(settings)
-    if digest.cron is not None:
-        app.conf.beat_schedule[DIGEST_JOB] = {"task": DIGEST_JOB, "schedule": digest.cron.crontab()}
-    if settings.kis_odbc:
-        # KIS: the nightly pull on KIS_PULL_SCHEDULE (plant time, like the reports); the push every few
-        # minutes, waiting out its own backoff while KIS is down.
-        app.conf.beat_schedule["kis-pull"] = {"task": "kis.pull", "schedule": _crontab(settings.kis_pull_schedule)}
-        # The full reconcile of open orders (KIS_RECONCILE_SCHEDULE), the same task reading everything again.
-        if settings.kis_reconcile_schedule.lower() != "off":
-            app.conf.beat_schedule["kis-reconcile"] = {"task": "kis.pull", "kwargs": {"full": True},
-                                                       "schedule": _crontab(settings.kis_reconcile_schedule)}
-        app.conf.beat_schedule["kis-push"] = {"task": "kis.push", "schedule": settings.kis_push_every_minutes * 60.0}
+    app.conf.beat_schedule = beat_schedule(build_schedule(settings))
     return app
-
-
-def _crontab(text: str) -> crontab:
-    minute, hour, day_of_month, month_of_year, day_of_week = text.split()
-    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
-                   day_of_week=day_of_week)

@@ -1,7 +1,8 @@
 """When the scheduled reports go out, and to whom: cron strings in plant time, parsed once at start-up.
 
-Celery beat runs them from crontab entries (factorybot/celery_app.py); without Redis the in-process ticker
-asks `due_since` once a minute. Both parse the same strings with celery's own crontab parser.
+They are entries of the one schedule (factorybot/schedule.py): Celery beat runs them from crontab entries,
+without Redis the in-process scheduler asks `due_since` every few seconds. Both parse the same strings with
+celery's own crontab parser.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
     from factorybot.config import Settings
 
 OFF = "off"
-# The ticker catches up on a missed minute (a slow round, a short pause), not on hours of downtime: a report
-# that was due while the service was down for longer is not sent late into the day.
+# The in-process scheduler catches up on a missed minute (a slow round, a short pause), not on hours of
+# downtime: a report that was due while the service was down for longer is not sent late into the day.
 MAX_CATCH_UP = timedelta(minutes=30)
 
 
@@ -87,23 +88,6 @@ class ReportPolicy:
 
 
 MONTHLY_JOB, DAILY_JOB = "reports.monthly", "reports.daily_summary"
-
-
-class ScheduleWatch:
-    """For the in-process ticker: which scheduled reports came due since it last looked.
-
-    It starts looking MAX_CATCH_UP back, so a restart just after 08:00 still sends the 08:00 report; the
-    jobs' own claims keep that from sending twice."""
-
-    def __init__(self, policy: ReportPolicy, started: datetime) -> None:
-        self.policy = policy
-        self.last = started - MAX_CATCH_UP
-
-    def due(self, now: datetime) -> list[str]:
-        jobs = [(MONTHLY_JOB, self.policy.monthly), (DAILY_JOB, self.policy.daily)]
-        out = [name for name, cron in jobs if cron is not None and cron.due_since(self.last, now, self.policy.tz)]
-        self.last = now
-        return out
 
 
 def _roles(text: str, name: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from alerts.cards import state_line
 from alerts.engine import people_by_id
 from alerts.rules import RULE_LABELS
 from bot.routing import Ctx, Routes
+from bot.task_refs import ALERTS_DELIVER, ALERTS_TICK, ALERTS_UPDATE_CARDS
 from domain.errors import DomainError
 from domain.models import Alert, AlertCard, RepairTicket, ShopException
 from domain.vocab import AlertStatus
@@ -27,9 +28,9 @@ def _id(ctx: Ctx) -> int:
 
 def _after_action(msg: CardClick, ctx: Ctx, alert_id: int) -> None:
     # Every copy of the card is updated through the API: a passive reply would only change the tapper's.
-    ctx.enqueue("alerts.update_cards", alert_id=alert_id, tapped_task_id=msg.task_id,
+    ctx.enqueue(ALERTS_UPDATE_CARDS, alert_id=alert_id, tapped_task_id=msg.task_id,
                 response_code=msg.response_code)
-    ctx.enqueue("alerts.deliver")
+    ctx.enqueue(ALERTS_DELIVER)
 
 
 @routes.card(key_prefix="alert:ack:")
@@ -85,7 +86,7 @@ def repair_arrive(msg: CardClick, ctx: Ctx) -> Reply:
 @routes.card(key_prefix="repair:done:")
 def repair_done(msg: CardClick, ctx: Ctx) -> Reply:
     reply = _ticket_step(msg, ctx, "done")
-    ctx.enqueue("alerts.tick")  # the exception is closed: its alert clears at once
+    ctx.enqueue(ALERTS_TICK)  # the exception is closed: its alert clears at once
     return reply
 
 

@@ -7,6 +7,7 @@ import re
 from alerts.intake import exception_opened
 from bot.report_flow import detail_url
 from bot.routing import Ctx, Routes
+from bot.task_refs import ALERTS_DELIVER
 from domain.errors import DomainError
 from domain.services import exception_photos
 from domain.services.exceptions import ExceptionResult, open_exception
@@ -41,7 +42,7 @@ def type_card(ctx: Ctx, work_order_code: str | None) -> dict[str, object]:
 def _opened(ctx: Ctx, result: ExceptionResult) -> None:
     if not result.duplicate:
         exception_opened(ctx.uow, ctx.tools.alert_policy, result.id, ctx.now)
-        ctx.enqueue("alerts.deliver")
+        ctx.enqueue(ALERTS_DELIVER)
 
 
 def _opened_text(result: ExceptionResult) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.routing import Ctx, Routes
+from bot.task_refs import KIS_PULL, KIS_PUSH
 from domain.errors import DomainError
 from domain.vocab import Role
 from kis.status import kis_status
@@ -27,7 +28,7 @@ def kis_command(msg: TextMsg, ctx: Ctx) -> Reply:
         st = kis_status(ctx.uow, configured=None, now=ctx.now)
         return Text(status_text(st, ctx.policy.tz, ctx.now))
     if cmd == "回写":
-        ctx.enqueue("kis.push", requested_by=ctx.userid, scheduled=False)
+        ctx.enqueue(KIS_PUSH, requested_by=ctx.userid, scheduled=False)
         return Text("已开始向 KIS 回写完工，完成后把结果发给您。")
     since = ctx.match.get("since")
     if since:
@@ -35,5 +36,5 @@ def kis_command(msg: TextMsg, ctx: Ctx) -> Reply:
             since = date.fromisoformat("-".join(p.zfill(2) for p in since.split("-"))).isoformat()
         except ValueError:
             raise DomainError(f"日期「{since}」无效，例如：KIS同步 2026-11-01") from None
-    ctx.enqueue("kis.pull", requested_by=ctx.userid, since=since)
+    ctx.enqueue(KIS_PULL, requested_by=ctx.userid, since=since)
     return Text("已开始从 KIS 同步订单，完成后把结果发给您。")

@@ -8,6 +8,7 @@ task, which uploads the file and sends it with its headline figures.
 from __future__ import annotations
 
 from bot.routing import Ctx, Routes
+from bot.task_refs import REPORTS_SEND_MONTHLY
 from domain.errors import DomainError
 from domain.vocab import Role
 from reports.month import USAGE as MONTH_USAGE
@@ -48,7 +49,7 @@ def _request(rest: str, ctx: Ctx) -> tuple[Month, str]:
 def monthly_report(msg: TextMsg, ctx: Ctx) -> Reply:
     month, file_format = _request(ctx.match.get("rest", ""), ctx)
     check_month(ctx.uow, month, ctx.today)
-    ctx.enqueue("reports.send_monthly", userids=[ctx.userid], month=month.iso, as_of=ctx.today.isoformat(),
+    ctx.enqueue(REPORTS_SEND_MONTHLY, userids=[ctx.userid], month=month.iso, as_of=ctx.today.isoformat(),
                 file_format=file_format)
     kind = "Excel 表格" if file_format == "xlsx" else "PDF"
     partial = "（本月尚未结束，统计到今天）" if month == Month.of(ctx.today) else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.report_flow import ReportRequest, detail_url, done_card, form_url, prompt_card, record_report
 from bot.routing import Ctx, Routes
+from bot.task_refs import ALERTS_TICK
 from domain.errors import DomainError
 from domain.services import reporting
 from wecom.cards import make_task_id
@@ -38,7 +39,7 @@ def tap_done(msg: CardClick, ctx: Ctx) -> Reply:
         req=ReportRequest(code, qty, 0, source_key=f"card:{msg.task_id}:{msg.event_key}", operation_seq=seq),
     )
     if not result.duplicate:
-        ctx.enqueue("alerts.tick")  # a first report clears 未开工; defects may start a streak
+        ctx.enqueue(ALERTS_TICK)  # a first report clears 未开工; defects may start a streak
     return UpdateCard(done_card(result, task_id=msg.task_id,
                                 detail_link=detail_url(ctx.public_url, result.work_order_code)))
 

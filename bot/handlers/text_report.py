@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.report_flow import ReportRequest, record_report, report_text
 from bot.report_parse import parse_report_text
 from bot.routing import Ctx, Routes
+from bot.task_refs import ALERTS_TICK
 from wecom.inbound import TextMsg
 from wecom.replies import Reply, Text
 
@@ -20,5 +21,5 @@ def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
                           operation_name=parsed.operation),
     )
     if not result.duplicate:
-        ctx.enqueue("alerts.tick")  # a first report clears 未开工; defects may start a streak
+        ctx.enqueue(ALERTS_TICK)  # a first report clears 未开工; defects may start a streak
     return Text(report_text(result))

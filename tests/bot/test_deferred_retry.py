@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -185,7 +186,8 @@ def test_a_retried_in_process_task_is_rescheduled_not_slept(monkeypatch):
     queue.enqueue("t")
     assert done.wait(10)
     queue.pool.shutdown(wait=True)
-    assert runs == [1, 1, 1] and delays == [2, 4]
+    # The registry's policy, as Celery's: the n-th retry waits a jittered 0..2**n seconds (n from 0).
+    assert runs == [1, 1, 1] and len(delays) == 2 and 0 <= delays[0] <= 1 and 0 <= delays[1] <= 2
 
 
 def test_a_deferred_refusal_records_user_error(harness, fake_wecom):
@@ -210,14 +212,25 @@ class FakeTask:
         return Retry(exc=exc, when=countdown)
 
 
-@pytest.mark.parametrize(("retries", "countdown"), [(0, 1), (1, 2), (3, 8), (6, 64), (9, 64)])
-def test_celery_retries_a_transient_error_with_exponential_backoff(retries, countdown, no_task_deps):
+@pytest.mark.parametrize(("retries", "bound"), [(0, 1), (1, 2), (3, 8), (6, 64), (9, 64)])
+def test_celery_retries_a_transient_error_with_exponential_backoff(retries, bound, no_task_deps, monkeypatch):
+    """Celery's autoretry, as the registry configures it: exponential backoff capped at 64 s, with jitter."""
     from factorybot import worker
 
-    task = FakeTask(retries)
-    with pytest.raises(Retry):
-        worker._retrying(task, _raise(TransientError("HTTP 502")))  # type: ignore[arg-type]
-    assert task.asked == [countdown]
+    task = worker.tasks["bot.send"]
+    asked: list[float] = []
+    monkeypatch.setattr(task, "retry", lambda *, exc, countdown, **kw: asked.append(countdown) or Retry(exc=exc))
+    monkeypatch.setitem(worker.REGISTRY.specs, "bot.send",
+                        replace(worker.REGISTRY["bot.send"], fn=_raise(TransientError("HTTP 502"))))
+    for _ in range(40):
+        task.push_request(id="0123456789abcdef", retries=retries, headers={}, called_directly=False)
+        try:
+            with pytest.raises(Retry):
+                task.run()
+        finally:
+            task.pop_request()
+    assert all(0 <= c <= bound for c in asked) and len(asked) == 40
+    assert bound < 2 or len(set(asked)) > 1  # jitter: forty retries do not all wait the same
 
 
 def test_celery_waits_out_throttling_and_keeps_the_request_id(no_task_deps):
@@ -270,13 +283,13 @@ def test_the_celery_task_hands_failed_sends_to_the_outbox(big_customer, fake_wec
     kwargs = _defer(h, "w1", "全部 大客户")
     flaky = FlakySends(h.app.extensions["bot"].client, fail_from=1)
     no_task_deps(_deps(h, flaky))
-    result = worker.run_deferred_task.apply(kwargs=kwargs)
+    result = worker.tasks["bot.run_deferred"].apply(kwargs=kwargs)
     assert result.successful(), result.traceback  # nothing to retry in the task: its messages are queued
     assert _texts(fake_wecom, "w1") == [] and set(_states(h)) == {"pending"}
-    assert worker.run_deferred_task.apply(kwargs=kwargs).successful()  # run again: nothing queued twice
+    assert worker.tasks["bot.run_deferred"].apply(kwargs=kwargs).successful()  # run again: nothing queued twice
     no_task_deps(_deps(h, h.app.extensions["bot"].client))
     _later(h, 6)
-    assert worker.alerts_deliver_task.apply().successful()
+    assert worker.tasks["alerts.deliver"].apply().successful()
     texts = _texts(fake_wecom, "w1")
     assert len(texts) >= 3 and len(set(texts)) == len(texts) and set(_states(h)) == {"sent"}
     assert _outcome(h, kwargs["event_id"]) == "ok"

@@ -118,12 +118,17 @@ def test_the_daily_summary_card_reaches_the_managers_once(october) -> None:
 
 def test_without_celery_the_ticker_sends_both_scheduled_reports(october) -> None:
     from bot.tasks import TaskDeps, task_table
+    from domain.tasks_registry import Scheduler
+    from factorybot.schedule import build_schedule
+    from reports.schedule import DAILY_JOB, MONTHLY_JOB
 
     deps = october.app.extensions["bot"]
     deps.core.clock = lambda: datetime(2026, 11, 1, 8, 0, 30, tzinfo=TZ).astimezone(UTC)
-    table = task_table(TaskDeps(deps.core, deps.client, deps.runtime.alert_policy))  # the ticker's own table
-    table["reports.tick"]()
-    table["reports.tick"]()
+    table = task_table(TaskDeps(deps.core, deps.client, deps.runtime.alert_policy))  # the scheduler's own table
+    reports = [e for e in build_schedule(deps.settings) if e.task in (MONTHLY_JOB, DAILY_JOB)]
+    scheduler = Scheduler(reports, deps.settings.tz, deps.core.clock())
+    scheduler.run_due(deps.core.clock(), table)
+    scheduler.run_due(deps.core.clock(), table)
     assert _received(october, "boss")[0] == "月度订单达成分析表-2026-10.pdf"
     [card] = october.cards("sup")
     assert card["main_title"]["title"] == "昨日生产简报 10-31"

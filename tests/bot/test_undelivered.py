@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from alerts.outbox import queue_text
-from bot.tasks import DIGEST_TICK
 from bot.undelivered import DIGEST_JOB
 from domain.models import Notice, UndeliveredMessage
 from domain.services.delivery import record_undelivered
+from domain.tasks_registry import Scheduler
 from domain.vocab import NoticeState, Undelivered
 from tests.bot.conftest import uow_for
 from wecom.cards import Button, button_card
@@ -114,16 +114,20 @@ def test_nothing_missed_means_no_notice(live):
 def test_the_in_process_ticker_sends_it_when_its_schedule_comes_due(live):
     live.fake.recipients(unlicensed=("w2",))
     live.queue.tasks["bot.send"](userids=["w2"], text="早班开工")
+    from factorybot.schedule import build_schedule
+
     deps = live.app.extensions["bot"]
-    # The watch started when the table was built and looks back 30 minutes: 09:00 plant time is 01:00 UTC.
+    # The scheduler starts now and looks back 30 minutes: 09:00 plant time is 01:00 UTC.
+    scheduler = Scheduler([e for e in build_schedule(deps.settings) if e.task == DIGEST_JOB], deps.settings.tz,
+                          datetime.now(UTC))
     due = datetime.now(UTC).replace(hour=1, minute=0, second=30, microsecond=0)
     if due < datetime.now(UTC) - timedelta(minutes=20):
         due += timedelta(days=1)
     deps.core.clock = lambda: due - timedelta(minutes=2)
-    live.queue.tasks[DIGEST_TICK]()
+    scheduler.run_due(deps.core.clock(), live.queue.tasks)
     assert live.texts("admin") == []  # 08:58: not yet
     deps.core.clock = lambda: due
-    live.queue.tasks[DIGEST_TICK]()
+    scheduler.run_due(deps.core.clock(), live.queue.tasks)
     assert len(live.texts("admin")) == 1
 
 

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.tasks import KisWatch
+from domain.tasks_registry import Scheduler
 from factorybot.celery_app import make_celery
 from factorybot.config import ConfigError, Settings
-from kis.config import KisConfig
+from factorybot.schedule import build_schedule
 
 KIS = "Driver=SQLite3;Database=/nonexistent/kis.db"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -45,14 +45,19 @@ def test_beat_runs_the_full_reconcile_nightly_and_it_can_be_turned_off():
 
 
 def test_without_beat_the_ticker_runs_the_nightly_pull_and_then_the_reconcile():
-    config = KisConfig.from_settings(Settings(kis_odbc=KIS, kis_reconcile_schedule="0 3 * * *"))
-    watch = KisWatch(config, datetime(2026, 12, 2, 1, 58, tzinfo=TZ))
-    assert watch.due(datetime(2026, 12, 2, 1, 59, tzinfo=TZ)) == []
-    assert watch.due(datetime(2026, 12, 2, 2, 0, 5, tzinfo=TZ)) == [{}]
-    assert watch.due(datetime(2026, 12, 2, 2, 1, tzinfo=TZ)) == []
-    assert watch.due(datetime(2026, 12, 2, 3, 0, 30, tzinfo=TZ)) == [{"full": True}]
-    bare = KisWatch(KisConfig.from_settings(Settings()), datetime(2026, 12, 2, 1, 0, tzinfo=TZ))
-    assert bare.due(datetime(2026, 12, 2, 4, 0, tzinfo=TZ)) == []
+    watch = _kis_pulls(Settings(kis_odbc=KIS, kis_reconcile_schedule="0 3 * * *"), datetime(2026, 12, 2, 1, 58, tzinfo=TZ))
+    assert watch(datetime(2026, 12, 2, 1, 59, tzinfo=TZ)) == []
+    assert watch(datetime(2026, 12, 2, 2, 0, 5, tzinfo=TZ)) == [{}]
+    assert watch(datetime(2026, 12, 2, 2, 1, tzinfo=TZ)) == []
+    assert watch(datetime(2026, 12, 2, 3, 0, 30, tzinfo=TZ)) == [{"full": True}]
+    bare = _kis_pulls(Settings(), datetime(2026, 12, 2, 1, 0, tzinfo=TZ))
+    assert bare(datetime(2026, 12, 2, 4, 0, tzinfo=TZ)) == []
+
+
+def _kis_pulls(settings: Settings, started: datetime):  # type: ignore[no-untyped-def]
+    """The in-process scheduler over the schedule's kis.pull entries: the arguments of each pull due."""
+    scheduler = Scheduler([e for e in build_schedule(settings) if e.task == "kis.pull"], TZ, started)
+    return lambda now: [dict(e.kwargs) for e in scheduler.due(now)]
 
 
 def test_a_malformed_reconcile_schedule_stops_start_up_naming_the_setting():

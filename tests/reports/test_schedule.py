@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.tasks_registry import Scheduler
 from factorybot.celery_app import make_celery
 from factorybot.config import ConfigError, Settings
-from reports.schedule import DAILY_JOB, MONTHLY_JOB, Cron, ScheduleError, ScheduleWatch, build_report_policy
+from factorybot.schedule import build_schedule
+from reports.schedule import DAILY_JOB, MONTHLY_JOB, Cron, ScheduleError, build_report_policy
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -57,20 +59,25 @@ def test_catching_up_finds_a_minute_missed_but_not_hours_of_downtime() -> None:
 
 
 def test_the_ticker_runs_each_report_once_when_it_comes_due() -> None:
-    policy = build_report_policy(Settings())
-    watch = ScheduleWatch(policy, plant(2026, 12, 1, 7, 0))
+    watch = _report_scheduler(plant(2026, 12, 1, 7, 0))
     seen = []
     moment = plant(2026, 12, 1, 7, 58)
     while moment < plant(2026, 12, 1, 8, 3):
-        seen += [(moment.strftime("%H:%M:%S"), job) for job in watch.due(moment)]
+        seen += [(moment.strftime("%H:%M:%S"), entry.task) for entry in watch.due(moment)]
         moment += timedelta(seconds=5)
     assert [job for _, job in seen] == [MONTHLY_JOB, DAILY_JOB]
     assert {t for t, _ in seen} == {"08:00:00"}
 
 
 def test_a_ticker_started_just_after_eight_still_sends_the_eight_oclock_reports() -> None:
-    watch = ScheduleWatch(build_report_policy(Settings()), plant(2026, 12, 1, 8, 10))
-    assert watch.due(plant(2026, 12, 1, 8, 10)) == [MONTHLY_JOB, DAILY_JOB]
+    watch = _report_scheduler(plant(2026, 12, 1, 8, 10))
+    assert [entry.task for entry in watch.due(plant(2026, 12, 1, 8, 10))] == [MONTHLY_JOB, DAILY_JOB]
+
+
+def _report_scheduler(started: datetime) -> Scheduler:
+    """The in-process scheduler over the schedule's report entries (the same ones beat gets)."""
+    entries = [e for e in build_schedule(Settings()) if e.task in (MONTHLY_JOB, DAILY_JOB)]
+    return Scheduler(entries, TZ, started)
 
 
 def test_celery_beat_reads_the_crons_in_plant_time() -> None:

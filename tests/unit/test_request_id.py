@@ -43,11 +43,13 @@ def _through_the_worker(monkeypatch, send: Callable[[Any], None]) -> list[tuple[
     """Publish with `send` on kombu's in-memory broker, then run what arrives as the Celery worker does
     (celery.worker.request.Request → the task's tracer), with no worker process. Returns, for each task run,
     the request id its function saw and its arguments."""
-    import bot.tasks
+    from dataclasses import replace
+
     import factorybot.worker as worker
 
     seen: list[tuple[str, dict]] = []
-    monkeypatch.setattr(bot.tasks, "send", lambda deps, **kwargs: seen.append((request_id.get(), kwargs)))
+    monkeypatch.setitem(worker.REGISTRY.specs, "bot.send", replace(
+        worker.REGISTRY["bot.send"], fn=lambda deps, **kwargs: seen.append((request_id.get(), kwargs))))
     monkeypatch.setattr(worker, "_deps", object())  # the task's dependencies are not needed by the stand-in
     app = worker.celery
     queue = app.amqp.queues[app.conf.task_default_queue]
@@ -73,7 +75,7 @@ def test_a_celery_task_runs_under_the_request_id_of_the_callback_that_queued_it(
     rid = new_request_id()
     seen = _through_the_worker(monkeypatch, lambda conn: CeleryQueue(OnTheMemoryBroker(conn)).enqueue(
         "bot.send", userids=["w1"], text="x"))
-    assert seen == [(rid, {"userids": ["w1"], "text": "x", "card": None})]
+    assert seen == [(rid, {"userids": ["w1"], "text": "x"})]
 
 
 def test_a_task_nobody_queued_from_a_callback_gets_its_own_id(monkeypatch):
