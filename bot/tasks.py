@@ -201,9 +201,9 @@ class KisWatch:
     def __init__(self, kis_config: Any, started: datetime) -> None:
         self.jobs: list[tuple[Cron, dict[str, Any]]] = []
         if kis_config is not None and kis_config.odbc:
-            self.jobs.append((Cron.parse(kis_config.pull_schedule, "KIS_PULL_SCHEDULE"), {}))
-            if kis_config.reconcile_schedule:
-                self.jobs.append((Cron.parse(kis_config.reconcile_schedule, "KIS_RECONCILE_SCHEDULE"), {"full": True}))
+            self.jobs.append((kis_config.pull_schedule, {}))
+            if kis_config.reconcile_schedule is not None:
+                self.jobs.append((kis_config.reconcile_schedule, {"full": True}))
         self.tz = kis_config.tz if kis_config is not None else None
         self.last = started
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.schedules import crontab
 
 from bot.undelivered import DIGEST_JOB, build_digest_policy
 from factorybot.config import Settings
@@ -41,16 +40,10 @@ def make_celery(settings: Settings) -> Celery:
     if settings.kis_odbc:
         # KIS: the nightly pull on KIS_PULL_SCHEDULE (plant time, like the reports); the push every few
         # minutes, waiting out its own backoff while KIS is down.
-        app.conf.beat_schedule["kis-pull"] = {"task": "kis.pull", "schedule": _crontab(settings.kis_pull_schedule)}
+        app.conf.beat_schedule["kis-pull"] = {"task": "kis.pull", "schedule": settings.kis_pull_schedule.crontab()}
         # The full reconcile of open orders (KIS_RECONCILE_SCHEDULE), the same task reading everything again.
-        if settings.kis_reconcile_schedule.lower() != "off":
+        if settings.kis_reconcile_schedule is not None:
             app.conf.beat_schedule["kis-reconcile"] = {"task": "kis.pull", "kwargs": {"full": True},
-                                                       "schedule": _crontab(settings.kis_reconcile_schedule)}
+                                                       "schedule": settings.kis_reconcile_schedule.crontab()}
         app.conf.beat_schedule["kis-push"] = {"task": "kis.push", "schedule": settings.kis_push_every_minutes * 60.0}
     return app
-
-
-def _crontab(text: str) -> crontab:
-    minute, hour, day_of_month, month_of_year, day_of_week = text.split()
-    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
-                   day_of_week=day_of_week)
