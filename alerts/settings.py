@@ -27,16 +27,27 @@ def parse_routes(text: str, name: str = "ALERT_ROUTES") -> dict[str, tuple[str, 
     return {rule: parse_roles(roles, name, "|") for rule, roles in parse_pairs(text, ";")}
 
 
+def _pairs(text: str, sep: str, name: str, shape: str) -> list[tuple[str, str]]:
+    """parse_pairs, refusing an item with no colon or an empty side (a value that would silently mean nothing)."""
+    pairs = parse_pairs(text, sep)
+    for key, value in pairs:
+        if not key or not value:
+            raise ConfigError(f"{name}: 「{key}:{value}」应写作 {shape}")
+    return pairs
+
+
 def parse_machine_zones(text: str, name: str = "MACHINE_ZONES") -> dict[str, str]:
     """'P01:A区,P02:A区' → machine → zone."""
-    return dict(parse_pairs(text))
+    return dict(_pairs(text, ",", name, "机台:区域 (e.g. P01:A区)"))
 
 
 def parse_zone_distances(text: str, name: str = "ZONE_DISTANCES") -> dict[frozenset[str], int]:
     """'A区-B区:1,B区-C区:1' → {zones}: distance."""
     distances: dict[frozenset[str], int] = {}
-    for pair, value in parse_pairs(text):
+    for pair, value in _pairs(text, ",", name, "区域-区域:距离 (e.g. A区-B区:1)"):
         a, _, b = pair.partition("-")
+        if not a.strip() or not b.strip():
+            raise ConfigError(f"{name}: 「{pair}:{value}」应写作 区域-区域:距离 (e.g. A区-B区:1)")
         try:
             distances[frozenset((a.strip(), b.strip()))] = int(value)
         except ValueError:
@@ -46,8 +57,14 @@ def parse_zone_distances(text: str, name: str = "ZONE_DISTANCES") -> dict[frozen
 
 def parse_technician_machines(text: str, name: str = "TECHNICIAN_MACHINES") -> dict[str, frozenset[str]]:
     """'tech01:P01|P02;tech02:P05' → the machines each listed technician may repair."""
-    return {tech: frozenset(m.strip() for m in machines.split("|") if m.strip())
-            for tech, machines in parse_pairs(text, ";")}
+    shape = "技术员:机台|机台 (e.g. tech01:P01|P02)"
+    out = {}
+    for tech, machines in _pairs(text, ";", name, shape):
+        allowed = frozenset(m.strip() for m in machines.split("|") if m.strip())
+        if not allowed:
+            raise ConfigError(f"{name}: 「{tech}:{machines}」应写作 {shape}")
+        out[tech] = allowed
+    return out
 
 
 def parse_scope(text: str, name: str = "ALERT_DEFECT_SCOPE") -> str:

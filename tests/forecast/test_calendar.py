@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from forecast.calendar import CalendarError, ShiftCalendar, parse_holidays, parse_rest_days
 from factorybot.config import ConfigError, Settings
 from factorybot.runtime import build_forecast_policy
+from forecast.calendar import CalendarError, ShiftCalendar, parse_holidays, parse_rest_days
 
 TZ = ZoneInfo("Asia/Shanghai")
 EVERY_DAY = ShiftCalendar(tz=TZ)  # 08:00-20:00, no rest day: the demo plant
