@@ -37,8 +37,9 @@ class KisSettings(Protocol):
     shift_hours: ShiftHours
 
 
-def _cron(text: str) -> Cron:
-    return Cron.parse(text, "KIS_PULL_SCHEDULE")
+def _default(text: str) -> Cron:
+    # Only for the defaults below (the settings' own defaults are the same strings, parsed by the settings).
+    return Cron.parse(text, "KisConfig")
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ class KisConfig:
     task_tran_types: tuple[int, ...] = (85,)
     task_exclude_types: tuple[int, ...] = (11060, 1067)
     # Crontabs (plant time) of the nightly pull and of the full reconcile (None: off).
-    pull_schedule: Cron = _cron("0 2 * * *")
-    reconcile_schedule: Cron | None = _cron("30 2 * * *")
+    pull_schedule: Cron = _default("0 2 * * *")
+    reconcile_schedule: Cron | None = _default("30 2 * * *")
     # KIS stores many dates without a time: a task "starting" on a day starts at the shift's start.
     day_start: time = time(8, 0)
     day_end: time = time(20, 0)
