@@ -23,8 +23,8 @@ from domain.models import ProcessedMessage
 from domain.services.delivery import UnreachablePerson, record_undelivered, unreachable_since
 from domain.uow import UnitOfWork
 from domain.vocab import Role, Undelivered, Unreachable
-from factorybot.config import ConfigError, Settings
-from reports.schedule import Cron, ScheduleError
+from factorybot.config import Settings
+from reports.schedule import Cron
 from wecom.client import NotDelivered, WeComClient
 from wecom.errors import TransientError, WeComAPIError
 
@@ -57,14 +57,8 @@ class DigestPolicy:
 
 
 def build_digest_policy(settings: Settings) -> DigestPolicy:
-    """WECOM_UNDELIVERED_SCHEDULE: a five-field cron in plant time, or "off"; a malformed one stops start-up."""
-    text = settings.wecom_undelivered_schedule.strip()
-    if text.lower() == "off":
-        return DigestPolicy(tz=settings.tz, cron=None)
-    try:
-        return DigestPolicy(tz=settings.tz, cron=Cron.parse(text, "WECOM_UNDELIVERED_SCHEDULE"))
-    except ScheduleError as exc:
-        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from None
+    """WECOM_UNDELIVERED_SCHEDULE (a cron in plant time, or "off"), parsed and checked with the settings."""
+    return DigestPolicy(tz=settings.tz, cron=settings.wecom_undelivered_schedule)
 
 
 def classify(client: WeComClient, person: UnreachablePerson) -> Unreachable | None:

@@ -17,3 +17,10 @@ class NotFound(DomainError):
 
 class NotAllowed(DomainError):
     pass
+
+
+class ConfigError(RuntimeError, ValueError):
+    """A setting is missing or malformed; the message names the environment variable.
+
+    The one configuration error of every package (re-exported by factorybot.config). It is a ValueError too,
+    so a parser raising it inside a pydantic validator is reported by pydantic under the field's name."""

@@ -84,12 +84,11 @@ def people_import(csv_file: Path) -> None:
     KIS_DEFAULT_ROUTE. Leave it empty for people who work plant-wide.
     """
     from domain.services.people import import_people, known_workshops, parse_people_csv
-    from kis.config import parse_route
 
     rt = _runtime()
     text = _read_people_file(csv_file)
     try:
-        route = parse_route(rt.settings.kis_default_route)
+        route = rt.settings.kis_default_route
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     route_workshops = [workshop for _, workshop in route]
@@ -119,14 +118,13 @@ def people_sync(dry_run: bool, demo: bool) -> None:
     from domain.services.people_sync import apply_sync, plan_sync
     from factorybot.people_sync_cmd import read_directory, summary_lines
     from factorybot.wecom_cmd import admin_settings, api_client, api_failure
-    from kis.config import parse_route
     from wecom.errors import TransientError, WeComAPIError
 
     settings = admin_settings(demo)
     try:
         rt = Runtime.build(settings)
         mapping = settings.department_workshops
-        route_workshops = [workshop for _, workshop in parse_route(settings.kis_default_route)]
+        route_workshops = [workshop for _, workshop in settings.kis_default_route]
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     client = api_client(settings)

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alerts.settings import (
+    AlertRoutesSetting,
+    DefectScopeSetting,
+    EscalationChainSetting,
+    MachineZonesSetting,
+    TechnicianMachinesSetting,
+    ZoneDistancesSetting,
+)
+from domain.errors import ConfigError
 from domain.services.people_sync import parse_department_workshops
+from domain.settings_types import ClocksSetting, HolidaysSetting, RestDaysSetting, SameDayShiftSetting
+from kis.settings import IntegersSetting, RouteSetting
+from reports.schedule import Cron
+from reports.settings import CronOrOffSetting, CronSetting, ReportRolesSetting
+from wecom.aes_key import decode_aes_key
+
+__all__ = ["DEFAULT_WECOM_API", "ConfigError", "Settings"]
 
 DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
@@ -26,12 +40,15 @@ LABEL_KEY_MIN_CHARS = 12
 _CORP_ID = re.compile(r"w[wx][A-Za-z0-9]+")
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or malformed; the message names the environment variable."""
+def _typed(default: str) -> Any:
+    """A typed setting's default, written as the environment would write it and parsed like it."""
+    return Field(default=default, validate_default=True)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_file=None)
+    # enable_decoding=False: a typed setting (shift hours, a chain, a crontab) is read from its plain string,
+    # as .env files write it, by its own validator; pydantic-settings would otherwise expect JSON.
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_file=None, enable_decoding=False)
 
     database_url: str = Field(default="sqlite:///var/factorybot.db")
     redis_url: str | None = None
@@ -48,15 +65,15 @@ class Settings(BaseSettings):
     # KIS sync (kis/). The nightly pull runs on this crontab (minute hour day month weekday, plant time);
     # each pull re-reads orders approved this many days before the last one seen, since KIS may store
     # FCheckDate without a time.
-    kis_pull_schedule: str = "0 2 * * *"
+    kis_pull_schedule: CronSetting = _typed("0 2 * * *")
     kis_lookback_days: int = Field(default=3, ge=0)
     # The full reconcile: every open order and its production tasks read again whatever their audit or change
     # date, so an edit KIS stamps with no date is still seen (crontab, plant time; "off" stops it).
-    kis_reconcile_schedule: str = "30 2 * * *"
+    kis_reconcile_schedule: CronOrOffSetting = _typed("30 2 * * *")
     # Which ICMO rows are production tasks: K/3's own reports take FTranType 85 (ICMO also holds 54, the
     # repetitive production plans) and leave out FType 11060 and 1067 (outsourced). Comma-separated integers.
-    kis_task_tran_types: str = "85"
-    kis_task_exclude_types: str = "11060,1067"
+    kis_task_tran_types: IntegersSetting = _typed("85")
+    kis_task_exclude_types: IntegersSetting = _typed("11060,1067")
     # Write-back: staging rows per KIS transaction, and how often the push runs (it backs off while KIS is down).
     kis_push_batch: int = Field(default=500, ge=1, le=2000)
     kis_push_every_minutes: int = Field(default=5, ge=1)
@@ -73,7 +90,7 @@ class Settings(BaseSettings):
     # Only for a driver that returns GBK bytes for varchar (FreeTDS without ClientCharset): e.g. "gbk".
     kis_char_encoding: str | None = None
     # Route of a work order made from a KIS production task when its product has none yet: 工序@车间,…
-    kis_default_route: str = "注塑@注塑车间,修边@后加工车间,质检@质检部,包装@后加工车间"
+    kis_default_route: RouteSetting = _typed("注塑@注塑车间,修边@后加工车间,质检@质检部,包装@后加工车间")
     plant_tz: str = "Asia/Shanghai"
     # Public base URL of the bot, used in links inside cards (mini-forms, detail pages).
     public_url: str = "http://127.0.0.1:8000"
@@ -104,20 +121,25 @@ class Settings(BaseSettings):
     # Alerts (alerts/): thresholds, the shift, who hears first, and who next when nobody acknowledges.
     alert_start_grace_minutes: int = 30
     alert_plan_threshold_pct: float = 70.0
-    shift_hours: str = "08:00-20:00"
-    alert_plan_checkpoints: str = "11:00,15:00,19:00"
+    # The day shift, start-end (HH:MM-HH:MM, plant time); it must end after it starts on the same day.
+    shift_hours: SameDayShiftSetting = _typed("08:00-20:00")
+    alert_plan_checkpoints: ClocksSetting = _typed("11:00,15:00,19:00")
     alert_defect_limit_pct: float = 3.0
-    alert_defect_scope: str = "mould"  # mould | product | machine: whose consecutive orders are compared
+    alert_defect_scope: DefectScopeSetting = _typed("mould")  # mould | product | machine: whose consecutive orders are compared
     alert_ack_minutes: int = 15
-    alert_escalation_chain: str = "supervisor,ops_manager,executive"
-    alert_routes: str = ""  # per-rule first recipients, e.g. "exception:team_lead|supervisor;kis_pull_failed:admin"
+    # Levels, comma-separated; a level may name several roles: "supervisor,ops_manager|admin,executive".
+    alert_escalation_chain: EscalationChainSetting = _typed("supervisor,ops_manager,executive")
+    # Per-rule first recipients, e.g. "exception:team_lead|supervisor;kis_pull_failed:admin".
+    alert_routes: AlertRoutesSetting = _typed("")
     repair_answer_minutes: int = 10
-    machine_zones: str = ",".join(f"P{n:02d}:{'A区' if n <= 4 else 'B区' if n <= 7 else 'C区'}" for n in range(1, 11))
-    zone_distances: str = "A区-B区:1,B区-C区:1,A区-C区:2"
-    technician_machines: str = ""  # e.g. "tech01:P01|P02;tech02:P05"; a technician not listed may repair any machine
+    machine_zones: MachineZonesSetting = _typed(
+        ",".join(f"P{n:02d}:{'A区' if n <= 4 else 'B区' if n <= 7 else 'C区'}" for n in range(1, 11)))
+    zone_distances: ZoneDistancesSetting = _typed("A区-B区:1,B区-C区:1,A区-C区:2")
+    # e.g. "tech01:P01|P02;tech02:P05"; a technician not listed may repair any machine.
+    technician_machines: TechnicianMachinesSetting = _typed("")
     # Forecast (forecast/): the shift calendar beyond SHIFT_HOURS, and when an order counts as at risk.
-    rest_days: str = ""  # weekdays the plant does not run, e.g. "sun" or "sat,sun"; empty: every day
-    holidays: str = ""  # e.g. "2027-02-05..2027-02-13,2027-05-01"
+    rest_days: RestDaysSetting = _typed("")  # weekdays the plant does not run, e.g. "sun" or "sat,sun"; empty: every day
+    holidays: HolidaysSetting = _typed("")  # e.g. "2027-02-05..2027-02-13,2027-05-01"
     forecast_rate_days: int = Field(default=3, ge=1, le=30)
     forecast_at_risk_days: int = Field(default=2, ge=0)
     forecast_warn_days: int = Field(default=5, ge=0)
@@ -149,13 +171,13 @@ class Settings(BaseSettings):
     wecom_oauth_base: str = "https://open.weixin.qq.com"
     # Reports (reports/): when the monthly report and the daily summary go out (cron, plant time; "off"
     # stops one) and to which roles. An empty daily schedule means the start of SHIFT_HOURS, every day.
-    report_monthly_schedule: str = "0 8 1 * *"
-    report_daily_schedule: str = ""
-    report_monthly_to: str = "executive"
-    report_daily_to: str = "supervisor,ops_manager"
+    report_monthly_schedule: CronOrOffSetting = _typed("0 8 1 * *")
+    report_daily_schedule: CronOrOffSetting = _typed("")
+    report_monthly_to: ReportRolesSetting = _typed("executive")
+    report_daily_to: ReportRolesSetting = _typed("supervisor,ops_manager")
     # When the administrators hear who could not receive WeCom messages in the last 24 hours (cron, plant
     # time; "off" stops it). Sent only on a day someone was missed.
-    wecom_undelivered_schedule: str = "0 9 * * *"
+    wecom_undelivered_schedule: CronOrOffSetting = _typed("0 9 * * *")
 
     @field_validator("plant_tz")
     @classmethod
@@ -166,27 +188,16 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("kis_pull_schedule")
+    @field_validator("report_daily_schedule", mode="before")
     @classmethod
-    def _crontab_shape(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("must be a crontab of five fields: minute hour day month weekday, e.g. '0 2 * * *'")
+    def _daily_at_shift_start(cls, value: object, info: ValidationInfo) -> object:
+        # Empty: at the start of the shift, every day (SHIFT_HOURS is a field above, so already parsed).
+        if isinstance(value, str) and not value.strip():
+            shift = info.data.get("shift_hours")
+            if shift is None:  # SHIFT_HOURS itself is malformed, and reported
+                return "off"
+            return Cron.parse(f"{shift.start.minute} {shift.start.hour} * * *", "REPORT_DAILY_SCHEDULE")
         return value
-
-    @field_validator("kis_reconcile_schedule")
-    @classmethod
-    def _crontab_or_off(cls, value: str) -> str:
-        if value.strip().lower() != "off" and len(value.split()) != 5:
-            raise ValueError("must be 'off' or a crontab of five fields: minute hour day month weekday, e.g. '30 2 * * *'")
-        return value.strip()
-
-    @field_validator("kis_task_tran_types", "kis_task_exclude_types")
-    @classmethod
-    def _integer_list(cls, value: str) -> str:
-        parts = [p.strip() for p in value.replace("，", ",").split(",") if p.strip()]
-        if not all(re.fullmatch(r"-?\d{1,9}", p) for p in parts):
-            raise ValueError("must be integers separated by commas, e.g. '85' or '11060,1067'")
-        return ",".join(parts)
 
     @field_validator("kis_staging_table")
     @classmethod
@@ -296,27 +307,21 @@ class Settings(BaseSettings):
     @field_validator("wecom_aes_key")
     @classmethod
     def _aes_key_shape(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            raw = base64.b64decode(value + "=", validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("must be the 43-character EncodingAESKey from the WeCom admin console") from exc
-        if len(value) != 43 or len(raw) != 32:
-            raise ValueError("must be the 43-character EncodingAESKey from the WeCom admin console")
+        if value is not None:
+            decode_aes_key(value)  # the crypto's own check, so the two cannot disagree
         return value
+
+    def __init__(self, **values: Any) -> None:
+        # Whoever builds the settings (an entry point, a test) gets ConfigError naming each bad variable.
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _config_error(exc) from exc
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Build from the environment, turning pydantic's report into one line per bad variable."""
-        try:
-            return cls(**overrides)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            lines = []
-            for err in exc.errors():
-                name = str(err["loc"][0]).upper() if err["loc"] else "?"
-                lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
-            raise ConfigError("配置错误 / invalid configuration:\n  " + "\n  ".join(lines)) from exc
+        """Build from the environment (and the overrides), every setting parsed and checked here, once."""
+        return cls(**overrides)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -361,3 +366,13 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
             return Path(self.database_url[len(prefix) :])
         return None
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """pydantic's report as one line per bad variable, each starting with the variable's name."""
+    lines = []
+    for err in exc.errors():
+        name = str(err["loc"][0]).upper() if err["loc"] else "?"
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(message if message.startswith(f"{name}: ") else f"{name}: {message}")
+    return ConfigError("配置错误 / invalid configuration:\n  " + "\n  ".join(lines))

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.policy import AlertConfigError, AlertPolicy, parse_policy
+from alerts.policy import AlertPolicy
 from domain.db import make_engine, make_session_factory
 from domain.policy import PlantPolicy
 from domain.uow import UnitOfWork
 from factorybot.config import ConfigError, Settings
-from forecast.policy import ForecastConfigError, ForecastPolicy, parse_forecast_policy
+from forecast.calendar import ShiftCalendar
+from forecast.policy import ForecastPolicy
 
 
 def build_policy(settings: Settings) -> PlantPolicy:
@@ -34,33 +35,36 @@ def build_policy(settings: Settings) -> PlantPolicy:
 
 
 def build_forecast_policy(settings: Settings) -> ForecastPolicy:
-    try:
-        return parse_forecast_policy(
-            tz=settings.tz, shift_hours=settings.shift_hours, rest_days=settings.rest_days,
-            holidays=settings.holidays, rate_days=settings.forecast_rate_days,
-            at_risk_days=settings.forecast_at_risk_days, warn_days=settings.forecast_warn_days,
-            finishing_hours=settings.forecast_finishing_hours,
-            overtime_max_hours=settings.forecast_overtime_max_hours,
-        )
-    except ForecastConfigError as exc:
-        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc
+    calendar = ShiftCalendar(tz=settings.tz, shift_start=settings.shift_hours.start,
+                             shift_end=settings.shift_hours.end, rest_weekdays=settings.rest_days,
+                             holidays=settings.holidays)
+    return ForecastPolicy(calendar=calendar, rate_days=settings.forecast_rate_days,
+                          at_risk_days=settings.forecast_at_risk_days, warn_days=settings.forecast_warn_days,
+                          finishing_hours=settings.forecast_finishing_hours,
+                          overtime_max_hours=settings.forecast_overtime_max_hours)
 
 
 def build_alert_policy(settings: Settings) -> AlertPolicy:
-    forecast = build_forecast_policy(settings)
-    try:
-        return replace(parse_policy(
-            tz=settings.tz, start_grace_minutes=settings.alert_start_grace_minutes,
-            plan_threshold_pct=settings.alert_plan_threshold_pct, shift_hours=settings.shift_hours,
-            checkpoints=settings.alert_plan_checkpoints, defect_limit_pct=settings.alert_defect_limit_pct,
-            defect_scope=settings.alert_defect_scope, ack_minutes=settings.alert_ack_minutes,
-            chain=settings.alert_escalation_chain, routes=settings.alert_routes,
-            repair_answer_minutes=settings.repair_answer_minutes, machine_zones=settings.machine_zones,
-            zone_distances=settings.zone_distances, technician_machines=settings.technician_machines,
-            public_url=settings.public_url,
-        ), forecast=forecast)
-    except AlertConfigError as exc:
-        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc
+    """The typed settings (parsed, and checked, when they were built) as the alert engine's policy."""
+    return AlertPolicy(
+        tz=settings.tz,
+        start_grace=timedelta(minutes=settings.alert_start_grace_minutes),
+        plan_threshold_pct=settings.alert_plan_threshold_pct,
+        shift_start=settings.shift_hours.start,
+        shift_end=settings.shift_hours.end,
+        checkpoints=settings.alert_plan_checkpoints,
+        defect_limit_pct=settings.alert_defect_limit_pct,
+        defect_scope=settings.alert_defect_scope,
+        ack_within=timedelta(minutes=settings.alert_ack_minutes),
+        chain=settings.alert_escalation_chain,
+        routes=dict(settings.alert_routes),
+        repair_answer_within=timedelta(minutes=settings.repair_answer_minutes),
+        machine_zones=dict(settings.machine_zones),
+        distances=dict(settings.zone_distances),
+        technician_machines=dict(settings.technician_machines),
+        public_url=settings.public_url,
+        forecast=build_forecast_policy(settings),
+    )
 
 
 @dataclass

@@ -9,16 +9,8 @@ from __future__ import annotations
 
 from bot.undelivered import DIGEST_JOB, build_digest_policy
 from domain.tasks_registry import ScheduleEntry
-from factorybot.config import ConfigError, Settings
-from reports.schedule import (
-    DAILY_JOB,
-    MAX_CATCH_UP,
-    MONTHLY_JOB,
-    OFF,
-    Cron,
-    ScheduleError,
-    build_report_policy,
-)
+from factorybot.config import Settings
+from reports.schedule import DAILY_JOB, MAX_CATCH_UP, MONTHLY_JOB, build_report_policy
 
 # Alerts: rules every two minutes (escalation granularity), notices written elsewhere sent within seconds.
 ALERT_TICK_SECONDS = 120.0
@@ -46,10 +38,11 @@ def build_schedule(settings: Settings) -> list[ScheduleEntry]:
         # KIS: the nightly pull on KIS_PULL_SCHEDULE, the full reconcile of open orders on
         # KIS_RECONCILE_SCHEDULE (the same task reading everything again), the push every few minutes,
         # waiting out its own backoff while KIS is down.
-        entries.append(ScheduleEntry("kis-pull", "kis.pull", cron=_cron(settings.kis_pull_schedule, "KIS_PULL_SCHEDULE")))
-        if settings.kis_reconcile_schedule.strip().lower() != OFF:
+        # Both crontabs were parsed and checked with the settings; "off" is None.
+        entries.append(ScheduleEntry("kis-pull", "kis.pull", cron=settings.kis_pull_schedule))
+        if settings.kis_reconcile_schedule is not None:
             entries.append(ScheduleEntry("kis-reconcile", "kis.pull", kwargs={"full": True},
-                                         cron=_cron(settings.kis_reconcile_schedule, "KIS_RECONCILE_SCHEDULE")))
+                                         cron=settings.kis_reconcile_schedule))
         entries.append(ScheduleEntry("kis-push", "kis.push", every=settings.kis_push_every_minutes * 60.0))
     return entries
 
@@ -64,9 +57,3 @@ def beat_schedule(entries: list[ScheduleEntry]) -> dict[str, dict[str, object]]:
         out[e.key] = entry
     return out
 
-
-def _cron(text: str, name: str) -> Cron:
-    try:
-        return Cron.parse(text, name)
-    except ScheduleError as exc:
-        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from None

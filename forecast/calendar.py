@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-WEEKDAYS: dict[str, int] = {
-    "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
-    "周一": 0, "周二": 1, "周三": 2, "周四": 3, "周五": 4, "周六": 5, "周日": 6, "周天": 6,
-}
+from domain.errors import ConfigError
+
+# REST_DAYS and HOLIDAYS are parsed with the settings (domain/settings_types.py); the names stay importable here.
+from domain.settings_types import WEEKDAYS, parse_holidays, parse_rest_days
+
+__all__ = ["WEEKDAYS", "CalendarError", "Clock", "ShiftCalendar", "parse_holidays", "parse_rest_days"]
+
 # Far enough for any order book; a calendar with no working day at all is refused when it is parsed.
 _MAX_DAYS = 3 * 366
 
-
-class CalendarError(ValueError):
-    pass
+# A calendar with no working time is a configuration error like any other (one type for all of them).
+CalendarError = ConfigError
 
 
 @dataclass(frozen=True)
@@ -182,41 +183,3 @@ class Clock:
 def _clock(cal: ShiftCalendar, year: int) -> Clock:
     first = date(year - 2, 1, 1)
     return Clock(cal, first, (date(year + 4, 1, 1) - first).days)
-
-
-def parse_rest_days(text: str) -> frozenset[int]:
-    """"sun" or "sat,sun" (or 周日): the weekdays the plant does not run."""
-    days = set()
-    for item in (x.strip().lower() for x in text.replace("，", ",").split(",")):
-        if not item:
-            continue
-        if item not in WEEKDAYS:
-            raise CalendarError(f"REST_DAYS: unknown weekday {item!r} (use mon,tue,wed,thu,fri,sat,sun)")
-        days.add(WEEKDAYS[item])
-    if len(days) == 7:
-        raise CalendarError("REST_DAYS: the plant must work on at least one weekday")
-    return frozenset(days)
-
-
-def parse_holidays(text: str) -> frozenset[date]:
-    """"2027-02-05..2027-02-13,2027-05-01": single days or inclusive ranges."""
-    out: set[date] = set()
-    for item in (x.strip() for x in text.replace("，", ",").split(",")):
-        if not item:
-            continue
-        first, _, last = item.partition("..")
-        try:
-            a = date.fromisoformat(first.strip())
-            b = date.fromisoformat(last.strip()) if last else a
-        except ValueError:
-            raise CalendarError(f"HOLIDAYS: {item!r} is not YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
-        if b < a:
-            raise CalendarError(f"HOLIDAYS: range {item!r} ends before it starts")
-        out.update(_days(a, b))
-    return frozenset(out)
-
-
-def _days(a: date, b: date) -> Iterable[date]:
-    while a <= b:
-        yield a
-        a += timedelta(days=1)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from domain.errors import ConfigError
 from domain.vocab import Role
-
-if TYPE_CHECKING:
-    from factorybot.config import Settings
 
 OFF = "off"
 # The in-process scheduler catches up on a missed minute (a slow round, a short pause), not on hours of
@@ -23,8 +21,8 @@ OFF = "off"
 MAX_CATCH_UP = timedelta(minutes=30)
 
 
-class ScheduleError(ValueError):
-    pass
+# A malformed schedule is a configuration error like any other (one type for all of them).
+ScheduleError = ConfigError
 
 
 @dataclass(frozen=True)
@@ -90,34 +88,25 @@ class ReportPolicy:
 MONTHLY_JOB, DAILY_JOB = "reports.monthly", "reports.daily_summary"
 
 
-def _roles(text: str, name: str) -> tuple[str, ...]:
-    roles = tuple(r.strip() for r in text.split(",") if r.strip())
-    unknown = [r for r in roles if r not in Role.__members__.values()]
-    if unknown or not roles:
-        raise ScheduleError(f"{name}: unknown role(s) {unknown or text!r}")
-    return roles
+class ReportSettings(Protocol):
+    """What the report policy reads from the settings: typed values, parsed when the settings were built."""
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+    report_monthly_schedule: Cron | None
+    report_daily_schedule: Cron | None
+    report_monthly_to: tuple[str, ...]
+    report_daily_to: tuple[str, ...]
+    public_url: str
 
 
-def _cron_or_off(text: str, name: str) -> Cron | None:
-    return None if text.strip().lower() == OFF else Cron.parse(text, name)
-
-
-def build_report_policy(settings: Settings) -> ReportPolicy:
-    """Settings → plain values; a malformed setting stops start-up with a message naming it."""
-    from factorybot.config import ConfigError
-
-    try:
-        daily = settings.report_daily_schedule.strip()
-        if not daily:  # at the start of the shift, every day
-            hour, _, minute = settings.shift_hours.partition("-")[0].strip().partition(":")
-            daily = f"{int(minute)} {int(hour)} * * *"
-        return ReportPolicy(
-            tz=settings.tz,
-            monthly=_cron_or_off(settings.report_monthly_schedule, "REPORT_MONTHLY_SCHEDULE"),
-            daily=_cron_or_off(daily, "REPORT_DAILY_SCHEDULE"),
-            monthly_to=_roles(settings.report_monthly_to, "REPORT_MONTHLY_TO"),
-            daily_to=_roles(settings.report_daily_to, "REPORT_DAILY_TO"),
-            board_url=settings.public_url.rstrip("/") + "/board",
-        )
-    except (ScheduleError, ValueError) as exc:
-        raise ConfigError(f"配置错误 / invalid configuration: {exc}") from exc
+def build_report_policy(settings: ReportSettings) -> ReportPolicy:
+    """Settings → the report policy (the schedules and roles were parsed, and checked, with the settings)."""
+    return ReportPolicy(
+        tz=settings.tz,
+        monthly=settings.report_monthly_schedule,
+        daily=settings.report_daily_schedule,
+        monthly_to=settings.report_monthly_to,
+        daily_to=settings.report_daily_to,
+        board_url=settings.public_url.rstrip("/") + "/board",
+    )

@@ -7,7 +7,6 @@ sees them, and one exception type (CallbackRejected) carrying the HTTP status to
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -22,6 +21,7 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from wecom.aes_key import decode_aes_key
 from wecom.errors import CallbackRejected
 
 # Everything a corrupt ciphertext, wrong key or odd body can raise inside wechatpy.
@@ -37,7 +37,6 @@ _DECODE_ERRORS = (
     AttributeError,
 )
 
-_BASE64_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
 _TIMESTAMP = re.compile(r"-?[0-9]{1,15}")
 _DTD_MARKERS = (b"<!doctype", b"<!entity")
 
@@ -50,18 +49,10 @@ def sign(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
 
 def validate_aes_key(aes_key: str) -> bytes:
     """Return the 32-byte key or raise ValueError naming the env variable operators must fix."""
-    if not isinstance(aes_key, str) or len(aes_key) != 43:
-        got = len(aes_key) if isinstance(aes_key, str) else type(aes_key).__name__
-        raise ValueError(f"WECOM_AES_KEY must be 43 characters (EncodingAESKey), got {got}")
-    if not _BASE64_KEY.match(aes_key):
-        raise ValueError("WECOM_AES_KEY must contain only base64 characters A-Z a-z 0-9 + /")
     try:
-        key = base64.b64decode(aes_key + "=", validate=True)
-    except binascii.Error as exc:
-        raise ValueError(f"WECOM_AES_KEY is not valid base64: {exc}") from exc
-    if len(key) != 32:
-        raise ValueError(f"WECOM_AES_KEY must decode to 32 bytes, got {len(key)}")
-    return key
+        return decode_aes_key(aes_key)
+    except ValueError as exc:
+        raise ValueError(f"WECOM_AES_KEY {exc}") from None
 
 
 def _has_dtd(data: bytes | str) -> bool:

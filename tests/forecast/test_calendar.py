@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from factorybot.config import ConfigError, Settings
+from factorybot.runtime import build_forecast_policy
 from forecast.calendar import CalendarError, ShiftCalendar, parse_holidays, parse_rest_days
-from forecast.policy import ForecastConfigError, parse_forecast_policy
 
 TZ = ZoneInfo("Asia/Shanghai")
 EVERY_DAY = ShiftCalendar(tz=TZ)  # 08:00-20:00, no rest day: the demo plant
@@ -73,9 +74,8 @@ def test_settings_are_parsed_or_refused_by_name():
         parse_rest_days("mon,tue,wed,thu,fri,sat,sun")
     with pytest.raises(CalendarError, match="HOLIDAYS: '2027-02-30'"):
         parse_holidays("2027-02-30")
-    with pytest.raises(ForecastConfigError, match="SHIFT_HOURS"):
-        parse_forecast_policy(tz=TZ, shift_hours="20:00-08:00", rest_days="", holidays="", rate_days=3,
-                              at_risk_days=2, warn_days=5, finishing_hours=4, overtime_max_hours=4)
-    policy = parse_forecast_policy(tz=TZ, shift_hours="07:30-19:30", rest_days="sun", holidays="", rate_days=3,
-                                   at_risk_days=2, warn_days=5, finishing_hours=4, overtime_max_hours=4)
+    # The forecast's string parser is gone: SHIFT_HOURS is parsed once, with the settings.
+    with pytest.raises(ConfigError, match="SHIFT_HOURS"):
+        Settings(shift_hours="20:00-08:00")
+    policy = build_forecast_policy(Settings(shift_hours="07:30-19:30", rest_days="sun", holidays=""))
     assert policy.calendar.shift_start == time(7, 30) and policy.calendar.rest_weekdays == {6}
