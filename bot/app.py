@@ -93,7 +93,7 @@ def build_deps(settings: Settings, *, queue: TaskQueue | None = None, redis: Any
         table = task_table(TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings),
                                     kis=jobs_for(runtime), digest=build_digest_policy(settings)))
         if settings.redis_url:
-            from factorybot.celery_app import make_celery
+            from factorybot.celery_app import make_celery  # only with Redis: the demo never loads Celery
 
             # Celery's broker is Redis too: while it is down, tasks run here rather than fail the callback.
             queue = FallbackQueue(CeleryQueue(bounded_publish(make_celery(settings), settings.redis_timeout_seconds)),

@@ -245,10 +245,10 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
                              .where(Operation.work_order_id.in_(part))
                              .order_by(Operation.work_order_id, Operation.seq)):
             ops[row[0]].append(row)
-        exceptions.update(s.execute(
+        exceptions.update({wo_id: n for wo_id, n in s.execute(
             select(ShopException.work_order_id, func.count()).where(ShopException.status != ExceptionStatus.CLOSED,
                                                                     ShopException.work_order_id.in_(part))
-            .group_by(ShopException.work_order_id)).all())
+            .group_by(ShopException.work_order_id)) if wo_id is not None})  # in_(part): never None
         for wo_id, name in s.execute(
                 select(WorkReport.work_order_id, Person.name).join(Person, Person.id == WorkReport.operator_id)
                 .where(WorkReport.work_day >= today - timedelta(days=1), WorkReport.work_order_id.in_(part))
