@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from alerts.rules import RULE_LABELS
 from alerts.stats import alert_stats, repair_stats
+from alerts.tick import tick
 from domain.errors import DomainError
 from domain.month import Month
+
+if TYPE_CHECKING:
+    from factorybot.runtime import Runtime
 
 
 @click.group("alerts")
 def alerts_group() -> None:
     """Alert rules, escalation and repair dispatch."""
+
+
+def _runtime() -> Runtime:
+    """The runtime the `factorybot` root group keeps in click's context (ctx.obj, built on first use): this
+    package's commands never import the root command back."""
+    return click.get_current_context().obj.runtime  # type: ignore[no-any-return]
 
 
 def _minutes(value: float | None) -> str:
@@ -25,9 +36,6 @@ def _minutes(value: float | None) -> str:
 @click.option("--at", "at", default=None, help="Evaluate as of this plant time, e.g. '2026-11-25 15:05' (default: now).")
 def run(at: str | None) -> None:
     """Evaluate every rule now, escalate, remind, re-dispatch repairs; the running bot sends the cards."""
-    from alerts.tick import tick
-    from factorybot.cli import _runtime
-
     rt = _runtime()
     now = datetime.now(UTC)
     if at:
@@ -52,8 +60,6 @@ def run(at: str | None) -> None:
 @click.option("--month", required=True, help="Month, e.g. 2026-10 (or 2026年10月).")
 def stats(month: str) -> None:
     """Mean time to acknowledge and to close, and the share closed the same day, by rule and workshop."""
-    from factorybot.cli import _runtime
-
     try:
         wanted = Month.parse(month)  # 2026-13 is refused here in Chinese, not by a traceback further down
     except DomainError as exc:

@@ -44,6 +44,16 @@ def choose_technician(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket
     return candidates[0] if candidates else None
 
 
+def current_ticket_card(uow: UnitOfWork, ticket_id: int, *, task_id: str,
+                        policy: AlertPolicy | None = None) -> dict[str, Any]:
+    """The ticket's card as it stands now (after a step), with its exception."""
+    ticket = uow.session.get(RepairTicket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"维修工单 #{ticket_id} 不存在。")
+    exc = uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
+    return ticket_card(ticket, exc, task_id=task_id, policy=policy)
+
+
 def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str,
                 policy: AlertPolicy | None = None) -> dict[str, Any]:
     status = TicketStatus(ticket.status)

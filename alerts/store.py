@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from domain.models import Alert
+from domain.models import Alert, AlertCard
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus
 
@@ -36,6 +36,16 @@ def open_alert(uow: UnitOfWork, rule: str, subject_key: str) -> Alert | None:
         select(Alert).where(Alert.rule == rule, Alert.subject_key == subject_key, Alert.status != AlertStatus.CLOSED)
         .order_by(Alert.id.desc()).limit(1)
     )
+
+
+def open_alerts_carded_to(uow: UnitOfWork, userid: str) -> list[Alert]:
+    """The open alerts whose card went to this person, newest first (the chat's 预警 list)."""
+    rows = uow.session.execute(
+        select(Alert, AlertCard.userids).join(AlertCard, AlertCard.alert_id == Alert.id)
+        .where(Alert.status != AlertStatus.CLOSED).order_by(Alert.fired_at.desc())
+    ).all()
+    mine = {a.id: a for a, users in rows if userid in users.split("|")}
+    return list(mine.values())
 
 
 def holds(alert: Alert) -> bool:

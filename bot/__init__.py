@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from bot.app import create_app as _create
+    """gunicorn's `bot:create_app()` (Procfile, README). Imported on call: the package itself stays light,
+    as the worker and the CLI import bot's modules (bot.routing, bot.outbox) without Flask and every route."""
+    from bot.app import create_app as _create  # on call: see the docstring
 
     return _create(settings)

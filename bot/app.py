@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,14 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import web_auth
+from bot import ops, web_auth
+from bot.board import bp as board_bp
 from bot.breaker import Breaker
+from bot.callback import bp as callback_bp
 from bot.dedup import DatabaseDedup, DedupStore, FallbackDedup, RedisDedup
+from bot.deps import BotDeps
 from bot.dispatch import BotCore
+from bot.forms import bp as forms_bp
 from bot.handlers import build_router
 from bot.log_masking import secret_values
 from bot.observability import configure_logging, wecom_call, wecom_undelivered
@@ -34,17 +37,6 @@ from wecom.client import NotDelivered, WeComClient
 from wecom.crypto import WeComCrypto
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class BotDeps:
-    settings: Settings
-    runtime: Runtime
-    core: BotCore
-    crypto: WeComCrypto
-    client: WeComClient
-    queue: TaskQueue
-    redis: Any | None
 
 
 def build_client(settings: Settings, redis: Any | None,
@@ -142,16 +134,10 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
 
     install_sessions(app, settings)
 
-    from bot.board import bp as board_bp
-    from bot.callback import bp as callback_bp
-    from bot.forms import bp as forms_bp
-
     app.register_blueprint(callback_bp)
     app.register_blueprint(forms_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(web_auth.bp)
-
-    from bot import ops
 
     app.register_blueprint(ops.bp)
     ops.install(app, app.extensions["bot"])

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session
 from sqlalchemy import select
 
-from bot.app import BotDeps
+from bot.deps import BotDeps
 from bot.web_auth import api_refusal, current_userid, login_required, page
 from domain.errors import DomainError
 from domain.models import DisplayToken, Person, SalesOrder, SalesOrderLine, WorkOrder
@@ -31,6 +31,7 @@ from domain.services.order_timeline import order_timeline
 from domain.services.people import find_person
 from domain.services.visibility import NOT_YOUR_WORKSHOP, may_see_order
 from domain.uow import UnitOfWork
+from forecast.board import board_forecast
 
 bp = Blueprint("board", __name__, url_prefix="/board", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -135,9 +136,10 @@ def board_data() -> Any:
         built = current_app.extensions.setdefault("board_bodies", _BuiltBoards())  # one per app: its own store
         body = built.get(etag)
         if body is None:
-            board = build_board(uow, today=deps.runtime.today(), tz=tz, viewer=person,
-                                token_workshop=screen_workshop, filters=filters, now=now,
-                                forecast=deps.runtime.alert_policy.forecast)
+            today = deps.runtime.today()
+            board = build_board(uow, today=today, tz=tz, viewer=person, token_workshop=screen_workshop,
+                                filters=filters,
+                                forecast=board_forecast(deps.runtime.alert_policy.forecast, now, today))
             body = json.dumps(board.to_dict(), ensure_ascii=False, separators=(",", ":"))
             built.put(etag, body)
     return Response(body, mimetype="application/json", headers=headers)

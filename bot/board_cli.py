@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from domain.errors import DomainError
+from domain.services.display_tokens import create_token, list_tokens, revoke_token
+from factorybot.cli_context import cli_runtime, fail
 
 
 @click.group("board")
@@ -22,17 +24,13 @@ def token_group() -> None:
 @click.option("--workshop", default=None, help="Show only this workshop's work (default: the whole plant).")
 def create(name: str, workshop: str | None) -> None:
     """Create a token and print the wall-screen address (the token is shown only this once)."""
-    from domain.services.display_tokens import create_token
-    from factorybot.cli import _fail, _runtime
-
-    rt = _runtime()
+    rt = cli_runtime()
     try:
         with rt.uow() as uow:
             token = create_token(uow, name=name, workshop=workshop, now=rt.now())
             uow.commit()
     except DomainError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"已创建大屏令牌「{name}」（{workshop or '全厂'}）。大屏地址（只显示这一次，请妥善保存）：")
     click.echo(f"{rt.settings.public_url.rstrip('/')}/board/wall?token={token}")
 
@@ -41,27 +39,20 @@ def create(name: str, workshop: str | None) -> None:
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke a token: the screen using it stops at its next refresh."""
-    from domain.services.display_tokens import revoke_token
-    from factorybot.cli import _fail, _runtime
-
-    rt = _runtime()
+    rt = cli_runtime()
     try:
         with rt.uow() as uow:
             revoke_token(uow, name=name, now=rt.now())
             uow.commit()
     except DomainError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"已吊销大屏令牌「{name}」。")
 
 
 @token_group.command("list")
 def list_tokens_cmd() -> None:
     """The tokens, live and revoked."""
-    from domain.services.display_tokens import list_tokens
-    from factorybot.cli import _runtime
-
-    rt = _runtime()
+    rt = cli_runtime()
     with rt.uow() as uow:
         rows = list_tokens(uow)
         if not rows:

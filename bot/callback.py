@@ -7,8 +7,8 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.app import BotDeps
 from bot.dedup import StillRunning
+from bot.deps import BotDeps
 from bot.observability import REJECTED, REJECTED_ROUTE, count_rejected, count_unhandled
 from wecom.errors import CallbackRejected
 from wecom.inbound import InboundParseError, parse

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from bot.app import BotDeps
+from bot.deps import BotDeps
 from bot.report_flow import ReportRequest, done_headline, record_report
 from bot.report_parse import parse_qty
 from bot.routing import Outgoing

@@ -25,8 +25,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
 
 from bot import log_masking
+from domain.models import Alert, KisOutbox, Notice, SyncState
+from domain.uow import UnitOfWork
+from domain.vocab import AlertStatus, NoticeState
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -169,12 +173,6 @@ class StoreCollector(Collector):
         self.queue_name = queue_name
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from sqlalchemy import func, select
-
-        from domain.models import Alert, KisOutbox, Notice, SyncState
-        from domain.uow import UnitOfWork
-        from domain.vocab import AlertStatus, NoticeState
-
         alerts = GaugeMetricFamily("factorybot_alerts_open", "Open alerts, by rule", labels=["rule"])
         waiting = GaugeMetricFamily("factorybot_notices_waiting", "WeCom messages written but not yet sent")
         failed = GaugeMetricFamily("factorybot_notices_failed", "WeCom messages refused or given up: "

@@ -6,6 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from domain.db import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,10 +26,6 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def current_revision(database_url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    from domain.db import make_engine
-
     engine = make_engine(database_url)
     with engine.connect() as conn:
         rev = MigrationContext.configure(conn).get_current_revision()
@@ -35,6 +35,4 @@ def current_revision(database_url: str) -> str | None:
 
 def head_revision() -> str | None:
     """The newest revision this code carries: what `upgrade` would bring a database to."""
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()

@@ -1,4 +1,4 @@
-"""The `factorybot` command."""
+"""The `factorybot` command: the root group, its own commands, and the packages' command groups."""
 
 from __future__ import annotations
 
@@ -9,26 +9,42 @@ from pathlib import Path
 
 import click
 
+from alerts.cli import alerts_group
+from bot.board_cli import board_group
+from bot.usage_cli import usage
+from bot.views import order_detail_text
+from domain.demo import load_demo_plant
 from domain.errors import DomainError
+from domain.migrate import current_revision, upgrade
+from domain.services.label_keys import key_for_printing
+from domain.services.labels import select_work_orders
+from domain.services.orders import order_progress
+from domain.services.people import import_people, known_workshops, parse_people_csv
+from domain.services.people_sync import apply_sync, plan_sync
+from factorybot.chat_cmd import run_chat
+from factorybot.cli_context import CliContext, cli_runtime, fail
 from factorybot.config import ConfigError, Settings
+from factorybot.demo_env import DEMO_LABEL_KEY, demo_settings, for_demo_servers
+from factorybot.outbox_cmd import outbox_group
+from factorybot.people_sync_cmd import read_directory, summary_lines
 from factorybot.runtime import Runtime
+from factorybot.wecom_cmd import admin_settings, api_client, api_failure, wecom_group
+from forecast.cli import forecast_group
+from forecast.service import order_forecast
+from kis.cli import kis_group
+from reports.cli import report_group
+from wecom.errors import TransientError, WeComAPIError
 
-
-def _runtime() -> Runtime:
-    try:
-        return Runtime.build(Settings.from_env())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _fail(exc: DomainError) -> None:
-    click.secho(exc.message, fg="red", err=True)
-    sys.exit(1)
+# The few imports left inside the commands below load Flask with every route (serve, demo, doctor) or
+# WeasyPrint (labels): over a second each, which every other command, and `factorybot --help`, would pay.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """FactoryBot: order execution through WeCom, beside Kingdee KIS."""
+    # Every sub-command's runtime, built when first asked for (a caller may pass its own obj).
+    ctx.ensure_object(CliContext)
 
 
 @main.group()
@@ -40,9 +56,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the schema (Alembic migrations)."""
-    from domain.migrate import current_revision, upgrade
 
-    rt = _runtime()
+    rt = cli_runtime()
     upgrade(rt.settings.database_url, revision)
     click.echo(f"数据库已是最新版本 / schema at revision {current_revision(rt.settings.database_url)}")
 
@@ -53,10 +68,8 @@ def db_upgrade(revision: str) -> None:
 @click.option("--seed", type=int, default=20261125, show_default=True)
 def demo_data(today: object, reset: bool, seed: int) -> None:
     """Load a deterministic demo plant (people, customers, three months of orders, reports, exceptions)."""
-    from domain.demo import load_demo_plant
-    from domain.migrate import upgrade
 
-    rt = _runtime()
+    rt = cli_runtime()
     upgrade(rt.settings.database_url)
     anchor: date = today.date() if today else rt.today()  # type: ignore[attr-defined]
     try:
@@ -64,7 +77,7 @@ def demo_data(today: object, reset: bool, seed: int) -> None:
             summary = load_demo_plant(uow, today=anchor, policy=rt.policy, seed=seed, reset=reset)
             uow.commit()
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"演示工厂已就绪（基准日 {anchor}）：")
     for key, value in vars(summary).items():
         click.echo(f"  {key}: {value}")
@@ -83,9 +96,8 @@ def people_import(csv_file: Path) -> None:
     A workshop must be one that a route runs through: of the work orders in the store, or of
     KIS_DEFAULT_ROUTE. Leave it empty for people who work plant-wide.
     """
-    from domain.services.people import import_people, known_workshops, parse_people_csv
 
-    rt = _runtime()
+    rt = cli_runtime()
     text = _read_people_file(csv_file)
     try:
         route = rt.settings.kis_default_route
@@ -100,7 +112,7 @@ def people_import(csv_file: Path) -> None:
             uow.commit()
     except DomainError as exc:
         click.secho("导入失败，未做任何修改：", fg="red", err=True)
-        _fail(exc)
+        fail(exc)
     click.echo(f"导入完成：新增 {result.created} 人，更新 {result.updated} 人。")
 
 
@@ -114,11 +126,6 @@ def people_sync(dry_run: bool, demo: bool) -> None:
     (部门:车间,…); people no longer in the address book are deactivated and keep their history.
     Roles are never changed: assign them with `people import`.
     """
-    # Imported on use, like every command here, so the CLI starts without loading what it does not run.
-    from domain.services.people_sync import apply_sync, plan_sync
-    from factorybot.people_sync_cmd import read_directory, summary_lines
-    from factorybot.wecom_cmd import admin_settings, api_client, api_failure
-    from wecom.errors import TransientError, WeComAPIError
 
     settings = admin_settings(demo)
     try:
@@ -141,7 +148,7 @@ def people_sync(dry_run: bool, demo: bool) -> None:
                 uow.commit()
     except DomainError as exc:
         click.secho("同步失败，未做任何修改：", fg="red", err=True)
-        _fail(exc)
+        fail(exc)
     for line in summary_lines(plan, dry_run=dry_run):
         click.echo(line)
 
@@ -171,17 +178,14 @@ def orders() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def orders_show(bill_no: str, as_json: bool) -> None:
     """Show an order: lines, work orders, per-operation progress and stage."""
-    from bot.views import order_detail_text
-    from domain.services.orders import order_progress
-    from forecast.service import order_forecast
 
-    rt = _runtime()
+    rt = cli_runtime()
     try:
         with rt.uow() as uow:
             progress = order_progress(uow, bill_no, today=rt.today())
             ahead = order_forecast(uow, rt.alert_policy.forecast, rt.now(), progress.bill_no)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         click.echo(json.dumps(progress.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -200,12 +204,9 @@ def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
 
     Selectors add up: each work order named, or of the order, or starting on the day, gets one label.
     """
-    from domain.services.label_keys import key_for_printing
-    from domain.services.labels import select_work_orders
-    from factorybot.demo_env import DEMO_LABEL_KEY
-    from reports.labels import LABELS_PER_SHEET, pages_needed, render_label_sheet
+    from reports.labels import LABELS_PER_SHEET, pages_needed, render_label_sheet  # WeasyPrint: see the top
 
-    rt = _runtime()
+    rt = cli_runtime()
     # Chinese input methods type a full-width comma; accept it rather than report a strange code.
     wanted = [c for c in codes.replace("，", ",").split(",") if c.strip()]
     try:
@@ -218,7 +219,7 @@ def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
             )
         pdf = render_label_sheet(selected, key)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     # Written only once rendered, so a refused run leaves no half-made file to be printed.
     try:
         output.write_bytes(pdf)
@@ -233,7 +234,7 @@ def labels(codes: str, bill_no: str | None, day: object, output: Path) -> None:
 @click.option("--port", default=8000, type=int, show_default=True)
 def serve(host: str, port: int) -> None:
     """Serve the WeCom callback (development server; production uses the Procfile's gunicorn)."""
-    from bot import create_app
+    from bot.app import create_app  # Flask and every route: see the top
 
     try:
         app = create_app(Settings.from_env())
@@ -248,8 +249,7 @@ def serve(host: str, port: int) -> None:
 @click.option("--fake-port", default=8930, type=int, show_default=True, help="Port of the local fake WeCom API.")
 def demo(host: str, port: int, fake_port: int) -> None:
     """Start the bot with the demo plant and a local WeCom emulator (SQLite, no Redis needed)."""
-    from factorybot.demo_cmd import run_demo
-    from factorybot.demo_env import demo_settings
+    from factorybot.demo_cmd import run_demo  # the bot, Flask and the fake WeCom: see the top
 
     try:
         settings = demo_settings()
@@ -268,8 +268,7 @@ def doctor(demo: bool, host: str, port: int, fake_port: int) -> None:
 
     One line per check (✓ passed, ✗ failed with what to do, ℹ notice); exit status 1 when any check fails.
     """
-    from factorybot import doctor as checks
-    from factorybot.demo_env import demo_settings, for_demo_servers
+    from factorybot import doctor as checks  # it builds the bot's WeCom client (bot.app): see the top
 
     loaded = checks.settings_or_finding(
         (lambda: for_demo_servers(demo_settings(), host, port, fake_port)) if demo else Settings.from_env)
@@ -287,8 +286,6 @@ def doctor(demo: bool, host: str, port: int, fake_port: int) -> None:
 @click.option("--wait", default=2.0, show_default=True, help="Seconds to wait for active messages after each line.")
 def chat(userid: str, url: str, fake_url: str | None, say: tuple[str, ...], wait: float) -> None:
     """Chat with the running bot as a WeCom user: real signed, encrypted callbacks."""
-    from factorybot.chat_cmd import run_chat
-    from factorybot.demo_env import demo_settings
 
     try:
         settings = demo_settings()
@@ -299,32 +296,9 @@ def chat(userid: str, url: str, fake_url: str | None, say: tuple[str, ...], wait
     run_chat(settings, userid, url, list(say) if say else None, wait)
 
 
-def _register_groups() -> None:
-    from alerts.cli import alerts_group
-    from bot.board_cli import board_group
-    from bot.usage_cli import usage
-
-    main.add_command(alerts_group)
-    main.add_command(board_group)
-    main.add_command(usage)
-    from factorybot.wecom_cmd import wecom_group
-
-    main.add_command(wecom_group)
-    from factorybot.outbox_cmd import outbox_group
-
-    main.add_command(outbox_group)
-    from reports.cli import report_group
-
-    main.add_command(report_group)
-    from kis.cli import kis_group
-
-    main.add_command(kis_group)
-    from forecast.cli import forecast_group
-
-    main.add_command(forecast_group)
-
-
-_register_groups()
+for group in (alerts_group, board_group, usage, wecom_group, outbox_group, report_group, kis_group,
+              forecast_group):
+    main.add_command(group)
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ import click
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from bot.app import create_app
 from domain.demo import load_demo_plant
 from domain.migrate import upgrade
 from domain.models import Person
@@ -39,8 +40,6 @@ def ensure_demo_plant(rt: Runtime) -> str:
 
 
 def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
-    from bot import create_app
-
     settings = for_demo_servers(settings, host, port, fake_port)
     rt = Runtime.build(settings)
     click.echo(ensure_demo_plant(rt))

@@ -5,13 +5,29 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from domain.db import make_engine, make_session_factory
+from domain.demo import load_demo_plant
+from domain.models import Base
+from domain.uow import UnitOfWork
+from forecast.backtest import backtest_store, report
+
+if TYPE_CHECKING:
+    from factorybot.runtime import Runtime
 
 
 @click.group("forecast")
 def forecast_group() -> None:
     """Late-order forecast (交期预测)."""
+
+
+def _runtime() -> Runtime:
+    """The runtime the `factorybot` root group keeps in click's context (ctx.obj, built on first use): this
+    package's commands never import the root command back."""
+    return click.get_current_context().obj.runtime  # type: ignore[no-any-return]
 
 
 @forecast_group.command("backtest")
@@ -23,9 +39,6 @@ def forecast_group() -> None:
 def backtest(months: int, demo: bool, today: object, seed: int) -> None:
     """Replay the history day by day and score the warnings 3 and 5 days before due against what happened,
     beside the plan-date baseline (late = a line's planned finish after its due date)."""
-    from factorybot.cli import _runtime
-    from forecast.backtest import backtest_store, report
-
     rt = _runtime()
     policy = rt.alert_policy.forecast
     anchor: date = today.date() if today else rt.today()  # type: ignore[attr-defined]
@@ -33,11 +46,6 @@ def backtest(months: int, demo: bool, today: object, seed: int) -> None:
         with rt.uow(read_only=True) as uow:
             result = backtest_store(uow, policy, today=anchor, months=months)
     else:
-        from domain.db import make_engine, make_session_factory
-        from domain.demo import load_demo_plant
-        from domain.models import Base
-        from domain.uow import UnitOfWork
-
         with tempfile.TemporaryDirectory(prefix="factorybot-backtest-") as tmp:
             engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")
             Base.metadata.create_all(engine)

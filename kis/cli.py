@@ -14,9 +14,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from domain.errors import DomainError
-from factorybot.config import ConfigError
-from kis.config import KisConfig
-from kis.jobs import KisJobs
+from kis.demo_kis import build_demo_kis
+from kis.gateway import open_kis
+from kis.importer import reference_importer_sql
+from kis.jobs import KisJobs, holder_name, run_pull, run_push
+from kis.odbc import connect
+from kis.shaped_db import run_inbound_job
+from kis.staging import ddl_script
+from kis.status import kis_status
+from kis.texts import status_text
 
 if TYPE_CHECKING:
     from factorybot.runtime import Runtime
@@ -32,14 +38,10 @@ def kis_group() -> None:
 
 
 def _jobs() -> tuple[Runtime, KisJobs]:
-    from factorybot.cli import _runtime
-
-    rt = _runtime()
-    try:
-        config = KisConfig.from_settings(rt.settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return rt, KisJobs(rt.session_factory, config, rt.alert_policy)
+    """The runtime and the KIS jobs the `factorybot` root group keeps in click's context (ctx.obj, built on
+    first use): this package's commands never import the root command back."""
+    obj = click.get_current_context().obj
+    return obj.runtime, obj.kis_jobs
 
 
 class _Bar:
@@ -111,8 +113,6 @@ def _stoppable(label: str) -> Iterator[None]:
 @click.option("--force", is_flag=True, help=FORCE_HELP.format("pull"))
 def pull_cmd(since: datetime | None, full: bool, force: bool) -> None:
     """Pull approved, open orders, their shipments, production tasks and receipts from KIS now."""
-    from kis.jobs import holder_name, run_pull
-
     if full and since is not None:
         raise click.UsageError("--full 与 --since 不能同时使用：全量核对会读取全部未关闭的订单。")
     _rt, jobs = _jobs()
@@ -136,8 +136,6 @@ def pull_cmd(since: datetime | None, full: bool, force: bool) -> None:
 @click.option("--force", is_flag=True, help=FORCE_HELP.format("push"))
 def push_cmd(force: bool) -> None:
     """Write finished days' completions to the KIS staging table now, and read back what KIS made of them."""
-    from kis.jobs import holder_name, run_push
-
     _rt, jobs = _jobs()
     bar = _Bar("写入 KIS", PUSH_BAR_FROM)
     with _stoppable("完工回写"):
@@ -152,9 +150,6 @@ def push_cmd(force: bool) -> None:
 @kis_group.command("status")
 def status_cmd() -> None:
     """When the last pull and push ran, how they ended, and what waits in the write-back queue."""
-    from kis.status import kis_status
-    from kis.texts import status_text
-
     rt, jobs = _jobs()
     now = datetime.now(UTC)
     with rt.uow(read_only=True) as uow:
@@ -168,9 +163,6 @@ def status_cmd() -> None:
               help="Dialect of the printed DDL (with --print, or when KIS_ODBC is not set).")
 def init_staging_cmd(print_only: bool, dialect: str) -> None:
     """Create the write-back staging table in the KIS database, or print its DDL."""
-    from kis.gateway import open_kis
-    from kis.staging import ddl_script
-
     _rt, jobs = _jobs()
     table = jobs.config.staging_table
     if print_only or not jobs.config.odbc:
@@ -193,8 +185,6 @@ def init_staging_cmd(print_only: bool, dialect: str) -> None:
 def importer_sql_cmd() -> None:
     """Print the reference T-SQL importer (staging rows → unaudited 产品入库 bills) for the plant's Kingdee
     implementer to review; FactoryBot never runs it. Filled in with KIS_STAGING_TABLE and KIS_SCHEMA."""
-    from kis.importer import reference_importer_sql
-
     _rt, jobs = _jobs()
     click.echo(reference_importer_sql(jobs.config.staging_table, jobs.config.schema), nl=False)
     click.echo("以上为参考导入脚本：请交金蝶实施顾问审阅并在测试账套验证后，再作为 SQL Server 代理作业运行。", err=True)
@@ -208,8 +198,6 @@ def demo_db_cmd(path: Path, reset: bool) -> None:
 
     Then: KIS_ODBC="Driver=SQLite3;Database=PATH" factorybot kis pull
     """
-    from kis.demo_kis import build_demo_kis
-
     rt, jobs = _jobs()
     if path.exists() and not reset:
         raise click.ClickException(f"{path} 已存在；如需重建请加 --reset。")
@@ -224,9 +212,6 @@ def demo_db_cmd(path: Path, reset: bool) -> None:
 @kis_group.command("demo-import")
 def demo_import_cmd() -> None:
     """Play the KIS-side job on a demo KIS: staging rows become 产品入库 bills (or are refused)."""
-    from kis.odbc import connect
-    from kis.shaped_db import run_inbound_job
-
     _rt, jobs = _jobs()
     try:
         cnxn = connect(jobs.config.require_odbc(), timeout=jobs.config.timeout, schema=jobs.config.schema)

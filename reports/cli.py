@@ -5,18 +5,31 @@ from __future__ import annotations
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from domain.errors import DomainError
 from domain.uow import UnitOfWork
 from reports import fmt
+from reports.daily_summary import daily_summary, summary_text
 from reports.month import Month, last_full_month
+from reports.monthly import build_monthly, check_month
+from reports.monthly_xlsx import monthly_xlsx
+
+if TYPE_CHECKING:
+    from factorybot.runtime import Runtime
 
 
 @click.group("report")
 def report_group() -> None:
     """Reports: the monthly order-achievement analysis, the daily summary."""
+
+
+def _runtime() -> Runtime:
+    """The runtime the `factorybot` root group keeps in click's context (ctx.obj, built on first use): this
+    package's commands never import the root command back."""
+    return click.get_current_context().obj.runtime  # type: ignore[no-any-return]
 
 
 def _fail(message: str) -> None:
@@ -33,10 +46,8 @@ def _fail(message: str) -> None:
               help="Judge due dates as of this plant day (default: today).")
 def monthly(month: str | None, output: Path | None, file_format: str, as_of: object) -> None:
     """The 月度订单达成分析表 for MONTH (e.g. 2026-10; default: last month) as a PDF or an Excel workbook."""
-    from factorybot.cli import _runtime
-    from reports.monthly import build_monthly, check_month
+    # WeasyPrint takes a second to load: only the command that renders a PDF pays for it.
     from reports.monthly_pdf import filename, render_monthly_pdf
-    from reports.monthly_xlsx import monthly_xlsx
 
     rt = _runtime()
     today = as_of.date() if as_of else rt.today()  # type: ignore[attr-defined]
@@ -64,9 +75,6 @@ def monthly(month: str | None, output: Path | None, file_format: str, as_of: obj
               help="The production day to summarise (default: yesterday).")
 def daily(day: object) -> None:
     """Print the daily summary the managers get as a card at shift start."""
-    from factorybot.cli import _runtime
-    from reports.daily_summary import daily_summary, summary_text
-
     rt = _runtime()
     wanted: date = day.date() if day else rt.today() - timedelta(days=1)  # type: ignore[attr-defined]
     with UnitOfWork(rt.session_factory, read_only=True) as uow:

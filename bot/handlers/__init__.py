@@ -36,10 +36,12 @@ def build_router() -> Router:
     return Router(ROUTES)
 
 
-# (help line, roles allowed or empty for everyone) in route order, for the 帮助 reply.
+# (help line, roles allowed or empty for everyone) in route order, for the 帮助 reply: handed to the help
+# module, which is one of the routes and so cannot import this list.
 ROUTER_HELP: list[tuple[str, frozenset[str]]] = [
     (r.help, r.roles) for group in ROUTES for r in group.routes if r.help
 ]
+help.ROUTER_HELP[:] = ROUTER_HELP
 
 
 def app_menu() -> dict[str, object]:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from alerts import actions, repair
 from alerts.cards import state_line
 from alerts.engine import people_by_id
 from alerts.rules import RULE_LABELS
+from alerts.store import open_alerts_carded_to
 from bot.routing import Ctx, Routes
 from bot.task_refs import ALERTS_DELIVER, ALERTS_TICK, ALERTS_UPDATE_CARDS
 from domain.errors import DomainError
-from domain.models import Alert, AlertCard, RepairTicket, ShopException
-from domain.vocab import AlertStatus
 from wecom.inbound import CardClick, Inbound
 from wecom.replies import NoReply, Reply, Text, UpdateCard
 
@@ -67,10 +64,8 @@ def finished_repair(msg: CardClick, ctx: Ctx) -> Reply:
 
 def _ticket_step(msg: CardClick, ctx: Ctx, action: str) -> Reply:
     step = repair.step(ctx.uow, ticket_id=_id(ctx), userid=ctx.userid, action=action, now=ctx.now)
-    ticket = ctx.uow.session.get(RepairTicket, step.ticket_id)
-    assert ticket is not None
-    exc = ctx.uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
-    return UpdateCard(repair.ticket_card(ticket, exc, task_id=msg.task_id, policy=ctx.tools.alert_policy))
+    return UpdateCard(repair.current_ticket_card(ctx.uow, step.ticket_id, task_id=msg.task_id,
+                                                 policy=ctx.tools.alert_policy))
 
 
 @routes.card(key_prefix="repair:accept:")
@@ -92,17 +87,13 @@ def repair_done(msg: CardClick, ctx: Ctx) -> Reply:
 
 @routes.text(r"预警|我的预警|待处理预警", help="预警：查看待处理的预警（可在卡片上认领、处理）")
 def open_alerts(msg: Inbound, ctx: Ctx) -> Reply:
-    rows = ctx.uow.session.execute(
-        select(Alert, AlertCard.userids).join(AlertCard, AlertCard.alert_id == Alert.id)
-        .where(Alert.status != AlertStatus.CLOSED).order_by(Alert.fired_at.desc())
-    ).all()
-    mine = {a.id: a for a, users in rows if ctx.userid in users.split("|")}
+    mine = open_alerts_carded_to(ctx.uow, ctx.userid)
     if not mine:
         return Text("您目前没有待处理的预警。")
-    people = people_by_id(ctx.uow, {a.acknowledged_by_id for a in mine.values()})
+    people = people_by_id(ctx.uow, {a.acknowledged_by_id for a in mine})
     policy = ctx.tools.alert_policy
     lines = [f"待处理预警 {len(mine)} 条："]
-    for a in list(mine.values())[:15]:
+    for a in mine[:15]:
         lines.append(f"· #{a.id}【{RULE_LABELS.get(a.rule, a.rule)}】{a.title}（{state_line(a, policy, people)}）")
     return Text("\n".join(lines))
 

@@ -9,10 +9,12 @@ from wecom.replies import Reply, Text
 
 routes = Routes("help")
 
+# (help line, roles allowed or empty for everyone) in route order. The router (bot/handlers/__init__.py)
+# imports this module, so this module cannot import it back: the router fills this in once it is built.
+ROUTER_HELP: list[tuple[str, frozenset[str]]] = []
+
 
 def help_text(ctx: Ctx) -> str:
-    from bot.handlers import ROUTER_HELP  # the frozen router's help lines, built once
-
     roles = "、".join(ROLE_LABELS[Role(r)] for r in sorted(ctx.user.roles) if r in Role.__members__.values())
     lines = [f"{ctx.user.name}您好（{roles or '未分配角色'}），您可以："]
     for help_line, allowed in ROUTER_HELP:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.routing import Ctx, Routes
-from bot.usage_cli import usage_text
+from bot.views import usage_text
 from domain.services.usage import usage_report
 from domain.vocab import Role
 from wecom.inbound import Inbound

@@ -6,7 +6,7 @@ Read with a handful of column queries (no ORM objects), because wall screens pol
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -29,10 +29,6 @@ from domain.models import (
 from domain.services.visibility import visible_workshop
 from domain.uow import UnitOfWork
 from domain.vocab import STAGE_ORDER, AlertStatus, ExceptionStatus, OrderStatus, Stage, WorkOrderStatus
-from forecast.policy import ForecastPolicy
-from forecast.projection import LineForecast, Risk
-from forecast.service import open_order_forecasts
-from forecast.text import eta_text, risk_text
 
 LIVE = (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS)
 FINISHED = (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED)
@@ -189,11 +185,27 @@ def board_version(uow: UnitOfWork, *, now: datetime, tz: tzinfo) -> str:
     return "|".join(str(v) for v in (*row, now.astimezone(tz).strftime("%Y%m%d%H%M")))
 
 
+@dataclass(frozen=True)
+class LineOutlook:
+    """What the board shows of the forecast of a work order's line, as plain values: the forecast is
+    computed above the domain (forecast/board.py) and passed in by the entry point."""
+
+    foreseen: bool  # not done, and the forecast sees it late or at risk
+    risk: str  # on_time | at_risk | late
+    eta: str  # 预计 11-28 完工
+    label: str  # 会逾期 2 天
+
+
+# The forecast for the board: in the board's transaction, each live work order's code → its line's outlook.
+BoardForecast = Callable[[UnitOfWork], Mapping[str, LineOutlook]]
+
+
 def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | None = None,
                 token_workshop: str | None = None, filters: BoardFilters = BoardFilters(),
-                now: datetime | None = None, forecast: ForecastPolicy | None = None) -> Board:
+                forecast: BoardForecast | None = None) -> Board:
     """One row per live work order of an open order, and one per unshipped line of an open order that has
-    no live work order (not scheduled yet, or made and waiting to ship)."""
+    no live work order (not scheduled yet, or made and waiting to ship); without a forecast, no row says
+    when it will finish."""
     s = uow.session
     wos = s.execute(
         select(WorkOrder.id, WorkOrder.code, WorkOrder.planned_qty, WorkOrder.planned_start, WorkOrder.line_id,
@@ -233,10 +245,10 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
                              .where(Operation.work_order_id.in_(part))
                              .order_by(Operation.work_order_id, Operation.seq)):
             ops[row[0]].append(row)
-        exceptions.update(s.execute(
+        exceptions.update({wo_id: n for wo_id, n in s.execute(
             select(ShopException.work_order_id, func.count()).where(ShopException.status != ExceptionStatus.CLOSED,
                                                                     ShopException.work_order_id.in_(part))
-            .group_by(ShopException.work_order_id)).all())
+            .group_by(ShopException.work_order_id)) if wo_id is not None})  # in_(part): never None
         for wo_id, name in s.execute(
                 select(WorkReport.work_order_id, Person.name).join(Person, Person.id == WorkReport.operator_id)
                 .where(WorkReport.work_day >= today - timedelta(days=1), WorkReport.work_order_id.in_(part))
@@ -244,10 +256,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             people[wo_id].add(name)
     alerts = open_alerts(uow)
 
-    ahead: dict[str, LineForecast] = {}
-    if now is not None and forecast is not None:
-        ahead = {w.facts.code: ln for o in open_order_forecasts(uow, forecast, now) for ln in o.lines
-                 for w in ln.work_orders}
+    ahead: Mapping[str, LineOutlook] = forecast(uow) if forecast is not None else {}
     scope = visible_workshop(viewer, token_workshop)  # the same rule as the chat's and the order pages'
     rows = []
     for (wo_id, code, planned, start, _line_id, machine, workshop, bill_no, stage, customer, product, item,
@@ -261,7 +270,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
         days_to_due = (due - today).days
         late = days_to_due < 0
         line = ahead.get(code)
-        foreseen = line is not None and not line.done and line.risk != Risk.ON_TIME
+        foreseen = line is not None and line.foreseen
         at_risk = not late and (foreseen or (days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT))
         n_exc = exceptions.get(wo_id, 0)
         status = "late" if late else "exception" if n_exc else "at_risk" if at_risk else "ok"
@@ -272,8 +281,8 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
             stage=Stage(stage).label, stage_index=STAGE_ORDER.index(Stage(stage)),
             planned_start=start.astimezone(tz).strftime("%m-%d %H:%M"), due_date=due.isoformat(), days_to_due=days_to_due, late=late,
             at_risk=at_risk, exceptions=n_exc, alerts=alerts.count([code], bill_no), people=sorted(people[wo_id]),
-            status=status, eta=eta_text(line) if line else None, forecast_risk=line.risk.value if line else None,
-            forecast_label=risk_text(line, today) if line else None, workshops=shops, key=code,
+            status=status, eta=line.eta if line else None, forecast_risk=line.risk if line else None,
+            forecast_label=line.label if line else None, workshops=shops, key=code,
         ))
     for line_id, entry_id, qty, _shipped, due, bill_no, stage, customer, product, item in idle:
         made = finished.get(line_id, [])
