@@ -15,10 +15,8 @@ routes = Routes("text_report")
 def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
     parsed = parse_report_text(ctx.match.get("rest", ""))
     result = record_report(
-        ctx.uow, ctx.policy, userid=ctx.userid, now=ctx.now, notify=ctx.send_text,
+        ctx.uow, ctx.policy, userid=ctx.userid, now=ctx.now, notify=ctx.send_text, enqueue=ctx.enqueue,
         req=ReportRequest(parsed.work_order_code, parsed.good_qty, parsed.defect_qty, source_key=ctx.key,
                           operation_name=parsed.operation),
     )
-    if not result.duplicate:
-        ctx.enqueue("alerts.tick")  # a first report clears 未开工; defects may start a streak
     return Text(report_text(result))
