@@ -9,18 +9,20 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from bot.app import create_app
 from bot.handlers import labels as labels_handler
 from bot.queue import RecordingQueue
 from bot.report_flow import ReportRequest, record_report
 from bot.routing import Route, Router, RouterError, Routes
-from domain.db import make_engine, make_session_factory
+from domain.db import SQLITE_BUSY_MS, make_engine, make_session_factory
 from domain.models import ActionEvent, Customer, Person
 from domain.policy import PlantPolicy
 from domain.uow import ReadOnlyViolation, UnitOfWork, run_unit
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, BotHarness, make_settings, uow_for
+from tests.bot.test_shopfloor_exceptions import png_bytes, send_photo
 from tests.factories import NOW, small_plant
 from wecom.crypto import WeComCrypto
 from wecom.inbound import TextMsg
@@ -130,6 +132,21 @@ def test_a_read_only_unit_reads_while_another_connection_holds_the_write_lock(db
     engine.dispose()
 
 
+@SQLITE_ONLY
+def test_a_short_lock_wait_gives_up_quickly_and_does_not_stay_on_the_pooled_connection(db_url):
+    engine = make_engine(db_url, pool_size=1, max_overflow=0)  # one connection: the next unit reuses it
+    factory = make_session_factory(engine)
+    with WriteLockHolder(db_url, 3.0):
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"), UnitOfWork(factory, lock_wait_ms=100) as uow:
+            uow.session.add(Customer(number="C6", name="苏泊尔"))
+            uow.commit()
+        assert time.monotonic() - started < 1.5
+    busy = run_unit(factory, lambda uow: uow.session.execute(text("PRAGMA busy_timeout")).scalar())
+    assert busy == SQLITE_BUSY_MS
+    engine.dispose()
+
+
 # --- routes ------------------------------------------------------------------------------------------------
 
 
@@ -213,8 +230,6 @@ def test_a_read_only_route_that_writes_fails_loudly(harness):
 
 
 def test_a_photo_is_downloaded_before_the_transaction_opens(live, monkeypatch):
-    from tests.bot.test_shopfloor_exceptions import png_bytes, send_photo
-
     tools = live.app.extensions["bot"].core.tools
     fetch = tools.fetch_media
     open_during_download: list[int] = []
