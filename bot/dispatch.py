@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dedup import DedupStore, Seen, StillRunning
@@ -26,7 +28,7 @@ from domain.errors import DomainError
 from domain.models import ActionEvent
 from domain.policy import PlantPolicy
 from domain.services.people import find_person
-from domain.uow import UnitOfWork
+from domain.uow import UnitOfWork, run_unit
 from domain.vocab import ROLE_LABELS, Role
 from wecom.inbound import CardClick, Inbound, ScanEvent, TextMsg
 from wecom.replies import NoReply, Reply, Text, render_xml
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 
 NOT_ENABLED = "您好！您的企业微信账号尚未开通 FactoryBot，请联系系统管理员开通后再使用。"
 _WO_IN_TEXT = re.compile(r"WO[0-9A-Za-z-]{4,38}", re.IGNORECASE)
+# How long a read-only route's usage row waits for SQLite's write lock before it is left to a thread.
+QUICK_LOCK_WAIT_MS = 200
 SYSTEM_ERROR = "抱歉，系统暂时出错，您的操作未被记录，请稍后再试。如多次出现请联系管理员。"
 
 
@@ -110,7 +114,7 @@ class BotCore:
             raise
         log_callback(route=route.name, user=msg.userid, kind=msg.kind, outcome=outcome, started=started)
         if not recorded:
-            self.record_action(msg.userid, route.name, outcome, started, _subject(msg))
+            self.record_action(msg.userid, route.name, outcome, started, _subject(msg), quick=route.read_only)
         return xml
 
     def _wait_for_first_run(self, key: str) -> Seen | None:
@@ -129,26 +133,42 @@ class BotCore:
             log.warning("claim of %s not released: it is retried after its lease", key, exc_info=True)
 
     def record_action(self, userid: str, route: str, outcome: str, started: float,
-                      subject: str | None) -> int | None:
-        """Keep the action for usage figures; losing one row must never cost the user the reply."""
+                      subject: str | None, *, quick: bool = False) -> int | None:
+        """Keep the action for usage figures; losing one row must never cost the user the reply.
+
+        `quick` (after a read-only route): the row waits for SQLite's write lock only briefly, then is written
+        from a thread, so a chat query is never answered late because another connection is writing."""
+        event = self._event(userid, route, outcome, started, subject)
         try:
-            with UnitOfWork(self.session_factory) as uow:
-                event = self._event(userid, route, outcome, started, subject)
-                uow.session.add(event)
-                uow.commit()
-                return event.id
+            return self._insert_event(event, QUICK_LOCK_WAIT_MS if quick else None)
+        except OperationalError as exc:
+            if quick and "locked" in str(exc.orig):
+                threading.Thread(target=self._insert_late, args=(event,), name="action-event", daemon=True).start()
+                return None
+            log.warning("action event not recorded for %s", route, exc_info=True)
         except Exception:
             log.warning("action event not recorded for %s", route, exc_info=True)
-            return None
+        return None
+
+    def _insert_event(self, event: ActionEvent, lock_wait_ms: int | None) -> int:
+        with UnitOfWork(self.session_factory, lock_wait_ms=lock_wait_ms) as uow:
+            uow.session.add(event)
+            uow.commit()
+            return event.id
+
+    def _insert_late(self, event: ActionEvent) -> None:
+        try:
+            self._insert_event(event, None)
+        except Exception:
+            log.warning("action event not recorded for %s", event.route, exc_info=True)
 
     def update_action(self, event_id: int | None, outcome: str) -> None:
         """A deferred route's real outcome, from its task: the callback recorded it as answered (ok)."""
         if event_id is None:
             return
         try:
-            with UnitOfWork(self.session_factory) as uow:
-                uow.session.execute(update(ActionEvent).where(ActionEvent.id == event_id).values(outcome=outcome))
-                uow.commit()
+            run_unit(self.session_factory, lambda uow: uow.session.execute(
+                update(ActionEvent).where(ActionEvent.id == event_id).values(outcome=outcome)))
         except Exception:
             log.warning("action event %s not updated to %s", event_id, outcome, exc_info=True)
 
@@ -160,8 +180,7 @@ class BotCore:
     def _reply(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str,
                started: float) -> tuple[Reply, str, bool]:
         if route.defer is not None:
-            with UnitOfWork(self.session_factory) as uow:
-                refusal = self._refusal(uow, route, msg)
+            refusal = run_unit(self.session_factory, lambda uow: self._refusal(uow, route, msg), read_only=True)
             if refusal is not None:
                 return refusal, REFUSED, False
             # Recorded now, as answered; the task sets the outcome it really had (user_error, failed…).
@@ -189,29 +208,47 @@ class BotCore:
 
     def run_route(self, route: Route, match: Mapping[str, str], msg: Inbound, key: str,
                   started: float | None = None) -> RouteRun:
-        """Run one handler in one transaction; active messages are returned, to be sent after commit.
+        """Run one handler in one unit of work; active messages are returned, to be sent after commit.
 
-        With `started`, a successful run records its action event in the same transaction: on SQLite every
-        transaction queues for the one write lock, so a second one per callback halves the throughput.
+        A route's slow I/O (`prepare`) runs before the transaction opens, and what a handler leaves for
+        after the commit (uow.after_commit: a PDF render, a report's follow-ups) runs once it has committed,
+        then the tasks it asked for are queued. A read_only route reads without SQLite's write lock.
+        With `started`, a successful writing run records its action event in the same transaction: on SQLite
+        every writing transaction queues for the one write lock, so a second one per callback halves the
+        throughput. A read-only run's event is left to the caller, which records it without waiting long.
         """
-        with UnitOfWork(self.session_factory) as uow:
+        prepared: Any = None
+        if route.prepare is not None:
+            try:
+                prepared = route.prepare(msg, self.tools)
+            except DomainError as exc:
+                return RouteRun(Text(exc.message), [], USER_ERROR)
+        record = started is not None and not route.read_only
+
+        def body(uow: UnitOfWork) -> RouteRun | tuple[Reply, Ctx]:
             refusal = self._refusal(uow, route, msg)
             if refusal is not None:
                 return RouteRun(refusal, [], REFUSED)
             user = find_person(uow, msg.userid)
             assert user is not None
-            ctx = Ctx(uow, self.policy, self.clock(), user, key, match, public_url=self.public_url, tools=self.tools)
-            try:
-                reply = route.fn(msg, ctx)
-            except DomainError as exc:
-                uow.rollback()
-                return RouteRun(Text(exc.message), [], USER_ERROR)
-            if started is not None:
+            ctx = Ctx(uow, self.policy, self.clock(), user, key, match, public_url=self.public_url,
+                      tools=self.tools, prepared=prepared)
+            reply = route.fn(msg, ctx)
+            if record:
+                assert started is not None
                 uow.session.add(self._event(msg.userid, route.name, OK, started, _subject(msg)))
-            uow.commit()
-            for name, kwargs in ctx.tasks:
-                self.queue.enqueue(name, **kwargs)
-            return RouteRun(reply, ctx.outbox, OK, recorded=started is not None)
+            return reply, ctx
+
+        try:
+            done = run_unit(self.session_factory, body, read_only=route.read_only)
+        except DomainError as exc:
+            return RouteRun(Text(exc.message), [], USER_ERROR)
+        if isinstance(done, RouteRun):
+            return done
+        reply, ctx = done
+        for name, kwargs in ctx.tasks:
+            self.queue.enqueue(name, **kwargs)
+        return RouteRun(reply, ctx.outbox, OK, recorded=record)
 
     def send_later(self, outbox: list[Outgoing], key: str | None = None) -> None:
         """Active messages into the outbox, in a short transaction right after the handler's, keyed by the
@@ -221,7 +258,5 @@ class BotCore:
             return
         if any(out.file is not None for out in outbox):
             raise RuntimeError("files can only be sent from a deferred route")
-        with UnitOfWork(self.session_factory) as uow:
-            queue_outgoing(uow, outbox, self.clock(), key)
-            uow.commit()
+        run_unit(self.session_factory, lambda uow: queue_outgoing(uow, outbox, self.clock(), key))
         self.queue.enqueue(ALERTS_DELIVER)

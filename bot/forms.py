@@ -20,15 +20,15 @@ from bot.deps import BotDeps
 from bot.report_flow import ReportRequest, done_headline, record_report
 from bot.report_parse import parse_qty
 from bot.routing import Outgoing
-from bot.task_refs import ALERTS_TICK
 from bot.web_auth import current_userid, login_required, page
 from domain.errors import DomainError
 from domain.safe_compare import safe_equal
 from domain.services import reporting
+from domain.tasks_registry import TaskRef
+from domain.uow import run_unit
 
 log = logging.getLogger(__name__)
 bp = Blueprint("forms", __name__, url_prefix="/forms", template_folder="templates")
-
 
 
 def _deps() -> BotDeps:
@@ -66,8 +66,8 @@ def _render_form(userid: str, payload: str, *, error: str = "", good: str = "", 
     deps = _deps()
     try:
         code = deps.runtime.policy.read_label(payload, deps.core.clock())
-        with deps.runtime.uow() as uow:
-            prompt = reporting.prepare_report(uow, deps.runtime.policy, work_order_code=code, userid=userid)
+        prompt = run_unit(deps.core.session_factory, lambda uow: reporting.prepare_report(
+            uow, deps.runtime.policy, work_order_code=code, userid=userid), read_only=True)
     except DomainError as exc:
         return _page(400 if status == 200 else status, "无法报工", exc.message)
     token = token or _form_token(userid, secrets.token_urlsafe(12))
@@ -88,23 +88,24 @@ def submit_report() -> Any:
         return _page(400, "表单已失效", "表单已失效，请回到企业微信重新扫码。")
     deps = _deps()
     outbox: list[Outgoing] = []
+    tasks: list[TaskRef] = []
     try:
         good = parse_qty(good_raw.strip() or "0", "良品数量")
         defect = parse_qty(defect_raw.strip() or "0", "不良数量")
         code = deps.runtime.policy.read_label(payload, deps.core.clock())
-        with deps.runtime.uow() as uow:
-            result = record_report(
-                uow, deps.runtime.policy, userid=userid, now=deps.core.clock(),
-                notify=lambda users, text: outbox.append(Outgoing(tuple(users), text=text)),
-                req=ReportRequest(code, good, defect, source_key=f"form:{token.split('.', 1)[0]}"),
-            )
-            uow.commit()
+        req = ReportRequest(code, good, defect, source_key=f"form:{token.split('.', 1)[0]}")
+        # The report's follow-ups (the notice, the alert round) are registered by record_report and run
+        # once the unit has committed.
+        result = run_unit(deps.core.session_factory, lambda uow: record_report(
+            uow, deps.runtime.policy, userid=userid, now=deps.core.clock(), req=req,
+            notify=lambda users, text: outbox.append(Outgoing(tuple(users), text=text)),
+            enqueue=lambda name: tasks.append(name)))
     except DomainError as exc:
         deps.core.record_action(userid, "forms.report", "user_error", started, _subject(payload))
         return _render_form(userid, payload, error=exc.message, good=good_raw, defect=defect_raw, token=token,
                             status=400)
     deps.core.record_action(userid, "forms.report", "ok", started, result.work_order_code)
     deps.core.send_later(outbox)
-    if not result.duplicate:
-        deps.core.queue.enqueue(ALERTS_TICK)
+    for name in tasks:
+        deps.core.queue.enqueue(name)
     return render_template("report_done.html", r=result, headline=done_headline(result))

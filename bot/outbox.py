@@ -29,7 +29,7 @@ from bot.dedup import sent_part_key
 from bot.routing import Outgoing
 from domain.models import AlertCard, Notice
 from domain.services.outbox import ACTIVE, queue_message
-from domain.uow import UnitOfWork
+from domain.uow import UnitOfWork, run_unit
 from domain.vocab import NoticeState
 from wecom.client import DUPLICATE_CHECK_SECONDS, WeComClient
 from wecom.errors import Throttled, TransientError, WeComAPIError
@@ -99,10 +99,10 @@ def deliver(session_factory: sessionmaker[Session], client: WeComClient, now: Ca
     The rows looked at include those backing off (a few columns each): they say whose later messages must
     wait, and a long outage's backlog must not hide a new message from the round."""
     started = now()
-    with UnitOfWork(session_factory) as uow:
-        rows = list(uow.session.execute(
-            select(Notice.id, Notice.userids, Notice.state, Notice.next_attempt_at, Notice.claimed_at)
-            .where(Notice.state.in_(ACTIVE)).order_by(Notice.id).limit(limit)))
+    # A read: it must not queue behind the callbacks' writes for SQLite's lock.
+    rows = run_unit(session_factory, lambda uow: list(uow.session.execute(
+        select(Notice.id, Notice.userids, Notice.state, Notice.next_attempt_at, Notice.claimed_at)
+        .where(Notice.state.in_(ACTIVE)).order_by(Notice.id).limit(limit))), read_only=True)
     sent = failed = waiting = 0
     # People with an earlier message still waiting (backing off, throttled, being sent): their later ones wait
     # too, so each person's messages keep their order. A group send holds back all of its members.

@@ -10,15 +10,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.task_refs import ALERTS_TICK
 from domain import qr_payload
 from domain.policy import PlantPolicy
 from domain.services import reporting
 from domain.services.people import workshop_leads
 from domain.services.reporting import ReportPrompt, ReportResult
+from domain.tasks_registry import TaskRef
 from domain.uow import UnitOfWork
 from wecom.cards import Button, button_card
 
 Notify = Callable[[Iterable[str], str], None]
+Enqueue = Callable[[TaskRef], None]  # a registered task, queued once the report has committed
 
 
 @dataclass(frozen=True)
@@ -32,18 +35,31 @@ class ReportRequest:
 
 
 def record_report(
-    uow: UnitOfWork, policy: PlantPolicy, *, userid: str, req: ReportRequest, now: datetime, notify: Notify
+    uow: UnitOfWork, policy: PlantPolicy, *, userid: str, req: ReportRequest, now: datetime, notify: Notify,
+    enqueue: Enqueue,
 ) -> ReportResult:
+    """Record the report and register everything that follows it, the one place that does.
+
+    In the transaction (reporting.report_work): the quantities, the points, the operation's and the work
+    order's status and the order's stage. After the commit (uow.after_commit), only for a report that was
+    counted now, not a repeat: the notice to the next operation's leads, once, on the report that finished
+    the operation; and an alert round, since a first report clears 未开工 and defects may make two bad in a
+    row. Nothing here runs if the report is refused or the transaction fails.
+    """
     result = reporting.report_work(
         uow, policy, work_order_code=req.work_order_code, userid=userid, good_qty=req.good_qty,
         defect_qty=req.defect_qty, source_key=req.source_key, now=now, operation_name=req.operation_name,
         operation_seq=req.operation_seq,
     )
+    if result.duplicate:
+        return result
     # next_operation is set only on the report that finished the operation: the notice goes out once.
-    if result.next_operation and not result.duplicate:
+    if result.next_operation:
         leads = workshop_leads(uow, result.next_workshop)
         if leads:
-            notify(leads, next_operation_text(result))
+            text = next_operation_text(result)
+            uow.after_commit(lambda: notify(leads, text))
+    uow.after_commit(lambda: enqueue(ALERTS_TICK))
     return result
 
 

@@ -21,7 +21,7 @@ from alerts.outbox import queue_card
 from alerts.policy import AlertPolicy
 from alerts.routing import people_with
 from domain.models import ProcessedMessage
-from domain.uow import UnitOfWork
+from domain.uow import UnitOfWork, run_unit
 from reports import fmt
 from reports.daily_summary import DailySummary, daily_summary, summary_rows
 from reports.month import Month, last_full_month
@@ -64,8 +64,9 @@ def monthly_message(r: MonthlyReport, name: str, size: int) -> str:
 def send_monthly(session_factory: sessionmaker[Session], client: WeComClient, policy: AlertPolicy, *,
                  userids: Sequence[str], month: Month, as_of: date, file_format: str = PDF) -> Sent | None:
     """Render the month, upload it as a WeCom file and send it with its headline figures to `userids`."""
-    with UnitOfWork(session_factory, read_only=True) as uow:
-        report = build_monthly(uow, month, as_of=as_of, policy=policy)
+    # Read, then render outside the transaction: the PDF takes seconds.
+    report = run_unit(session_factory, lambda uow: build_monthly(uow, month, as_of=as_of, policy=policy),
+                      read_only=True)
     name, content = monthly_file(report, file_format)
     limit = MEDIA_LIMITS["file"]
     if len(content) > limit:
@@ -84,19 +85,16 @@ def send_monthly(session_factory: sessionmaker[Session], client: WeComClient, po
 
 
 def _claim(session_factory: sessionmaker[Session], key: str, now: datetime) -> bool:
-    with UnitOfWork(session_factory) as uow:
-        uow.session.add(ProcessedMessage(key=key, reply_xml=None, created_at=now))
-        try:
-            uow.commit()
-        except IntegrityError:
-            return False
+    try:
+        run_unit(session_factory, lambda uow: uow.session.add(ProcessedMessage(key=key, reply_xml=None,
+                                                                             created_at=now)))
+    except IntegrityError:
+        return False
     return True
 
 
 def _release(session_factory: sessionmaker[Session], key: str) -> None:
-    with UnitOfWork(session_factory) as uow:
-        uow.session.execute(delete(ProcessedMessage).where(ProcessedMessage.key == key))
-        uow.commit()
+    run_unit(session_factory, lambda uow: uow.session.execute(delete(ProcessedMessage).where(ProcessedMessage.key == key)))
 
 
 def monthly_to_executives(session_factory: sessionmaker[Session], client: WeComClient, alert_policy: AlertPolicy,
@@ -104,8 +102,7 @@ def monthly_to_executives(session_factory: sessionmaker[Session], client: WeComC
     """Last month's report to the REPORT_MONTHLY_TO roles, once per month."""
     today = now.astimezone(reports.tz).date()
     month = last_full_month(today)
-    with UnitOfWork(session_factory, read_only=True) as uow:
-        userids = people_with(uow, reports.monthly_to, None)
+    userids = run_unit(session_factory, lambda uow: people_with(uow, reports.monthly_to, None), read_only=True)
     if not userids:
         log.warning("monthly report %s: nobody has the roles %s", month.iso, ",".join(reports.monthly_to))
         return None

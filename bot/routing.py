@@ -21,6 +21,8 @@ from wecom.menu import MenuButton
 from wecom.replies import Reply
 
 Handler = Callable[[Any, "Ctx"], Reply]
+# Slow I/O a handler needs (a media download): run before its transaction opens, never inside it.
+Prepare = Callable[[Any, Any], Any]
 Matcher = Callable[[Inbound], Mapping[str, str] | None]
 
 
@@ -47,6 +49,7 @@ class Ctx:
     public_url: str = ""
     tools: Any = None  # bot.tools.HandlerTools: the WeCom client and the photo store, for handlers that fetch
     tasks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # queued once the transaction commits
+    prepared: Any = None  # what the route's `prepare` fetched before the transaction opened
 
     @property
     def userid(self) -> str:
@@ -80,6 +83,9 @@ class Route:
     help: str | None = None
     catch_all: bool = False
     button: MenuButton | None = None  # the app-menu button whose event this route answers
+    # A read: its unit of work takes no write lock on SQLite, and writing in it fails (ReadOnlyViolation).
+    read_only: bool = False
+    prepare: Prepare | None = None  # (msg, tools) -> ctx.prepared, run outside any transaction
 
     def allows(self, person: Person) -> bool:
         return not self.roles or bool(person.roles & self.roles)
@@ -93,12 +99,12 @@ class Routes:
         self.routes: list[Route] = []
 
     def _add(self, kind: str, matcher: Matcher, *, roles: Iterable[str] = (), defer: str | None = None,
-             help: str | None = None, catch_all: bool = False,
-             button: MenuButton | None = None) -> Callable[[Handler], Handler]:
+             help: str | None = None, catch_all: bool = False, button: MenuButton | None = None,
+             read_only: bool = False, prepare: Prepare | None = None) -> Callable[[Handler], Handler]:
         def decorate(fn: Handler) -> Handler:
             self.routes.append(
                 Route(f"{self.module}.{fn.__name__}", kind, matcher, fn, frozenset(roles), defer, help, catch_all,
-                      button)
+                      button, read_only, prepare)
             )
             return fn
 
@@ -165,6 +171,10 @@ class Router:
             if route.name in self.by_name:
                 raise RouterError(f"duplicate route name {route.name}")
             self.by_name[route.name] = route
+        for route in self.routes:
+            if route.prepare is not None and route.defer is None:
+                # Its slow step would hold WeCom's 5 seconds; a deferred route runs it in a task.
+                raise RouterError(f"route {route.name} prepares slow work and must be deferred")
         fallbacks = [i for i, r in enumerate(self.routes) if r.kind == "fallback"]
         if fallbacks != [len(self.routes) - 1]:
             raise RouterError("exactly one fallback route is required, and it must come last")

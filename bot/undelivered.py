@@ -21,7 +21,7 @@ from alerts.outbox import queue_text
 from alerts.routing import people_with
 from domain.models import ProcessedMessage
 from domain.services.delivery import UnreachablePerson, record_undelivered, unreachable_since
-from domain.uow import UnitOfWork
+from domain.uow import UnitOfWork, run_unit
 from domain.vocab import Role, Undelivered, Unreachable
 from factorybot.config import Settings
 from reports.schedule import Cron
@@ -43,10 +43,9 @@ class Recorder:
         self.session_factory, self.clock = session_factory, clock
 
     def __call__(self, report: NotDelivered) -> None:
-        with UnitOfWork(self.session_factory) as uow:
-            record_undelivered(uow, msgid=report.msgid, msgtype=report.msgtype, at=self.clock(),
-                               recipients=[(who, Undelivered(reason)) for who, reason in report.recipients])
-            uow.commit()
+        run_unit(self.session_factory, lambda uow: record_undelivered(
+            uow, msgid=report.msgid, msgtype=report.msgtype, at=self.clock(),
+            recipients=[(who, Undelivered(reason)) for who, reason in report.recipients]))
 
 
 @dataclass(frozen=True)
@@ -94,22 +93,23 @@ def queue_digest(session_factory: sessionmaker[Session], client: WeComClient, po
                  now: datetime) -> bool:
     """Today's notice to the administrators into the outbox, once per plant day; False if nothing to say."""
     day = now.astimezone(policy.tz).date()
-    with UnitOfWork(session_factory, read_only=True) as uow:
-        found = unreachable_since(uow, now - DIGEST_WINDOW)
-        admins = people_with(uow, policy.to, None)
+    found, admins = run_unit(session_factory, lambda uow: (unreachable_since(uow, now - DIGEST_WINDOW),
+                                                          people_with(uow, policy.to, None)), read_only=True)
     if not found or not admins:
         return False
     # user/get is HTTP: asked before the write transaction opens.
     people = [(p, why) for p in found if (why := classify(client, p)) is not None]
     if not people:
         return False
-    with UnitOfWork(session_factory) as uow:
+
+    def claim_and_queue(uow: UnitOfWork) -> bool:
         try:
             with uow.session.begin_nested():
                 uow.session.add(ProcessedMessage(key=f"job:{DIGEST_JOB}:{day.isoformat()}", reply_xml=None,
                                                  created_at=now))
         except IntegrityError:
-            return False
+            return False  # already sent today: nothing else was written
         queue_text(uow, admins, digest_text(people, now, policy.tz), now)
-        uow.commit()
-    return True
+        return True
+
+    return run_unit(session_factory, claim_and_queue)

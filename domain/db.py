@@ -14,7 +14,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -35,13 +35,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 READ_ONLY = "factorybot_read_only"
+# How long (ms) a writer waits for SQLite's write lock; a unit of work may ask for less (LOCK_WAIT_MS), e.g.
+# a usage row that must not hold a chat reply behind another writer.
+LOCK_WAIT_MS = "factorybot_lock_wait_ms"
+SQLITE_BUSY_MS = 30_000
 
 
 def _sqlite_begin(conn: Any) -> None:
     # SQLite's deferred BEGIN lets two writers read the same quantities and then fail late;
     # BEGIN IMMEDIATE serialises writers up front, which is what report_work relies on. A unit of
-    # work that only reads (a board poll) must not queue behind writers for the lock, so it defers.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+    # work that only reads (a board poll, a chat query) must not queue behind writers for the lock, so it defers.
+    options = conn.get_execution_options()
+    wait = int(options.get(LOCK_WAIT_MS, SQLITE_BUSY_MS))
+    info = conn.connection.info  # per DBAPI connection: a shortened wait must not stay on a pooled one
+    if info.get(LOCK_WAIT_MS, SQLITE_BUSY_MS) != wait:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={wait}")
+        info[LOCK_WAIT_MS] = wait
+    conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

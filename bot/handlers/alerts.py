@@ -85,7 +85,7 @@ def repair_done(msg: CardClick, ctx: Ctx) -> Reply:
     return reply
 
 
-@routes.text(r"预警|我的预警|待处理预警", help="预警：查看待处理的预警（可在卡片上认领、处理）")
+@routes.text(r"预警|我的预警|待处理预警", read_only=True, help="预警：查看待处理的预警（可在卡片上认领、处理）")
 def open_alerts(msg: Inbound, ctx: Ctx) -> Reply:
     mine = open_alerts_carded_to(ctx.uow, ctx.userid)
     if not mine:
@@ -98,6 +98,6 @@ def open_alerts(msg: Inbound, ctx: Ctx) -> Reply:
     return Text("\n".join(lines))
 
 
-@routes.menu("alerts", name="预警", under="更多", position=30)
+@routes.menu("alerts", name="预警", under="更多", position=30, read_only=True)
 def open_alerts_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return open_alerts(msg, ctx)

@@ -8,6 +8,7 @@ from alerts.intake import exception_opened
 from bot.report_flow import detail_url
 from bot.routing import Ctx, Routes
 from bot.task_refs import ALERTS_DELIVER
+from bot.tools import HandlerTools
 from domain.errors import DomainError
 from domain.services import exception_photos
 from domain.services.exceptions import ExceptionResult, open_exception
@@ -66,7 +67,7 @@ def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
     return Text(_opened_text(result))
 
 
-@routes.card(key_prefix="exc:start:")
+@routes.card(key_prefix="exc:start:", read_only=True)
 def start_from_card(msg: CardClick, ctx: Ctx) -> Reply:
     code = ctx.match["arg"]
     ctx.send_card([ctx.userid], type_card(ctx, None if code == NO_WO else code))
@@ -94,16 +95,21 @@ def pick_type(msg: CardClick, ctx: Ctx) -> Reply:
     ))
 
 
-@routes.card(key_prefix="exc:done:")
+@routes.card(key_prefix="exc:done:", read_only=True)
 def already_reported(msg: CardClick, ctx: Ctx) -> Reply:
     return NoReply()
 
 
-@routes.image(defer="照片已收到，正在保存……")
-def photo(msg: Inbound, ctx: Ctx) -> Reply:
+def _download(msg: Inbound, tools: HandlerTools) -> bytes:
     assert isinstance(msg, ImageMsg)
-    # Fetch first: WeCom keeps media three days, and a refusal must leave nothing half-stored.
-    data = ctx.tools.fetch_media(msg.media_id)
+    return tools.fetch_media(msg.media_id)
+
+
+# Fetched before the transaction opens (a download is HTTP, seconds on a bad day): WeCom keeps media three
+# days, and a refusal must leave nothing half-stored.
+@routes.image(defer="照片已收到，正在保存……", prepare=_download)
+def photo(msg: Inbound, ctx: Ctx) -> Reply:
+    data: bytes = ctx.prepared
     result = exception_photos.attach_photo(
         ctx.uow, store=ctx.tools.photo_store, userid=ctx.userid, source_key=ctx.key, data=data, now=ctx.now
     )

@@ -30,7 +30,7 @@ def risky_line(order: OrderForecast, ctx: Ctx, policy: ForecastPolicy) -> str:
             f"{risk_text(worst, ctx.today)}{reason}")
 
 
-@routes.text(r"风险订单|预计逾期|交期风险|会逾期的订单", help="风险订单：列出预计会逾期或有风险的订单（按实际生产速度预测）")
+@routes.text(r"风险订单|预计逾期|交期风险|会逾期的订单", read_only=True, help="风险订单：列出预计会逾期或有风险的订单（按实际生产速度预测）")
 def risky(msg: Inbound, ctx: Ctx) -> Reply:
     policy = forecast_policy(ctx)
     found = risky_orders(ctx.uow, policy, ctx.now, ctx.user)
@@ -54,6 +54,6 @@ def risky(msg: Inbound, ctx: Ctx) -> Reply:
     return Text("\n".join(out))
 
 
-@routes.menu("risk_orders", name="风险订单", under="更多", position=31)
+@routes.menu("risk_orders", name="风险订单", under="更多", position=31, read_only=True)
 def risky_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return risky(msg, ctx)

@@ -23,16 +23,16 @@ def help_text(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-@routes.text(r"帮助|help|菜单|功能|\?|？", help="帮助：显示本说明")
+@routes.text(r"帮助|help|菜单|功能|\?|？", read_only=True, help="帮助：显示本说明")
 def show_help(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(help_text(ctx))
 
 
-@routes.menu("help", name="帮助", under="更多", position=39)
+@routes.menu("help", name="帮助", under="更多", position=39, read_only=True)
 def help_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(help_text(ctx))
 
 
-@routes.event("enter_agent")
+@routes.event("enter_agent", read_only=True)
 def welcome(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(help_text(ctx))

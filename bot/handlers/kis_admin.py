@@ -20,7 +20,7 @@ from wecom.replies import Reply, Text
 routes = Routes("kis_admin")
 
 
-@routes.text(r"KIS\s*(?P<cmd>同步|拉单|回写|状态)(?:\s+(?P<since>\d{4}-\d{1,2}-\d{1,2}))?", roles=(Role.ADMIN,),
+@routes.text(r"KIS\s*(?P<cmd>同步|拉单|回写|状态)(?:\s+(?P<since>\d{4}-\d{1,2}-\d{1,2}))?", roles=(Role.ADMIN,), read_only=True,
              help="KIS同步 [起始日期] / KIS回写 / KIS状态：立即从 KIS 拉取订单、回写完工，或查看同步状态")
 def kis_command(msg: TextMsg, ctx: Ctx) -> Reply:
     cmd = ctx.match["cmd"]

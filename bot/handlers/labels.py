@@ -42,15 +42,15 @@ def _selection(tokens: list[str], today: date) -> tuple[list[str], str | None, d
     return codes, bill_no, day
 
 
-@routes.text(r"(?:打印)?标签(?P<rest>(?:\s.*)?)", defer="正在生成标签，请稍候……",
+@routes.text(r"(?:打印)?标签(?P<rest>(?:\s.*)?)", defer="正在生成标签，请稍候……", read_only=True,
              roles=(Role.TEAM_LEAD, Role.SUPERVISOR, Role.OPS_MANAGER, Role.ADMIN),
              help="打印标签 工单号/订单号/明天：生成工单二维码标签 PDF（A4 14 格标签纸）")
 def print_labels(msg: TextMsg, ctx: Ctx) -> Reply:
     codes, bill_no, day = _selection(ctx.match.get("rest", "").replace("，", " ").replace(",", " ").split(), ctx.today)
     labels = select_work_orders(ctx.uow, codes=codes, bill_no=bill_no, planned_day=day, tz=ctx.policy.tz,
                                 today=ctx.today)
-    pdf = render_label_sheet(labels, ctx.policy.label_key)
     name = f"工单标签-{bill_no or (day.isoformat() if day else labels[0].code)}.pdf"
-    ctx.send_file([ctx.userid], name, pdf)
+    # Rendering takes seconds: after the commit, so no transaction stays open through it.
+    ctx.uow.after_commit(lambda: ctx.send_file([ctx.userid], name, render_label_sheet(labels, ctx.policy.label_key)))
     return Text(f"已生成 {len(labels)} 张工单标签，共 {pages_needed(len(labels))} 页 A4（每页 {LABELS_PER_SHEET} 张），"
                 f"请查收文件并用 A4 {LABELS_PER_SHEET} 格标签纸打印。\n工单：{'、'.join(label.code for label in labels[:20])}")

@@ -34,26 +34,26 @@ def points_text(s: DaySummary, policy: PlantPolicy) -> str:
             f"每次报工得 {policy.points_per_report} 分，每 100 件良品再加 {policy.points_per_hundred_good} 分。")
 
 
-@routes.text(r"今天|今日|今日报工|今天报工", help="今天：查看您今天的报工记录和积分")
+@routes.text(r"今天|今日|今日报工|今天报工", read_only=True, help="今天：查看您今天的报工记录和积分")
 def today(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(today_text(day_summary(ctx.uow, ctx.userid, day=ctx.today)))
 
 
-@routes.text(r"我的积分|积分", help="我的积分：查看今日和本月积分")
+@routes.text(r"我的积分|积分", read_only=True, help="我的积分：查看今日和本月积分")
 def points(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(points_text(day_summary(ctx.uow, ctx.userid, day=ctx.today), ctx.policy))
 
 
-@routes.menu("my_today", name="我的今天", under="我的", position=21)
+@routes.menu("my_today", name="我的今天", under="我的", position=21, read_only=True)
 def today_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return today(msg, ctx)
 
 
-@routes.menu("my_points", name="我的积分", under="我的", position=22)
+@routes.menu("my_points", name="我的积分", under="我的", position=22, read_only=True)
 def points_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return points(msg, ctx)
 
 
-@routes.card(key_prefix="me:today")
+@routes.card(key_prefix="me:today", read_only=True)
 def today_from_card(msg: Inbound, ctx: Ctx) -> Reply:
     return today(msg, ctx)

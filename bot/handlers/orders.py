@@ -17,7 +17,7 @@ routes = Routes("orders")
 BILL = r"(?:订单\s*|查询?\s*)?(?P<bill>[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*)"
 
 
-@routes.text(BILL, help="发送订单号（如 SEORD000123）：查看订单阶段、各工序进度、交期和异常")
+@routes.text(BILL, read_only=True, help="发送订单号（如 SEORD000123）：查看订单阶段、各工序进度、交期和异常")
 def order_by_bill(msg: TextMsg, ctx: Ctx) -> Reply:
     progress = orders.order_progress(ctx.uow, ctx.match["bill"], today=ctx.today)
     # The board's rule: an order outside the asker's workshop is refused here as on its order page.
@@ -27,17 +27,17 @@ def order_by_bill(msg: TextMsg, ctx: Ctx) -> Reply:
     return Text(views.order_detail_text(progress, ahead, ctx.today, board_url=board))
 
 
-@routes.text(r"我的订单|我的工单|my\s*orders?", help="我的订单：查看您参与的未完成订单")
+@routes.text(r"我的订单|我的工单|my\s*orders?", read_only=True, help="我的订单：查看您参与的未完成订单")
 def mine(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(views.order_list_text("您的未完成订单", orders.my_orders(ctx.uow, ctx.user.userid, today=ctx.today)))
 
 
-@routes.menu("my_orders", name="我的订单", under="我的", position=20)
+@routes.menu("my_orders", name="我的订单", under="我的", position=20, read_only=True)
 def mine_from_menu(msg: Inbound, ctx: Ctx) -> Reply:
     return mine(msg, ctx)
 
 
-@routes.text(r"全部\s*(?P<q>\S.{0,29})", defer="正在汇总，请稍候……",
+@routes.text(r"全部\s*(?P<q>\S.{0,29})", defer="正在汇总，请稍候……", read_only=True,
              help="全部 客户名：分几条消息列出该客户的全部未完成订单")
 def all_for_customer(msg: TextMsg, ctx: Ctx) -> Reply:
     """A big customer can have dozens of open orders: more than one 2048-byte text holds, so send them all."""
@@ -50,7 +50,7 @@ def all_for_customer(msg: TextMsg, ctx: Ctx) -> Reply:
     return Text(chunks[-1])
 
 
-@routes.text(r"(?:客户\s*)?(?P<q>[^\s].{1,29})", help="发送客户名称（如 美的）：列出该客户的未完成订单")
+@routes.text(r"(?:客户\s*)?(?P<q>[^\s].{1,29})", read_only=True, help="发送客户名称（如 美的）：列出该客户的未完成订单")
 def by_customer(msg: TextMsg, ctx: Ctx) -> Reply:
     query = ctx.match["q"].strip()
     found, total = orders.search_orders(ctx.uow, query, today=ctx.today)

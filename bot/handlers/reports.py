@@ -44,7 +44,7 @@ def _request(rest: str, ctx: Ctx) -> tuple[Month, str]:
     return month or last_full_month(ctx.today), file_format
 
 
-@routes.text(r"(?:月报|月报表|月度报表)(?P<rest>(?:\s.*|\d.*)?)", roles=REPORT_ROLES,
+@routes.text(r"(?:月报|月报表|月度报表)(?P<rest>(?:\s.*|\d.*)?)", roles=REPORT_ROLES, read_only=True,
              help="月报 / 月报 2026-10：月度订单达成分析表（PDF 文件；加「Excel」得明细表格）")
 def monthly_report(msg: TextMsg, ctx: Ctx) -> Reply:
     month, file_format = _request(ctx.match.get("rest", ""), ctx)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.report_flow import ReportRequest, detail_url, done_card, form_url, prompt_card, record_report
 from bot.routing import Ctx, Routes
-from bot.task_refs import ALERTS_TICK
 from domain.errors import DomainError
 from domain.services import reporting
 from wecom.cards import make_task_id
@@ -14,7 +13,7 @@ from wecom.replies import Reply, Text, UpdateCard
 routes = Routes("scan_report")
 
 
-@routes.scan(menu_key="scan_report", name="扫码报工", position=10,
+@routes.scan(menu_key="scan_report", name="扫码报工", position=10, read_only=True,
              help="扫一扫工单流转卡上的二维码：一键报工（完成 / 填写数量 / 报异常）")
 def scan_traveller(msg: ScanEvent, ctx: Ctx) -> Reply:
     code = ctx.policy.read_label(msg.scan_result, ctx.now)
@@ -34,12 +33,10 @@ def scan_traveller(msg: ScanEvent, ctx: Ctx) -> Reply:
 def tap_done(msg: CardClick, ctx: Ctx) -> Reply:
     code, seq, qty = _done_args(ctx.match["arg"])
     result = record_report(
-        ctx.uow, ctx.policy, userid=ctx.userid, now=ctx.now, notify=ctx.send_text,
+        ctx.uow, ctx.policy, userid=ctx.userid, now=ctx.now, notify=ctx.send_text, enqueue=ctx.enqueue,
         # Keyed by the card and button, not the delivery: a second tap on the same card is the same report.
         req=ReportRequest(code, qty, 0, source_key=f"card:{msg.task_id}:{msg.event_key}", operation_seq=seq),
     )
-    if not result.duplicate:
-        ctx.enqueue(ALERTS_TICK)  # a first report clears 未开工; defects may start a streak
     return UpdateCard(done_card(result, task_id=msg.task_id,
                                 detail_link=detail_url(ctx.public_url, result.work_order_code)))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.report_flow import ReportRequest, record_report, report_text
 from bot.report_parse import parse_report_text
 from bot.routing import Ctx, Routes
-from bot.task_refs import ALERTS_TICK
 from wecom.inbound import TextMsg
 from wecom.replies import Reply, Text
 
@@ -16,10 +15,8 @@ routes = Routes("text_report")
 def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
     parsed = parse_report_text(ctx.match.get("rest", ""))
     result = record_report(
-        ctx.uow, ctx.policy, userid=ctx.userid, now=ctx.now, notify=ctx.send_text,
+        ctx.uow, ctx.policy, userid=ctx.userid, now=ctx.now, notify=ctx.send_text, enqueue=ctx.enqueue,
         req=ReportRequest(parsed.work_order_code, parsed.good_qty, parsed.defect_qty, source_key=ctx.key,
                           operation_name=parsed.operation),
     )
-    if not result.duplicate:
-        ctx.enqueue(ALERTS_TICK)  # a first report clears 未开工; defects may start a streak
     return Text(report_text(result))
