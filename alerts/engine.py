@@ -176,7 +176,7 @@ def _workshop_days(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[
     # A day's plan is never more than the whole work order (a short run planned at a press's daily rate).
     day_plan = case((WorkOrder.daily_plan_qty < WorkOrder.planned_qty, WorkOrder.daily_plan_qty),
                     else_=WorkOrder.planned_qty)
-    planned = dict(uow.session.execute(
+    planned: dict[str, int | None] = dict(uow.session.execute(
         select(WorkOrder.workshop, func.sum(day_plan)).where(running).group_by(WorkOrder.workshop)
     ).all())
     done = dict(uow.session.execute(
@@ -201,6 +201,8 @@ def _quality_runs(uow: UnitOfWork, policy: AlertPolicy) -> dict[str, list[rules.
     ).all()
     runs: dict[str, list[rules.OrderQuality]] = defaultdict(list)
     for key, code, workshop, good, defect in rows:
+        if key is None:  # never: the query leaves out work orders without one
+            continue
         runs[key].append(rules.OrderQuality(key, code, workshop, good, defect))
     return runs
 

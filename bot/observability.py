@@ -72,7 +72,7 @@ def _register_replacing(registry: CollectorRegistry, collector: Collector) -> No
     try:
         registry.register(collector)
     except ValueError:  # another app in this process (tests) registered one: replace it
-        for old in list(registry._collector_to_names):  # type: ignore[attr-defined]
+        for old in list(registry._collector_to_names):
             if isinstance(old, type(collector)):
                 registry.unregister(old)
         registry.register(collector)

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from domain.safe_compare import safe_equal
 from wecom.errors import TransientError, WeComAPIError
@@ -26,7 +27,7 @@ def page(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("message.html", title=title, message=message), status
 
 
-def authorize_redirect() -> Response:
+def authorize_redirect() -> WerkzeugResponse:
     s = current_app.extensions["bot"].settings
     state = secrets.token_urlsafe(12)
     session[SESSION_STATE] = state

@@ -32,7 +32,7 @@ from wecom.errors import Throttled, TransientError
 log = logging.getLogger(__name__)
 
 
-class BaseTask(Task):  # type: ignore[misc]
+class BaseTask(Task):
     acks_late = True
     soft_time_limit = 120
 

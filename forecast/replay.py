@@ -96,11 +96,11 @@ def load_history(uow: UnitOfWork, policy: ForecastPolicy) -> Past:
             p.days.append(day)
             p.good.append(good)
             p.defect.append(defect)
-    for wo_id, opened, closed, kind in s.execute(
+    for ex_wo_id, opened, closed, kind in s.execute(
             select(ShopException.work_order_id, ShopException.opened_at, ShopException.closed_at,
                    ShopException.type).where(ShopException.work_order_id.is_not(None))):
-        if wo_id in past:
-            past[wo_id].exceptions.append((opened, closed, kind))
+        if ex_wo_id is not None and ex_wo_id in past:
+            past[ex_wo_id].exceptions.append((opened, closed, kind))
     return Past(lines, list(past.values()))
 
 

@@ -110,8 +110,8 @@ def load_snapshot(uow: UnitOfWork, policy: ForecastPolicy, now: datetime, *,
     if order_ids is not None and len(order_ids) > MAX_IN:
         snap = load_snapshot(uow, policy, now, history=history)
         keep = set(order_ids)
-        lines = {k: v for k, v in snap.lines.items() if v.order_id in keep}
-        return Snapshot(lines, [f for f in snap.work_orders if f.line_id in lines], snap.history)
+        kept = {k: v for k, v in snap.lines.items() if v.order_id in keep}
+        return Snapshot(kept, [f for f in snap.work_orders if f.line_id in kept], snap.history)
     # Core execution on the unit of work's connection: no ORM row handling for thousands of plain tuples.
     conn, cal = uow.session.connection(), policy.calendar
     if order_ids is not None:
@@ -128,7 +128,8 @@ def load_snapshot(uow: UnitOfWork, policy: ForecastPolicy, now: datetime, *,
     output = _window_output(uow, cal.last_work_days(last_full, policy.rate_days), last_full, ids if few else None)
     troubles: dict[int, list[str]] = defaultdict(list)
     for wo_id, kind in (conn.execute(_TROUBLES_OF, {"ids": ids}) if few else conn.execute(_TROUBLES)):
-        troubles[wo_id].append(kind)
+        if wo_id is not None:  # always: the query leaves out exceptions without a work order
+            troubles[wo_id].append(kind)
 
     lines: dict[int, LineFacts] = {}
     work_orders: list[WorkOrderFacts] = []

@@ -80,7 +80,8 @@ def _findings(uow: UnitOfWork, policy: AlertPolicy, warned: list[tuple[OrderFore
     for mould, machine in uow.session.execute(
             select(WorkOrder.mould, WorkOrder.machine).distinct()
             .where(WorkOrder.mould.in_(moulds), WorkOrder.machine.is_not(None))):
-        presses[mould].add(machine)
+        if mould is not None and machine is not None:  # always: both are filtered in the query
+            presses[mould].add(machine)
     down = _presses_down(uow)
     # When the presses that could take a mould are busy: projected for the work orders on them only.
     candidates = set().union(*presses.values()) - down if presses else set()

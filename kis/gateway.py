@@ -104,7 +104,8 @@ class PyodbcKisLink:
             tasks, task_states, uses_tasks = self._tasks(since, held.tasks)
             with translated("读取出入库单"):
                 bills = self._stock_bills()
-                shipments = receipts = ()
+                shipments: tuple[mapping.KisMove, ...] = ()
+                receipts: tuple[mapping.KisMove, ...] = ()
                 if bills is not None:
                     order_ids = sorted({o.inter_id for o in orders} | set(held.orders) | set(held.unshipped))
                     shipments = tuple(self._moves(bills, SALES_OUTBOUND, order_ids))

@@ -99,12 +99,14 @@ def collect(uow: UnitOfWork, *, config: KisConfig, today: date, now: datetime) -
 
     rows = qty = 0
     new: list[dict[str, object]] = []
+    days: list[date] = []
     for wo_id, day, good, defect in done:
         have_qty, have_defect, n = queued.get((wo_id, day), (0, 0, 0))
         more = int(good or 0) - have_qty
         if more <= 0:
             continue  # nothing new (a smaller total after a correction is left to the people who corrected it)
         names = "、".join(operators.get((wo_id, day), []))
+        days.append(day)
         new.append(dict(
             source_key=source_key(codes[wo_id], day, n + 1), work_order_id=wo_id, work_day=day, qty=more,
             defect_qty=max(int(defect or 0) - have_defect, 0),
@@ -118,7 +120,6 @@ def collect(uow: UnitOfWork, *, config: KisConfig, today: date, now: datetime) -
     seen = datetime.combine(last_day, datetime.min.time(), tzinfo=config.tz).astimezone(UTC)
     if row.watermark is None or seen > row.watermark:
         row.watermark = seen
-    days = [r["work_day"] for r in new]
     return Collected(rows, qty, min(days, default=None), max(days, default=None))
 
 

@@ -90,16 +90,16 @@ def rate_trend(points: Sequence[tuple[str, float | None]], *, title: str, floor:
         body.append(f'<line x1="{canvas.left}" y1="{y:.1f}" x2="{canvas.left + canvas.plot_w}" y2="{y:.1f}" '
                     f'stroke="{GRID}" stroke-width="1"/>')
         body.append(_text(canvas.left - 6, y + 4, f"{value:.0f}%", anchor="end", size=10, fill=MUTED))
-    step = canvas.plot_w / max(1, len(points))
+    x_step = canvas.plot_w / max(1, len(points))
     xy: list[tuple[float, float] | None] = []
-    for i, (label, value) in enumerate(points):
-        x = canvas.left + step * (i + 0.5)
+    for i, (label, point_value) in enumerate(points):
+        x = canvas.left + x_step * (i + 0.5)
         body.append(_text(x, canvas.top + canvas.plot_h + 18, label, size=11))
-        if value is None:
+        if point_value is None:
             xy.append(None)
             body.append(_text(x, canvas.top + canvas.plot_h - 6, "无应交", size=10, fill=MUTED))
             continue
-        y = canvas.top + canvas.plot_h * (1 - (value - low) / span)
+        y = canvas.top + canvas.plot_h * (1 - (point_value - low) / span)
         xy.append((x, y))
     segment: list[str] = []
     for point in [*xy, None]:
@@ -109,10 +109,10 @@ def rate_trend(points: Sequence[tuple[str, float | None]], *, title: str, floor:
             segment = []
         else:
             segment.append(f"{point[0]:.1f},{point[1]:.1f}")
-    for point, (_, value) in zip(xy, points, strict=True):
-        if point is not None and value is not None:
+    for point, (_, point_value) in zip(xy, points, strict=True):
+        if point is not None and point_value is not None:
             body.append(f'<circle cx="{point[0]:.1f}" cy="{point[1]:.1f}" r="4" fill="{BLUE}"/>')
-            body.append(_text(point[0], point[1] - 9, f"{value:.1f}%", size=11, weight="bold"))
+            body.append(_text(point[0], point[1] - 9, f"{point_value:.1f}%", size=11, weight="bold"))
     return _svg(canvas, body, title)
 
 

@@ -29,7 +29,7 @@ def report_group() -> None:
 def _runtime() -> Runtime:
     """The runtime the `factorybot` root group keeps in click's context (ctx.obj, built on first use): this
     package's commands never import the root command back."""
-    return click.get_current_context().obj.runtime  # type: ignore[no-any-return]
+    return click.get_current_context().obj.runtime
 
 
 def _fail(message: str) -> None:

@@ -208,9 +208,9 @@ def due_lines(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> list[LineFact]:
         wos = work_orders.get(line_id, [])
         candidates: list[date] = []
         if wos and all(w.status in _FINISHED for w in wos):
-            finished = [d for w in wos if (d := _local_day(w.finished_at, tz)) is not None]
-            if finished:
-                candidates.append(max(finished))
+            finish_days = [d for w in wos if (d := _local_day(w.finished_at, tz)) is not None]
+            if finish_days:
+                candidates.append(max(finish_days))
         if line_shipped_at is not None:  # the KIS outbound that completed this very line
             candidates.append(line_shipped_at.astimezone(tz).date())
         elif shipped_at is not None and shipped_qty >= qty:

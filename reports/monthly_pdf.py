@@ -109,7 +109,8 @@ def monthly_html(r: MonthlyReport, *, generated_on: date | None = None) -> str:
             [(name, o.rate_pct or 0.0, f"{fmt.pct(o.rate_pct)}（{o.on_time}/{o.judged} 行）")
              for name, o in worst_first(r.on_time_by_customer[:CHART_CUSTOMERS])],
             title="各客户交期达成率", row_height=17, scale_to=100.0,
-            reference=(r.on_time.rate_pct, f"全厂 {fmt.pct(r.on_time.rate_pct)}") if r.on_time.judged else None)),
+            reference=(r.on_time.rate_pct, f"全厂 {fmt.pct(r.on_time.rate_pct)}")
+            if r.on_time.rate_pct is not None else None)),
         "usage_chart": Markup(charts.horizontal_bars(
             [(g.label, g.share_pct, f"{g.mean_daily_active:.1f}/{g.enrolled} 人（{g.share_pct:.0f}%）")
              for g in (r.usage.by_workshop + r.usage.by_role if r.usage else [])],

@@ -53,7 +53,7 @@ def monthly_xlsx(r: MonthlyReport) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     ot = r.on_time
-    overview = [
+    overview: list[list[Any]] = [
         ["月份", r.month.iso], ["数据截至", r.as_of.isoformat()],
         ["接单（单）", r.received.orders], ["接单（行）", r.received.lines], ["接单数量（件）", r.received.qty],
         ["应交（行）", ot.due], ["应交订单（单）", ot.orders], ["应交数量（件）", ot.due_qty],

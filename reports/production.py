@@ -96,7 +96,7 @@ def defect_pareto(rows: list[QualityRow], top: int = 15) -> list[ParetoBar]:
     return out
 
 
-def _last_operation() -> Select[tuple[int, int]]:
+def _last_operation() -> Select[int, int]:
     return select(Operation.work_order_id.label("wo_id"), func.max(Operation.seq).label("seq")).group_by(
         Operation.work_order_id)
 

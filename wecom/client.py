@@ -103,7 +103,7 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self._default_timeout = timeout
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._default_timeout
         return super().request(method, url, *args, **kwargs)

@@ -54,7 +54,7 @@ def unreachable_since(uow: UnitOfWork, since: datetime) -> list[UnreachablePerso
         counts[recipient] = counts.get(recipient, 0) + 1
     if not latest:
         return []
-    names = dict(uow.session.execute(
+    names: dict[str, str] = dict(uow.session.execute(
         select(func.lower(Person.userid), Person.name).where(func.lower(Person.userid).in_([r.lower() for r in latest]))
     ).all())
     people = [UnreachablePerson(userid=r, name=names.get(r.lower()), reason=latest[r][0], messages=counts[r],

@@ -41,7 +41,7 @@ class LabelData:
         return "→".join(self.route)
 
 
-def _load() -> Select[tuple[WorkOrder]]:
+def _load() -> Select[WorkOrder]:
     return select(WorkOrder).options(
         selectinload(WorkOrder.operations),
         selectinload(WorkOrder.line).selectinload(SalesOrderLine.order),

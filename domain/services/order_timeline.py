@@ -75,7 +75,7 @@ def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
             select(ExceptionPhoto).where(ExceptionPhoto.exception_id == exc.id).order_by(ExceptionPhoto.id))]
         desc = f"：{exc.description}" if exc.description else ""
         events.append(Event(exc.opened_at, "exception",
-                            f"{exc.reporter.name} 报告异常 #{exc.id} {exc.type}（{codes.get(exc.work_order_id, '')}）{desc}",
+                            f"{exc.reporter.name} 报告异常 #{exc.id} {exc.type}（{codes.get(exc.work_order_id, '') if exc.work_order_id is not None else ''}）{desc}",
                             photos))
         if exc.acknowledged_at:
             events.append(Event(exc.acknowledged_at, "exception",

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from domain.errors import DomainError, NotFound
@@ -265,7 +265,7 @@ def my_orders(uow: UnitOfWork, userid: str, *, today: date) -> list[OrderSummary
     """Open orders the person has reported on; team leads and supervisors also see their workshop's."""
     person = active_person(uow, userid)
     reported = select(WorkReport.work_order_id).where(WorkReport.operator_id == person.id)
-    conditions = [WorkOrder.id.in_(reported)]
+    conditions: list[ColumnElement[bool]] = [WorkOrder.id.in_(reported)]
     if person.workshop and person.has_role(Role.TEAM_LEAD, Role.SUPERVISOR):
         conditions.append(WorkOrder.workshop == person.workshop)
         conditions.append(WorkOrder.id.in_(select(Operation.work_order_id).where(Operation.workshop == person.workshop)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import DomainError, NotAllowed, NotFound
@@ -98,6 +98,7 @@ def report_work(
     if taken > cap.limit:
         raise DomainError(_over_message(wo, op, cap, taken))
 
+    guard: ColumnElement[bool]
     if op.seq == wo.operations[0].seq:
         # The tolerance lets the report that finishes the plan overshoot it; nothing is added once it is met.
         guard = (Operation.good_qty < wo.planned_qty) & (Operation.good_qty + good_qty <= wo.planned_qty + cap.tolerance)

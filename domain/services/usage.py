@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import select
 
@@ -134,9 +136,9 @@ def usage_report(uow: UnitOfWork, month: str, *, today: date, tz: tzinfo) -> Usa
     )
 
 
-def _median_scan_to_report(events: list) -> float | None:  # type: ignore[type-arg]
+def _median_scan_to_report(events: Sequence[Any]) -> float | None:
     """Seconds from a successful scan to the same person's next successful report on the same work order."""
-    waiting: dict[tuple[str, str], object] = {}
+    waiting: dict[tuple[str, str], datetime] = {}
     gaps = []
     for e in events:
         if e.outcome != "ok" or not e.subject:
@@ -145,7 +147,7 @@ def _median_scan_to_report(events: list) -> float | None:  # type: ignore[type-a
         if e.route == SCAN_ROUTE:
             waiting[key] = e.at
         elif e.route in REPORT_ROUTES and key in waiting:
-            gap = e.at - waiting.pop(key)  # type: ignore[operator]
+            gap = e.at - waiting.pop(key)
             if gap <= SCAN_TO_REPORT_WITHIN:
                 gaps.append(gap.total_seconds())
     return statistics.median(gaps) if gaps else None
