@@ -15,17 +15,21 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
+from alerts.card_updates import update_cards
 from alerts.policy import AlertPolicy
+from alerts.tick import tick
 from bot.dedup import sent_part_key
 from bot.dispatch import FAILED, BotCore
 from bot.outbox import deliver as deliver_outbox
 from bot.outbox import queue_outgoing
+from bot.report_jobs import monthly_to_executives, queue_daily_summary, send_monthly
 from bot.routing import Outgoing
 from bot.undelivered import DIGEST_JOB, DigestPolicy, queue_digest
 from domain.services.outbox import queue_message
 from domain.tasks_registry import REGISTRY, task
-from domain.uow import UnitOfWork
+from domain.uow import UnitOfWork, run_unit
 from kis import tasks as kis_tasks  # noqa: F401  # imported for its registrations (kis.pull, kis.push)
+from reports.month import Month
 from reports.schedule import DAILY_JOB, MONTHLY_JOB, ReportPolicy
 from wecom.client import WeComClient
 from wecom.inbound import CardClick, Inbound, from_dict
@@ -68,13 +72,15 @@ def run_deferred(deps: TaskDeps, *, route_name: str, inbound: dict[str, Any], ke
         for index, out in enumerate(run.outbox):
             if out.file is not None:
                 _send_file_once(deps, out, sent_part_key(key, index))
-        with UnitOfWork(deps.core.session_factory) as uow:
-            now = deps.core.clock()
+        now = deps.core.clock()
+
+        def queue_answers(uow: UnitOfWork) -> None:
             for index, out in enumerate(run.outbox):
                 if out.file is None:
                     queue_outgoing(uow, [out], now, key, first_index=index)
             queue_reply(uow, msg, run.reply, now, sent_part_key(key, len(run.outbox)))
-            uow.commit()
+
+        run_unit(deps.core.session_factory, queue_answers)
     except Exception:
         deps.core.update_action(event_id, FAILED)
         raise
@@ -102,9 +108,8 @@ def send(
 ) -> None:
     """An active message handed over as a task (older callers; callbacks now write the outbox themselves):
     into the outbox, then a delivery round."""
-    with UnitOfWork(deps.core.session_factory) as uow:
-        queue_message(uow, userids, deps.core.clock(), text=text, card=card, key=key)
-        uow.commit()
+    run_unit(deps.core.session_factory,
+             lambda uow: queue_message(uow, userids, deps.core.clock(), text=text, card=card, key=key))
     alerts_deliver(deps)
 
 
@@ -127,11 +132,7 @@ def queue_reply(uow: UnitOfWork, msg: Inbound, reply: Reply, now: datetime, key:
 @task("alerts.tick")
 def alerts_tick(deps: TaskDeps) -> None:
     """Evaluate, escalate, remind and re-dispatch, then send what that queued."""
-    from alerts.tick import tick
-
-    with UnitOfWork(deps.core.session_factory) as uow:
-        tick(uow, deps.alert_policy, deps.core.clock())
-        uow.commit()
+    run_unit(deps.core.session_factory, lambda uow: tick(uow, deps.alert_policy, deps.core.clock()))
     alerts_deliver(deps)
 
 
@@ -143,8 +144,6 @@ def alerts_deliver(deps: TaskDeps) -> None:
 
 @task("alerts.update_cards")
 def alerts_update_cards(deps: TaskDeps, *, alert_id: int, tapped_task_id: str, response_code: str) -> None:
-    from alerts.card_updates import update_cards
-
     update_cards(deps.core.session_factory, deps.client, deps.alert_policy, alert_id=alert_id,
                  tapped_task_id=tapped_task_id, response_code=response_code, now=deps.core.clock())
     alerts_deliver(deps)
@@ -154,9 +153,6 @@ def alerts_update_cards(deps: TaskDeps, *, alert_id: int, tapped_task_id: str, r
 def reports_send_monthly(deps: TaskDeps, *, userids: list[str], month: str, as_of: str,
                          file_format: str = "pdf") -> None:
     """A monthly report someone asked for in chat: rendered here, sent to them as a WeCom file."""
-    from bot.report_jobs import send_monthly
-    from reports.month import Month
-
     send_monthly(deps.core.session_factory, deps.client, deps.alert_policy, userids=userids,
                  month=Month.parse(month), as_of=date.fromisoformat(as_of), file_format=file_format)
 
@@ -164,19 +160,14 @@ def reports_send_monthly(deps: TaskDeps, *, userids: list[str], month: str, as_o
 @task(MONTHLY_JOB, soft_time_limit=600)
 def reports_monthly(deps: TaskDeps) -> None:
     """Scheduled: last month's report to the executives, once."""
-    from bot.report_jobs import monthly_to_executives
-
     monthly_to_executives(deps.core.session_factory, deps.client, deps.alert_policy, deps.reports, deps.core.clock())
 
 
 @task(DAILY_JOB)
 def reports_daily_summary(deps: TaskDeps) -> None:
     """Scheduled: yesterday's summary card to the managers, through the notice outbox."""
-    from bot.report_jobs import queue_daily_summary
-
-    with UnitOfWork(deps.core.session_factory) as uow:
-        queue_daily_summary(uow, deps.alert_policy, deps.reports, deps.core.clock())
-        uow.commit()
+    run_unit(deps.core.session_factory,
+             lambda uow: queue_daily_summary(uow, deps.alert_policy, deps.reports, deps.core.clock()))
     alerts_deliver(deps)
 
 
