@@ -12,6 +12,7 @@ from alerts.policy import AlertPolicy
 from alerts.rules import EXCEPTION
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import Alert, AlertCard, Person, ShopException
+from domain.services import handling
 from domain.services.exceptions import acknowledge_exception, close_exception
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
@@ -48,11 +49,8 @@ def _exception_of(uow: UnitOfWork, alert: Alert) -> ShopException | None:
 
 def acknowledge(uow: UnitOfWork, *, alert_id: int, userid: str, now: datetime) -> ActionResult:
     alert, person = _load(uow, alert_id, userid)
-    if alert.status != AlertStatus.OPEN:
+    if not handling.acknowledge(alert, person_id=person.id, now=now):
         return ActionResult(alert.id, alert.status, False, f"预警 #{alert.id} 已被处理或认领。")
-    alert.status = AlertStatus.ACKNOWLEDGED
-    alert.acknowledged_at = now
-    alert.acknowledged_by_id = person.id
     exc = _exception_of(uow, alert)
     if exc is not None and exc.status == ExceptionStatus.OPEN:
         acknowledge_exception(uow, exception_id=exc.id, userid=userid, now=now)
@@ -62,15 +60,8 @@ def acknowledge(uow: UnitOfWork, *, alert_id: int, userid: str, now: datetime) -
 
 def close(uow: UnitOfWork, *, alert_id: int, userid: str, now: datetime, resolution: str = "已处理") -> ActionResult:
     alert, person = _load(uow, alert_id, userid)
-    if alert.status == AlertStatus.CLOSED:
+    if not handling.close(alert, person_id=person.id, now=now, resolution=resolution):
         return ActionResult(alert.id, alert.status, False, f"预警 #{alert.id} 已关闭。")
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = now
-        alert.acknowledged_by_id = person.id
-    alert.status = AlertStatus.CLOSED
-    alert.closed_at = now
-    alert.closed_by_id = person.id
-    alert.resolution = resolution
     exc = _exception_of(uow, alert)
     if exc is not None and resolution != "转维修":  # a repair ticket closes the exception when it is done
         close_exception(uow, exception_id=exc.id, userid=userid, now=now, resolution=resolution)

@@ -1,4 +1,4 @@
-"""Small, explicit plants for tests (the big demo plant lives in domain/demo.py)."""
+"""Small, explicit plants for tests (the big demo plant lives in domain/demo/)."""
 
 from __future__ import annotations
 

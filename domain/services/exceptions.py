@@ -10,6 +10,7 @@ from sqlalchemy import select
 from domain.errors import DomainError, NotFound
 from domain.models import ShopException, WorkOrder
 from domain.policy import PlantPolicy
+from domain.services import handling
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
 from domain.vocab import ExceptionStatus
@@ -97,10 +98,7 @@ def acknowledge_exception(uow: UnitOfWork, *, exception_id: int, userid: str, no
     exc = _get(uow, exception_id)
     if exc.status == ExceptionStatus.CLOSED:
         raise DomainError(f"异常 #{exc.id} 已关闭。")
-    if exc.status == ExceptionStatus.OPEN:
-        exc.status = ExceptionStatus.ACKNOWLEDGED
-        exc.acknowledged_at = now
-        exc.acknowledged_by_id = person.id
+    handling.acknowledge(exc, person_id=person.id, now=now)
     uow.flush()
     return _result(exc)
 
@@ -110,14 +108,7 @@ def close_exception(
 ) -> ExceptionResult:
     person = active_person(uow, userid)
     exc = _get(uow, exception_id)
-    if exc.status == ExceptionStatus.CLOSED:
+    if not handling.close(exc, person_id=person.id, now=now, resolution=resolution.strip() or None):
         return _result(exc, duplicate=True)
-    if exc.acknowledged_at is None:
-        exc.acknowledged_at = now
-        exc.acknowledged_by_id = person.id
-    exc.status = ExceptionStatus.CLOSED
-    exc.closed_at = now
-    exc.closed_by_id = person.id
-    exc.resolution = resolution.strip() or None
     uow.flush()
     return _result(exc)
