@@ -30,7 +30,8 @@ from domain.models import (
 )
 from domain.policy import PlantPolicy
 from domain.services.exceptions import acknowledge_exception, close_exception, open_exception
-from domain.services.report_batch import CountedReport, count_report
+from domain.services.report_batch import count_report
+from domain.services.reporting import ReportRows
 from domain.services.stages import advance
 from domain.uow import UnitOfWork
 from domain.vocab import ExceptionStatus, OperationStatus, OrderStatus, Stage, TicketStatus, WorkOrderStatus
@@ -73,7 +74,7 @@ def load_demo_plant(
     return plant.summary()
 
 
-def _count_reports(uow: UnitOfWork, plant: Plant) -> tuple[dict[str, SalesOrder], list[CountedReport]]:
+def _count_reports(uow: UnitOfWork, plant: Plant) -> tuple[dict[str, SalesOrder], list[ReportRows]]:
     """Every report of the plan, in time order, through the reporting service's rule (report_batch): it
     decides which operations and work orders are done and moves each order's stage."""
     session = uow.session
@@ -83,7 +84,7 @@ def _count_reports(uow: UnitOfWork, plant: Plant) -> tuple[dict[str, SalesOrder]
             .selectinload(WorkOrder.operations)))}
     people = {p.userid: p for p in session.scalars(select(Person))}
     work_orders = {w.code: w for o in orders.values() for line in o.lines for w in line.work_orders}
-    counted: list[CountedReport] = []
+    counted: list[ReportRows] = []
     # Nothing is flushed until _store has the result: the rule works on the loaded objects alone.
     with session.no_autoflush:
         for r in plant.reports:

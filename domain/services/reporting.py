@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -80,10 +81,7 @@ def report_work(
         return _result(uow, policy, existing, duplicate=True, newly_done=False)
 
     person = active_person(uow, userid)
-    if good_qty < 0 or defect_qty < 0 or good_qty + defect_qty <= 0:
-        raise DomainError("数量必须大于0：良品和不良品都不能为负数，且不能同时为0。")
-    if good_qty > MAX_QTY_PER_REPORT or defect_qty > MAX_QTY_PER_REPORT:
-        raise DomainError("数量过大，请核对后重新填写。")
+    check_quantities(good_qty, defect_qty)
 
     wo = _open_work_order(uow, work_order_code)
     op = _choose_operation(wo, person, _op_name(wo, operation_name, operation_seq))
@@ -91,12 +89,8 @@ def report_work(
     # BEGIN IMMEDIATE already serialises writers. The conditional UPDATE below is the real guard.
     session.execute(select(Operation.id).where(Operation.id == op.id).with_for_update())
     session.refresh(op)
-    if op.status == OperationStatus.DONE:  # finished by a report that won the lock
-        raise DomainError(_done_message(wo, op))
-    cap = capacity(wo, op, policy)
-    taken = good_qty if op.seq == wo.operations[0].seq else good_qty + defect_qty
-    if taken > cap.limit:
-        raise DomainError(_over_message(wo, op, cap, taken))
+    # After the lock: an operation finished by a report that won it is refused here.
+    cap, taken = check_room(wo, op, policy, good_qty, defect_qty)
 
     guard: ColumnElement[bool]
     if op.seq == wo.operations[0].seq:
@@ -119,43 +113,17 @@ def report_work(
         raise DomainError(_over_message(wo, op, capacity(wo, op, policy), taken))
     session.refresh(op)
 
-    work_day = policy.work_day(now)
-    points = policy.points_for(good_qty)
-    report = WorkReport(
-        source_key=source_key,
-        work_order_id=wo.id,
-        operation_id=op.id,
-        operator_id=person.id,
-        good_qty=good_qty,
-        defect_qty=defect_qty,
-        points=points,
-        reported_at=now,
-        work_day=work_day,
-    )
+    rows = report_rows(policy, wo, op, person, good_qty=good_qty, defect_qty=defect_qty, source_key=source_key,
+                       now=now)
+    report = WorkReport(**rows.report)
     session.add(report)
     try:
         session.flush()
     except IntegrityError as exc:  # the same delivery raced us in another process
         raise DomainError("该报工已记录，请勿重复提交。") from exc
-    session.add(
-        PointsEntry(
-            person_id=person.id,
-            work_report_id=report.id,
-            points=points,
-            reason=f"报工 {wo.code} {op.name}",
-            work_day=work_day,
-            created_at=now,
-        )
-    )
-    if op.started_at is None:
-        op.started_at = now
-    if wo.started_at is None:
-        wo.started_at = now
-    if wo.status == WorkOrderStatus.PLANNED:
-        wo.status = WorkOrderStatus.IN_PROGRESS
+    session.add(PointsEntry(work_report_id=report.id, **rows.points))
     was_done = op.status == OperationStatus.DONE
-    _refresh_done(wo, now)
-    advance_after_report(uow, wo, op, now)
+    after_count(uow, wo, op, now)
     session.flush()
     return _result(uow, policy, report, duplicate=False, newly_done=op.status == OperationStatus.DONE and not was_done)
 
@@ -164,9 +132,66 @@ def _open_work_order(uow: UnitOfWork, work_order_code: str) -> WorkOrder:
     wo = uow.session.scalar(select(WorkOrder).where(WorkOrder.code == work_order_code.strip().upper()))
     if wo is None:
         raise NotFound(f"工单 {work_order_code} 不存在，请核对工单号。")
+    check_open(wo)
+    return wo
+
+
+# The rule of a report, in pieces that report_work and the bulk counter (report_batch) both call, so the
+# demo plant and a chat report are counted by the same code.
+
+def check_quantities(good_qty: int, defect_qty: int) -> None:
+    if good_qty < 0 or defect_qty < 0 or good_qty + defect_qty <= 0:
+        raise DomainError("数量必须大于0：良品和不良品都不能为负数，且不能同时为0。")
+    if good_qty > MAX_QTY_PER_REPORT or defect_qty > MAX_QTY_PER_REPORT:
+        raise DomainError("数量过大，请核对后重新填写。")
+
+
+def check_open(wo: WorkOrder) -> None:
     if wo.status in (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED, WorkOrderStatus.VOIDED):
         raise DomainError(f"工单 {wo.code} {WorkOrderStatus(wo.status).label}，不能再报工。")
-    return wo
+
+
+def check_room(wo: WorkOrder, op: Operation, policy: PlantPolicy, good_qty: int, defect_qty: int) -> tuple[Capacity, int]:
+    """The operation can still take this report: not done, and what it takes (good for the first operation,
+    good and defect after it) within its capacity. Returns the capacity and what the report takes."""
+    if op.status == OperationStatus.DONE:
+        raise DomainError(_done_message(wo, op))
+    cap = capacity(wo, op, policy)
+    taken = good_qty if op.seq == wo.operations[0].seq else good_qty + defect_qty
+    if taken > cap.limit:
+        raise DomainError(_over_message(wo, op, cap, taken))
+    return cap, taken
+
+
+@dataclass(frozen=True)
+class ReportRows:
+    """A counted report's rows: `report` for WorkReport, `points` for its PointsEntry (without work_report_id)."""
+
+    report: dict[str, Any]
+    points: dict[str, Any]
+
+
+def report_rows(policy: PlantPolicy, wo: WorkOrder, op: Operation, person: Person, *, good_qty: int, defect_qty: int,
+                source_key: str, now: datetime) -> ReportRows:
+    work_day = policy.work_day(now)
+    points = policy.points_for(good_qty)
+    report = dict(source_key=source_key, work_order_id=wo.id, operation_id=op.id, operator_id=person.id,
+                  good_qty=good_qty, defect_qty=defect_qty, points=points, reported_at=now, work_day=work_day)
+    entry = dict(person_id=person.id, points=points, reason=f"报工 {wo.code} {op.name}", work_day=work_day,
+                 created_at=now)
+    return ReportRows(report, entry)
+
+
+def after_count(uow: UnitOfWork, wo: WorkOrder, op: Operation, now: datetime) -> None:
+    """Once the quantities are added: started, done, and the order's stage."""
+    if op.started_at is None:
+        op.started_at = now
+    if wo.started_at is None:
+        wo.started_at = now
+    if wo.status == WorkOrderStatus.PLANNED:
+        wo.status = WorkOrderStatus.IN_PROGRESS
+    _refresh_done(wo, now)
+    advance_after_report(uow, wo, op, now)
 
 
 def _op_name(wo: WorkOrder, name: str | None, seq: int | None) -> str | None:
