@@ -119,3 +119,23 @@ def test_card_facts_come_in_the_same_order_on_every_database(live):
     alert = fire_late_start(live)
     [card] = card_of(live, "sup", alert)
     assert [r["keyname"] for r in card["horizontal_content_list"]] == ["订单", "工单", "产品", "机台", "计划开工"]
+
+
+def test_no_transaction_is_open_while_wecom_updates_the_cards(live):
+    # A WeCom call can take seconds (timeouts, retries): holding a transaction across it would hold
+    # SQLite's write lock, or a PostgreSQL connection idle in transaction, for that long.
+    deps = live.app.extensions["bot"]
+    pool = deps.core.session_factory.kw["bind"].pool
+    open_during: list[int] = []
+    real_update = deps.client.update_card
+
+    def update_card(*args, **kwargs):
+        open_during.append(pool.checkedout())
+        return real_update(*args, **kwargs)
+
+    deps.client.update_card = update_card
+    card = card_of(live, "sup", fire_late_start(live))[0]
+    live.tap("sup", card, "认领")
+    assert open_during == [0]
+    [update] = updates(live)
+    assert update["template_card"]["sub_title_text"].startswith("已认领：王五")
