@@ -10,6 +10,7 @@ from bot.routing import Ctx, Routes
 from bot.task_refs import ALERTS_DELIVER
 from bot.tools import HandlerTools
 from domain.errors import DomainError
+from domain.photos import NormalisedPhoto, normalise_photo
 from domain.services import exception_photos
 from domain.services.exceptions import ExceptionResult, open_exception
 from wecom.cards import MAX_BUTTONS, Button, button_card, make_task_id
@@ -100,16 +101,16 @@ def already_reported(msg: CardClick, ctx: Ctx) -> Reply:
     return NoReply()
 
 
-def _download(msg: Inbound, tools: HandlerTools) -> bytes:
+def _download(msg: Inbound, tools: HandlerTools) -> NormalisedPhoto:
     assert isinstance(msg, ImageMsg)
-    return tools.fetch_media(msg.media_id)
+    return normalise_photo(tools.fetch_media(msg.media_id))
 
 
-# Fetched before the transaction opens (a download is HTTP, seconds on a bad day): WeCom keeps media three
-# days, and a refusal must leave nothing half-stored.
+# Fetched and decoded before the transaction opens (a download is HTTP, seconds on a bad day; decoding a
+# phone photo is CPU): WeCom keeps media three days, and a refusal must leave nothing half-stored.
 @routes.image(defer="照片已收到，正在保存……", prepare=_download)
 def photo(msg: Inbound, ctx: Ctx) -> Reply:
-    data: bytes = ctx.prepared
+    data: NormalisedPhoto = ctx.prepared
     result = exception_photos.attach_photo(
         ctx.uow, store=ctx.tools.photo_store, userid=ctx.userid, source_key=ctx.key, data=data, now=ctx.now
     )

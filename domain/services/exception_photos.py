@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import DomainError, NotFound
 from domain.models import ExceptionPhoto, ShopException
-from domain.photos import PhotoStore, normalise_photo
+from domain.photos import NormalisedPhoto, PhotoStore, normalise_photo
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
 from domain.vocab import ExceptionStatus
@@ -45,7 +45,7 @@ def attach_photo(
     store: PhotoStore,
     userid: str,
     source_key: str,
-    data: bytes,
+    data: bytes | NormalisedPhoto,
     now: datetime,
     exception_id: int | None = None,
     window_minutes: int = 30,
@@ -54,8 +54,9 @@ def attach_photo(
 
     Idempotent by source_key: a repeat returns the first result with duplicate=True and stores nothing.
     """
-    # Decoding is the slow, failure-prone part: do it before a transaction holds any lock.
-    photo = normalise_photo(data)
+    # Decoding is the slow, failure-prone part: the chat route decodes before its transaction opens and
+    # passes the result; raw bytes are decoded here, before the first query.
+    photo = data if isinstance(data, NormalisedPhoto) else normalise_photo(data)
     session = uow.session
     existing = _by_source_key(uow, source_key)
     if existing is not None:

@@ -13,13 +13,16 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from bot.app import create_app
+from bot.handlers import exceptions as exceptions_handler
 from bot.handlers import labels as labels_handler
 from bot.queue import RecordingQueue
 from bot.report_flow import ReportRequest, record_report
 from bot.routing import Route, Router, RouterError, Routes
+from domain import photos
 from domain.db import SQLITE_BUSY_MS, make_engine, make_session_factory
 from domain.models import ActionEvent, Customer, Person
 from domain.policy import PlantPolicy
+from domain.services import exception_photos
 from domain.uow import ReadOnlyViolation, UnitOfWork, run_unit
 from tests.bot.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN, BotHarness, make_settings, uow_for
 from tests.bot.test_shopfloor_exceptions import png_bytes, send_photo
@@ -245,6 +248,24 @@ def test_a_photo_is_downloaded_before_the_transaction_opens(live, monkeypatch):
     passive, active = send_photo(live, "w1", png_bytes())
     assert passive == "照片已收到，正在保存……" and active[-1].startswith("照片已附到异常")
     assert open_during_download == [0]
+
+
+def test_a_photo_is_decoded_before_the_transaction_opens(live, monkeypatch):
+    # Decoding a phone photo is CPU work of a tenth of a second or more: not while SQLite's write lock (or a
+    # PostgreSQL connection) is held for it.
+    decode = photos.normalise_photo
+    open_during_decode: list[int] = []
+
+    def watched(data: bytes, **kwargs: Any):
+        open_during_decode.append(_connections_in_use(live))
+        return decode(data, **kwargs)
+
+    monkeypatch.setattr(exceptions_handler, "normalise_photo", watched, raising=False)
+    monkeypatch.setattr(exception_photos, "normalise_photo", watched)
+    live.say("w1", "报异常 WO20261125-01 设备故障 漏油")
+    passive, active = send_photo(live, "w1", png_bytes())
+    assert passive == "照片已收到，正在保存……" and active[-1].startswith("照片已附到异常")
+    assert open_during_decode == [0]
 
 
 def test_a_label_sheet_is_rendered_after_the_commit(live, monkeypatch, db_url):
