@@ -8,13 +8,9 @@ a per-member send throttle (WeCom silently drops messages over 30/min per member
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -28,8 +24,10 @@ from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
 from wecom.cards import validate_card
-from wecom.errors import Throttled, TransientError, WeComAPIError
+from wecom.errors import TransientError, WeComAPIError
+from wecom.refusals import Refusal, Refusals
 from wecom.replies import truncate_utf8
+from wecom.throttle import RateLimiter
 
 T = TypeVar("T")
 
@@ -46,7 +44,6 @@ MEDIA_LIMITS = {
     "file": 20 * 1024 * 1024,
 }
 MEDIA_MIN_BYTES = 5  # WeCom requires every upload to be larger than 5 bytes
-RATE_WINDOW_SECONDS = 60.0
 MAX_RECIPIENTS = 1000  # touser limit of message/send
 MENU_NOT_FOUND = 46003  # menu/get on an agent that has no menu
 E_ALL_RECIPIENTS_INVALID = 81013
@@ -127,131 +124,6 @@ class _WxClient(WeChatClient):
         )
 
 
-# --- per-member throttle -----------------------------------------------------------------
-
-# Sliding 60 s window over a sorted set per member, checked for all recipients atomically:
-# either every recipient gets a slot or none does (returns the wait in seconds).
-_RATE_SCRIPT = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local member = ARGV[4]
-local wait = 0
-for _, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) >= limit then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + window - now
-    if w > wait then wait = w end
-  end
-end
-if wait > 0 then return tostring(wait) end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, member)
-  redis.call('EXPIRE', key, math.ceil(window) + 1)
-end
-return '0'
-"""
-
-
-class _RateLimiter:
-    def __init__(
-        self, limit: int, redis: Any | None, prefix: str, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.limit = limit
-        self._redis = redis
-        self._prefix = prefix
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._local: dict[str, deque[float]] = {}
-        self._script = redis.register_script(_RATE_SCRIPT) if redis is not None else None
-
-    def key(self, userid: str) -> str:
-        # WeCom userids are case-insensitive; count "ZhangSan" and "zhangsan" together.
-        return f"{self._prefix}:rate:{userid.lower()}"
-
-    def acquire(self, userids: Sequence[str]) -> None:
-        """Reserve one send for each recipient or raise Throttled without reserving any."""
-        if self.limit <= 0 or not userids:
-            return
-        now = self._clock()
-        if self._script is not None:
-            keys = sorted({self.key(u) for u in userids})
-            wait = float(
-                self._script(
-                    keys=keys,
-                    args=[repr(now), RATE_WINDOW_SECONDS, self.limit, f"{now!r}:{uuid.uuid4().hex}"],
-                )
-            )
-        else:
-            wait = self._acquire_local(sorted({u.lower() for u in userids}), now)
-        if wait > 0:
-            raise Throttled(retry_after=wait, message=f"per-member quota of {self.limit}/min reached")
-
-    def _acquire_local(self, users: list[str], now: float) -> float:
-        with self._lock:
-            wait = 0.0
-            for user in users:
-                q = self._local.setdefault(user, deque())
-                while q and q[0] <= now - RATE_WINDOW_SECONDS:
-                    q.popleft()
-                if len(q) >= self.limit:
-                    wait = max(wait, q[0] + RATE_WINDOW_SECONDS - now)
-            if wait > 0:
-                return wait
-            for user in users:
-                self._local[user].append(now)
-            return 0.0
-
-
-# --- refusals an operator must fix --------------------------------------------------------
-
-REFUSAL_TTL_SECONDS = 24 * 3600  # a refusal not seen again for a day no longer makes /readyz fail
-
-
-@dataclass(frozen=True)
-class Refusal:
-    api: str
-    errcode: int
-    hint: str
-    at: float
-
-
-class _Refusals:
-    """The last refusal with a hint, per API, until a call to that API succeeds. In Redis when there is one,
-    so /readyz in the web process sees what the Celery worker's sends met."""
-
-    def __init__(self, redis: Any | None, prefix: str, clock: Callable[[], float] = time.time) -> None:
-        self._redis, self._key, self._clock = redis, f"{prefix}:refusals", clock
-        self._local: dict[str, Refusal] = {}
-        self._lock = threading.Lock()
-
-    def record(self, api: str, errcode: int, hint: str) -> None:
-        refusal = Refusal(api, errcode, hint, self._clock())
-        if self._redis is not None:
-            self._redis.hset(self._key, api, json.dumps(dataclasses.asdict(refusal), ensure_ascii=False))
-            self._redis.expire(self._key, REFUSAL_TTL_SECONDS)
-        else:
-            with self._lock:
-                self._local[api] = refusal
-
-    def clear(self, api: str) -> None:
-        if self._redis is not None:
-            self._redis.hdel(self._key, api)
-        else:
-            with self._lock:
-                self._local.pop(api, None)
-
-    def current(self) -> list[Refusal]:
-        if self._redis is not None:
-            found = [Refusal(**json.loads(v)) for v in self._redis.hgetall(self._key).values()]
-        else:
-            with self._lock:
-                found = list(self._local.values())
-        horizon = self._clock() - REFUSAL_TTL_SECONDS
-        return sorted((r for r in found if r.at >= horizon), key=lambda r: r.api)
-
-
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -303,8 +175,8 @@ class WeComClient:
             RedisStorage(redis, prefix=redis_prefix) if redis is not None else MemoryStorage()
         )
         self._wx = _WxClient(corp_id, secret, api_base=self.api_base, session=session, timeout=timeout)
-        self._limiter = _RateLimiter(per_user_per_minute, redis, redis_prefix)
-        self._refusals = _Refusals(redis, redis_prefix)
+        self._limiter = RateLimiter(per_user_per_minute, redis, redis_prefix)
+        self._refusals = Refusals(redis, redis_prefix)
         # Where the per-recipient record goes (the database, wired by the entry point); it runs after the
         # send, so the caller must not hold a transaction the recorder would wait for.
         self._on_not_delivered = on_not_delivered
