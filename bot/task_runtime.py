@@ -29,10 +29,15 @@ def check_tasks(settings: Settings) -> None:
     REGISTRY.check(build_schedule(settings))
 
 
+def task_deps_for(settings: Settings, runtime: Runtime, core: BotCore, client: WeComClient) -> TaskDeps:
+    """What every task body is handed, the same in the web process and in a Celery worker."""
+    return TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings), kis=jobs_for(runtime),
+                    digest=build_digest_policy(settings))
+
+
 def build_queue(settings: Settings, runtime: Runtime, core: BotCore, client: WeComClient, *,
                 start_periodic: bool) -> TaskQueue:
-    table = task_table(TaskDeps(core, client, runtime.alert_policy, build_report_policy(settings),
-                                kis=jobs_for(runtime), digest=build_digest_policy(settings)))
+    table = task_table(task_deps_for(settings, runtime, core, client))
     retry = {spec.name: spec.retry for spec in REGISTRY}
     if settings.redis_url:
         # Celery's broker is Redis too: while it is down, tasks run here rather than fail the callback.

@@ -17,15 +17,11 @@ from bot.app import build_deps
 from bot.log_masking import secret_values
 from bot.observability import configure_logging, request_id
 from bot.queue import CeleryQueue
-from bot.tasks import TaskDeps
-from bot.undelivered import build_digest_policy
+from bot.task_runtime import check_tasks, task_deps_for
 from domain.tasks_registry import REGISTRY, RetryPolicy, TaskSpec, UnknownTaskError
 from factorybot.celery_app import make_celery
 from factorybot.config import ConfigError, Settings
 from factorybot.runtime import build_alert_policy, build_policy
-from factorybot.schedule import build_schedule
-from kis.tasks import jobs_for
-from reports.schedule import build_report_policy
 from wecom.crypto import WeComCrypto
 from wecom.errors import Throttled, TransientError
 
@@ -45,8 +41,7 @@ def task_deps() -> Any:
     global _deps
     if _deps is None:
         deps = build_deps(settings, queue=CeleryQueue(celery))
-        _deps = TaskDeps(deps.core, deps.client, deps.runtime.alert_policy, build_report_policy(deps.settings),
-                         kis=jobs_for(deps.runtime), digest=build_digest_policy(deps.settings))
+        _deps = task_deps_for(deps.settings, deps.runtime, deps.core, deps.client)
     return _deps
 
 
@@ -78,7 +73,7 @@ def celery_task(spec: TaskSpec) -> Task:
 try:
     settings = Settings.from_env()
     celery = make_celery(settings)  # parses the report crontabs and roles for the beat schedule
-    REGISTRY.check(build_schedule(settings))
+    check_tasks(settings)
 except (ConfigError, UnknownTaskError) as exc:
     raise SystemExit(str(exc)) from exc
 configure_logging(settings.log_level, settings.log_format, mask_values=secret_values(settings))
