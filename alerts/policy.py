@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from domain.calendar_book import CalendarBook
+from domain.plant_calendar import PlantCalendar
 from domain.vocab import Role
 from forecast.calendar import ShiftCalendar
 from forecast.policy import ForecastPolicy
@@ -19,6 +22,8 @@ BUILTIN_ROUTES: dict[str, tuple[str, ...]] = {"kis_pull_failed": (Role.ADMIN,), 
 @dataclass(frozen=True)
 class AlertPolicy:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # The plant's calendar (shifts, crews, who is on duty); None: one shift_start-shift_end shift a day.
+    book: CalendarBook | None = field(default=None, compare=False)
     start_grace: timedelta = timedelta(minutes=30)
     plan_threshold_pct: float = 70.0
     shift_start: time = time(8, 0)
@@ -58,6 +63,14 @@ class AlertPolicy:
         """The plant's shift calendar (REST_DAYS, HOLIDAYS): the forecast's, so there is only one."""
         return self.forecast.calendar
 
+    @property
+    def plant(self) -> PlantCalendar:
+        """The plant calendar (domain/plant_calendar.py): shifts, production days, crews on duty."""
+        if self.book is not None:
+            return self.book.current()
+        cal = self.calendar
+        return _single(self.tz, self.shift_start, self.shift_end, cal.rest_weekdays, cal.holidays)
+
     def level_roles(self, level: int) -> tuple[str, ...]:
         """The roles of a level of the chain; past the top, the top."""
         return self.chain[min(level, len(self.chain) - 1)]
@@ -74,3 +87,8 @@ class AlertPolicy:
     def qualified(self, technician: str, machine: str | None) -> bool:
         allowed = self.technician_machines.get(technician)
         return allowed is None or machine is None or machine in allowed
+
+
+@lru_cache(maxsize=16)
+def _single(tz: ZoneInfo, start: time, end: time, rest: frozenset[int], holidays: frozenset[date]) -> PlantCalendar:
+    return PlantCalendar.single_shift(tz, start, end, rest_weekdays=rest, holidays=holidays)

@@ -204,8 +204,12 @@ class WorkReport(Base):
     defect_qty: Mapped[int] = mapped_column(Integer)
     points: Mapped[int] = mapped_column(Integer, default=0)
     reported_at: Mapped[datetime]
-    # Production day in the plant's time zone, so "today" needs no time-zone arithmetic in SQL.
+    # Production day in the plant's time zone, so "today" needs no time-zone arithmetic in SQL. A report at
+    # 02:00 belongs to the night shift of the day before (domain/plant_calendar.py).
     work_day: Mapped[date] = mapped_column(Date, index=True)
+    # The shift and the crew on it when the report was made (None: reported before shifts were recorded).
+    shift: Mapped[str | None] = mapped_column(String(20))
+    crew: Mapped[str | None] = mapped_column(String(40))
 
     operation: Mapped[Operation] = relationship()
     operator: Mapped[Person] = relationship()
@@ -470,3 +474,39 @@ class LabelKeyInUse(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     fingerprint: Mapped[str | None] = mapped_column(String(16))  # None: the bot runs without LABEL_KEY
     recorded_at: Mapped[datetime]
+
+
+class PlantCalendarRow(Base):
+    """The calendar the administrator stored (`factorybot calendar set`): one row, the spec as JSON
+    (domain/plant_calendar.py CalendarSpec). Absent, the settings describe the calendar."""
+
+    __tablename__ = "plant_calendar"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spec: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Handover(Base):
+    """The 交接班 of one shift's end: what the outgoing lead leaves to the incoming one, acknowledged by the
+    incoming lead from the card. One per shift occurrence (its key: production day and shift name)."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (UniqueConstraint("day", "shift"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(20))
+    shift_start: Mapped[datetime]
+    shift_end: Mapped[datetime]
+    outgoing_crew: Mapped[str | None] = mapped_column(String(40))
+    incoming_crew: Mapped[str | None] = mapped_column(String(40))
+    outgoing_lead: Mapped[str | None] = mapped_column(String(64))
+    incoming_lead: Mapped[str | None] = mapped_column(String(64))
+    # The card's content when it was made (output against plan per press, open items, next work orders).
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    task_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -5,16 +5,26 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from domain import qr_payload
+from domain.calendar_book import CalendarBook
+from domain.plant_calendar import PlantCalendar
 
 DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
+
+
+@lru_cache(maxsize=8)
+def _default_calendar(tz: ZoneInfo) -> PlantCalendar:
+    return PlantCalendar.single_shift(tz)
 
 
 @dataclass(frozen=True)
 class PlantPolicy:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # The plant's calendar (shifts, production days, crews); None: one 08:00-20:00 shift a day in `tz`.
+    book: CalendarBook | None = field(default=None, compare=False)
     # Presses may over-shoot the plan a little (runner scrap, set-up shots counted good).
     tolerance_pct: float = 5.0
     points_per_report: int = 1
@@ -26,8 +36,13 @@ class PlantPolicy:
     label_key_previous: bytes = field(default=b"", repr=False)
     label_key_previous_until: date | None = None
 
+    @property
+    def calendar(self) -> PlantCalendar:
+        return self.book.current() if self.book is not None else _default_calendar(self.tz)
+
     def work_day(self, moment: datetime) -> date:
-        return moment.astimezone(self.tz).date()
+        """The production day of a moment: a report at 02:00 on a two-shift plant is the night before's."""
+        return self.calendar.production_day(moment)
 
     def read_label(self, payload: str, moment: datetime) -> str:
         """The work order a scanned label names, under the current key or the previous one while it lasts."""

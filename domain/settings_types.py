@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import PlainValidator, ValidationInfo
 
 from domain.errors import ConfigError
+from domain.plant_calendar import ShiftPattern, parse_shifts
 from domain.vocab import Role
 
 T = TypeVar("T")
@@ -61,6 +62,11 @@ def parse_same_day_shift(text: str, name: str = "SHIFT_HOURS") -> ShiftHours:
     if shift.overnight:
         raise ConfigError(f"{name}: the shift must end after it starts on the same day, e.g. 08:00-20:00")
     return shift
+
+
+def parse_optional_shifts(text: str, name: str = "SHIFTS") -> tuple[ShiftPattern, ...]:
+    """SHIFTS, e.g. "白班=08:00-20:00,夜班=20:00-08:00"; empty: the one shift of SHIFT_HOURS."""
+    return parse_shifts(text, name) if text.strip() else ()
 
 
 def parse_clocks(text: str, name: str) -> tuple[time, ...]:
@@ -143,4 +149,5 @@ def from_text(parse: Callable[[str, str], T], kind: type | tuple[type, ...]) -> 
 SameDayShiftSetting = Annotated[ShiftHours, from_text(parse_same_day_shift, ShiftHours)]
 ClocksSetting = Annotated[tuple[time, ...], from_text(parse_clocks, tuple)]
 RestDaysSetting = Annotated[frozenset[int], from_text(parse_rest_days, frozenset)]
+ShiftsSetting = Annotated[tuple[ShiftPattern, ...], from_text(parse_optional_shifts, tuple)]
 HolidaysSetting = Annotated[frozenset[date], from_text(parse_holidays, frozenset)]

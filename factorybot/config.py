@@ -22,7 +22,13 @@ from alerts.settings import (
 )
 from domain.errors import ConfigError
 from domain.services.people_sync import parse_department_workshops
-from domain.settings_types import ClocksSetting, HolidaysSetting, RestDaysSetting, SameDayShiftSetting
+from domain.settings_types import (
+    ClocksSetting,
+    HolidaysSetting,
+    RestDaysSetting,
+    SameDayShiftSetting,
+    ShiftsSetting,
+)
 from kis.settings import IntegersSetting, RouteSetting
 from reports.schedule import Cron
 from reports.settings import CronOrOffSetting, CronSetting, ReportRolesSetting
@@ -123,6 +129,10 @@ class Settings(BaseSettings):
     alert_plan_threshold_pct: float = 70.0
     # The day shift, start-end (HH:MM-HH:MM, plant time); it must end after it starts on the same day.
     shift_hours: SameDayShiftSetting = _typed("08:00-20:00")
+    # Several shifts a day, in order from the first (a shift may end the next morning), each NAME=HH:MM-HH:MM
+    # with its breaks after a "/": "白班=08:00-20:00/12:00-12:30,夜班=20:00-08:00". Empty: SHIFT_HOURS is the
+    # one shift. `factorybot calendar set` stores a calendar in the database, which then wins over these.
+    shifts: ShiftsSetting = _typed("")
     alert_plan_checkpoints: ClocksSetting = _typed("11:00,15:00,19:00")
     alert_defect_limit_pct: float = 3.0
     alert_defect_scope: DefectScopeSetting = _typed("mould")  # mould | product | machine: whose consecutive orders are compared
@@ -140,6 +150,10 @@ class Settings(BaseSettings):
     # Forecast (forecast/): the shift calendar beyond SHIFT_HOURS, and when an order counts as at risk.
     rest_days: RestDaysSetting = _typed("")  # weekdays the plant does not run, e.g. "sun" or "sat,sun"; empty: every day
     holidays: HolidaysSetting = _typed("")  # e.g. "2027-02-05..2027-02-13,2027-05-01"
+    # Make-up working days (调休上班): worked although they fall on a rest weekday, e.g. "2027-02-20".
+    workdays: HolidaysSetting = _typed("")
+    # How soon a calendar stored with `factorybot calendar set` reaches every running process.
+    calendar_refresh_seconds: float = Field(default=5.0, ge=0)
     forecast_rate_days: int = Field(default=3, ge=1, le=30)
     forecast_at_risk_days: int = Field(default=2, ge=0)
     forecast_warn_days: int = Field(default=5, ge=0)

@@ -9,21 +9,50 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.policy import AlertPolicy
+from domain.calendar_book import CalendarBook
 from domain.db import make_engine, make_session_factory
+from domain.plant_calendar import CalendarSpec, DayPattern, PlantCalendar
 from domain.policy import PlantPolicy
+from domain.services.calendar_store import stored_spec_text
 from domain.uow import UnitOfWork
 from factorybot.config import ConfigError, Settings
 from forecast.calendar import ShiftCalendar
 from forecast.policy import ForecastPolicy
 
 
-def build_policy(settings: Settings) -> PlantPolicy:
+def settings_calendar(settings: Settings) -> PlantCalendar:
+    """The calendar the settings describe: SHIFTS, or the one shift of SHIFT_HOURS; REST_DAYS, HOLIDAYS and
+    WORKDAYS. (A calendar stored with `factorybot calendar set` replaces it: see calendar_book.)"""
+    if not settings.shifts:
+        return PlantCalendar.single_shift(settings.tz, settings.shift_hours.start, settings.shift_hours.end,
+                                          rest_weekdays=settings.rest_days, holidays=settings.holidays,
+                                          workdays=settings.workdays)
+    name = "两班" if len(settings.shifts) == 2 else "三班" if len(settings.shifts) == 3 else f"{len(settings.shifts)}班"
+    return PlantCalendar(CalendarSpec(patterns=(DayPattern(name, settings.shifts),), rest_weekdays=settings.rest_days,
+                                      holidays=settings.holidays, workdays=settings.workdays), settings.tz)
+
+
+def calendar_book(settings: Settings, session_factory: sessionmaker[Session] | None = None) -> CalendarBook:
+    """The plant's calendar for this process: the stored one, read again every CALENDAR_REFRESH_SECONDS with
+    a short session of its own, else the settings'. Without a database (a check of the settings), the settings'."""
+    if session_factory is None:
+        return CalendarBook(settings_calendar(settings))
+
+    def load() -> str | None:
+        with session_factory() as session:
+            return stored_spec_text(session)
+
+    return CalendarBook(settings_calendar(settings), load, ttl_seconds=settings.calendar_refresh_seconds)
+
+
+def build_policy(settings: Settings, book: CalendarBook | None = None) -> PlantPolicy:
     try:
         label_key = settings.label_secret
     except ConfigError:  # commands that print no label and read no scan need no key
         label_key = b""
     return PlantPolicy(
         tz=settings.tz,
+        book=book or calendar_book(settings),
         tolerance_pct=settings.report_tolerance_pct,
         points_per_report=settings.points_per_report,
         points_per_hundred_good=settings.points_per_hundred_good,
@@ -34,19 +63,21 @@ def build_policy(settings: Settings) -> PlantPolicy:
     )
 
 
-def build_forecast_policy(settings: Settings) -> ForecastPolicy:
+def build_forecast_policy(settings: Settings, book: CalendarBook | None = None) -> ForecastPolicy:
     calendar = ShiftCalendar(tz=settings.tz, shift_start=settings.shift_hours.start,
                              shift_end=settings.shift_hours.end, rest_weekdays=settings.rest_days,
                              holidays=settings.holidays)
-    return ForecastPolicy(calendar=calendar, rate_days=settings.forecast_rate_days,
+    return ForecastPolicy(calendar=calendar, book=book or calendar_book(settings), rate_days=settings.forecast_rate_days,
                           at_risk_days=settings.forecast_at_risk_days, warn_days=settings.forecast_warn_days,
                           finishing_hours=settings.forecast_finishing_hours,
                           overtime_max_hours=settings.forecast_overtime_max_hours)
 
 
-def build_alert_policy(settings: Settings) -> AlertPolicy:
+def build_alert_policy(settings: Settings, book: CalendarBook | None = None) -> AlertPolicy:
     """The typed settings (parsed, and checked, when they were built) as the alert engine's policy."""
+    book = book or calendar_book(settings)
     return AlertPolicy(
+        book=book,
         tz=settings.tz,
         start_grace=timedelta(minutes=settings.alert_start_grace_minutes),
         plan_threshold_pct=settings.alert_plan_threshold_pct,
@@ -63,7 +94,7 @@ def build_alert_policy(settings: Settings) -> AlertPolicy:
         distances=dict(settings.zone_distances),
         technician_machines=dict(settings.technician_machines),
         public_url=settings.public_url,
-        forecast=build_forecast_policy(settings),
+        forecast=build_forecast_policy(settings, book),
     )
 
 
@@ -74,12 +105,15 @@ class Runtime:
     session_factory: sessionmaker[Session]
     policy: PlantPolicy
     alert_policy: AlertPolicy
+    calendar: CalendarBook
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.database_url)
-        return cls(settings, engine, make_session_factory(engine), build_policy(settings),
-                   build_alert_policy(settings))
+        session_factory = make_session_factory(engine)
+        book = calendar_book(settings, session_factory)  # one book: every policy asks the same calendar
+        return cls(settings, engine, session_factory, build_policy(settings, book),
+                   build_alert_policy(settings, book), book)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(self.session_factory, read_only=read_only)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.calendar_book import CalendarBook
 from forecast.calendar import ShiftCalendar
 
 
 @dataclass(frozen=True)
 class ForecastPolicy:
     calendar: ShiftCalendar = field(default_factory=ShiftCalendar)
+    # The plant calendar the forecast's working time comes from (None: `calendar`'s one shift a day).
+    book: CalendarBook | None = field(default=None, compare=False)
     # The speed of a running work order is what it made over its last few full working days.
     rate_days: int = 3
     # A line finishing fewer than this many days before its due date is 有风险.

@@ -173,10 +173,14 @@ class ReportRows:
 
 def report_rows(policy: PlantPolicy, wo: WorkOrder, op: Operation, person: Person, *, good_qty: int, defect_qty: int,
                 source_key: str, now: datetime) -> ReportRows:
-    work_day = policy.work_day(now)
+    # The shift the report is counted in (a report at 02:00 is the night shift of the day before), its
+    # production day and the crew on it: today's totals, points and the per-shift figures all follow it.
+    shift = policy.calendar.shift_of(now)
+    work_day = shift.day
     points = policy.points_for(good_qty)
     report = dict(source_key=source_key, work_order_id=wo.id, operation_id=op.id, operator_id=person.id,
-                  good_qty=good_qty, defect_qty=defect_qty, points=points, reported_at=now, work_day=work_day)
+                  good_qty=good_qty, defect_qty=defect_qty, points=points, reported_at=now, work_day=work_day,
+                  shift=shift.name, crew=shift.crew)
     entry = dict(person_id=person.id, points=points, reason=f"报工 {wo.code} {op.name}", work_day=work_day,
                  created_at=now)
     return ReportRows(report, entry)
