@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time, timedelta
-from typing import Protocol
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from domain.plant_calendar import ShiftPattern
 from domain.settings_types import ShiftHours
 from kis.errors import KisNotConfigured
 from kis.settings import Route, parse_route
@@ -35,6 +36,18 @@ class KisSettings(Protocol):
     kis_pull_schedule: Cron
     kis_reconcile_schedule: Cron | None
     shift_hours: ShiftHours
+    shifts: tuple[ShiftPattern, ...]
+
+
+def _day_bounds(settings: KisSettings) -> dict[str, Any]:
+    """The first shift's start and the last shift's end of the day the settings describe (SHIFTS, else
+    SHIFT_HOURS). A calendar stored with `factorybot calendar set` is not read here: KIS dates are mapped
+    with the installed shifts."""
+    if not settings.shifts:
+        return {"day_start": settings.shift_hours.start, "day_end": settings.shift_hours.end}
+    first, last = settings.shifts[0], settings.shifts[-1]
+    next_morning = last.overnight or last.end <= first.start
+    return {"day_start": first.start, "day_end": last.end, "day_end_next_morning": next_morning}
 
 
 def _default(text: str) -> Cron:
@@ -62,9 +75,12 @@ class KisConfig:
     # Crontabs (plant time) of the nightly pull and of the full reconcile (None: off).
     pull_schedule: Cron = _default("0 2 * * *")
     reconcile_schedule: Cron | None = _default("30 2 * * *")
-    # KIS stores many dates without a time: a task "starting" on a day starts at the shift's start.
+    # KIS stores many dates without a time: a task "starting" on a day starts at the first shift's start
+    # and "finishing" on it finishes at the day's last shift end, which is the next morning when the last
+    # shift crosses midnight (two 12-hour shifts: 08:00 the day after).
     day_start: time = time(8, 0)
     day_end: time = time(20, 0)
+    day_end_next_morning: bool = False
 
     @classmethod
     def from_settings(cls, settings: KisSettings) -> KisConfig:
@@ -84,9 +100,12 @@ class KisConfig:
             task_exclude_types=settings.kis_task_exclude_types,
             pull_schedule=settings.kis_pull_schedule,
             reconcile_schedule=settings.kis_reconcile_schedule,
-            day_start=settings.shift_hours.start,
-            day_end=settings.shift_hours.end,
+            **_day_bounds(settings),
         )
+
+    def day_end_of(self, day: date) -> datetime:
+        """The plant-local end of a KIS date's production day (naive, as KIS keeps its moments)."""
+        return datetime.combine(day + timedelta(days=1 if self.day_end_next_morning else 0), self.day_end)
 
     def require_odbc(self) -> str:
         if not self.odbc:

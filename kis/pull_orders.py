@@ -227,7 +227,7 @@ class Orders:
                 if line.shipped_qty != total:
                     changes.append(f"第 {line.entry_id} 行 {line.shipped_qty}→{total}/{line.qty} 件")
                     line.shipped_qty = total
-                at = kis_moment(when, self.config.day_end, self.config) if when is not None else None
+                at = kis_moment(when, self.config.day_end, self.config, day_end=True) if when is not None else None
                 if line.shipped_at != at:
                     line.shipped_at = at
             if changes:

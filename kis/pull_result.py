@@ -49,10 +49,16 @@ class PullResult:
 
 # --- what FactoryBot holds: the ids a pull asks KIS about ------------------------------------------------
 
-def kis_moment(kis_local: datetime, default: time, config: KisConfig) -> datetime:
+def kis_moment(kis_local: datetime, default: time, config: KisConfig, *, day_end: bool = False) -> datetime:
     """A KIS-local moment as an aware one. KIS keeps many dates as a day at midnight (plans, bill dates):
-    that day's shift boundary is what is meant."""
-    at = kis_local if kis_local.time() != time(0) else datetime.combine(kis_local.date(), default)
+    that day's shift boundary is what is meant; with day_end, the day's end (the next morning when the last
+    shift crosses midnight: KisConfig.day_end_of)."""
+    if kis_local.time() != time(0):
+        at = kis_local
+    elif day_end:
+        at = config.day_end_of(kis_local.date())
+    else:
+        at = datetime.combine(kis_local.date(), default)
     return at.replace(tzinfo=config.tz).astimezone(UTC)
 
 

@@ -145,7 +145,7 @@ class Tasks:
                 changes.append(f"计划开工 {self._local(wo.planned_start)}→{self._local(start)}")
                 wo.planned_start = start
         if t.plan_finish is not None:
-            finish = self._moment(t.plan_finish, self.config.day_end)
+            finish = self._end(t.plan_finish)
             if wo.planned_finish != finish:
                 changes.append(f"计划完工 {self._local(wo.planned_finish)}→{self._local(finish)}")
                 wo.planned_finish = finish
@@ -166,7 +166,7 @@ class Tasks:
             advance(order, Stage.PRODUCTION, self.now)
         if when is None:
             return
-        wo.status, wo.finished_at = WorkOrderStatus.DONE, self._moment(when, self.config.day_end)
+        wo.status, wo.finished_at = WorkOrderStatus.DONE, self._end(when)
         self.result.wo_received += 1
         order_events.record(self.uow, order, kind="task_received", now=self.now,
                             detail=f"{t.bill_no}：入库 {total}/{wo.planned_qty} 件，工单 {wo.code} 完工 {when:%m-%d}")
@@ -177,7 +177,7 @@ class Tasks:
         moves = self.receipts.get(t.inter_id, [])
         finished = t.finish_date or max((m.day for m in moves), default=None) or t.close_date
         wo.status = WorkOrderStatus.CLOSED
-        wo.finished_at = self._moment(finished, self.config.day_end) if finished is not None else self.now
+        wo.finished_at = self._end(finished) if finished is not None else self.now
         self.result.wo_closed += 1
         order = wo.line.order
         order_events.record(self.uow, order, kind="task_closed", now=self.now,
@@ -217,7 +217,7 @@ class Tasks:
     def _plan(self, t: KisTask, tpl: Template, due: object) -> tuple[datetime, datetime]:
         start = self._moment(t.plan_start, self.config.day_start) if t.plan_start else self.now
         if t.plan_finish is not None:
-            finish = self._moment(t.plan_finish, self.config.day_end)
+            finish = self._end(t.plan_finish)
         else:
             days = math.ceil(t.qty / tpl.daily_plan_qty) if tpl.daily_plan_qty else 1
             finish = start + timedelta(days=max(days, 1))
@@ -225,6 +225,9 @@ class Tasks:
 
     def _moment(self, kis_local: datetime, default: time) -> datetime:
         return kis_moment(kis_local, default, self.config)
+
+    def _end(self, kis_local: datetime) -> datetime:
+        return kis_moment(kis_local, self.config.day_end, self.config, day_end=True)
 
     @staticmethod
     def _daily(qty: int, start: datetime, finish: datetime) -> int:

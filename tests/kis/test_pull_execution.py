@@ -266,3 +266,26 @@ def test_the_reconcile_repairs_what_earlier_pulls_left_without_dates(plant):
     with plant.uow() as uow:
         report = build_monthly(uow, Month(2026, 11), as_of=date(2026, 12, 3), policy=plant.alert_policy)
     assert (report.shipped.orders, report.shipped.qty) == (1, 3000)
+
+
+# --- a plant running around the clock ---------------------------------------------------------------------
+
+
+def test_a_task_planned_to_finish_on_a_day_of_a_two_shift_plant_finishes_the_next_morning(plant):
+    # KIS keeps the plan as dates. On two 12-hour shifts the production day of 11-28 ends with its night
+    # shift at 08:00 on 11-29, not at 20:00: a task planned to 11-28 is not late at 21:00 on 11-28.
+    with_settings(plant, shifts="白班=08:00-20:00,夜班=20:00-08:00")
+    _task_kinds(plant)
+    assert plant.pull().ok
+    wo = work_order(plant, "WORK000202")
+    assert wo.planned_start.astimezone(TZ).strftime("%m-%d %H:%M") == "11-26 08:00"
+    assert wo.planned_finish.astimezone(TZ).strftime("%m-%d %H:%M") == "11-29 08:00"
+
+
+def test_a_one_shift_plant_s_task_finishes_at_its_shift_end(plant):
+    with_settings(plant, shift_hours="07:30-19:30")
+    _task_kinds(plant)
+    assert plant.pull().ok
+    wo = work_order(plant, "WORK000202")
+    assert wo.planned_start.astimezone(TZ).strftime("%m-%d %H:%M") == "11-26 07:30"
+    assert wo.planned_finish.astimezone(TZ).strftime("%m-%d %H:%M") == "11-28 19:30"
