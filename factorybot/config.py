@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     # WeCom's OAuth page for mini-forms; the demo and tests point it at the fake WeCom.
     wecom_oauth_base: str = "https://open.weixin.qq.com"
     # Reports (reports/): when the monthly report and the daily summary go out (cron, plant time; "off"
-    # stops one) and to which roles. An empty daily schedule means the start of SHIFT_HOURS, every day.
+    # stops one) and to which roles. An empty daily schedule means the start of the day's first shift, every day.
     report_monthly_schedule: CronOrOffSetting = _typed("0 8 1 * *")
     report_daily_schedule: CronOrOffSetting = _typed("")
     report_monthly_to: ReportRolesSetting = _typed("executive")
@@ -208,6 +208,9 @@ class Settings(BaseSettings):
         # Empty: at the start of the shift, every day (SHIFT_HOURS is a field above, so already parsed).
         if isinstance(value, str) and not value.strip():
             shift = info.data.get("shift_hours")
+            shifts = info.data.get("shifts")
+            if shifts:  # several shifts: the first of the day (08:00 on two 12-hour shifts)
+                shift = shifts[0]
             if shift is None:  # SHIFT_HOURS itself is malformed, and reported
                 return "off"
             return Cron.parse(f"{shift.start.minute} {shift.start.hour} * * *", "REPORT_DAILY_SCHEDULE")

@@ -151,3 +151,12 @@ def test_the_packages_get_their_settings_without_importing_the_entry_points():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('factorybot', 'bot')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_several_shifts_parse_and_the_daily_summary_goes_out_at_the_first_shift_s_start():
+    settings = Settings(shifts="早班=06:00-14:00,中班=14:00-22:00,夜班=22:00-06:00")
+    assert [s.name for s in settings.shifts] == ["早班", "中班", "夜班"]
+    assert settings.shifts[2].overnight and settings.report_daily_schedule.hours == frozenset({6})
+    with pytest.raises(ConfigError, match="SHIFTS: '25:00' is not HH:MM|SHIFTS"):
+        Settings(shifts="白班=08:00-25:00")
+    assert Settings().shifts == ()
