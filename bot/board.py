@@ -139,7 +139,8 @@ def board_data() -> Any:
             today = deps.runtime.today()
             board = build_board(uow, today=today, tz=tz, viewer=person, token_workshop=screen_workshop,
                                 filters=filters,
-                                forecast=board_forecast(deps.runtime.alert_policy.forecast, now, today))
+                                forecast=board_forecast(deps.runtime.alert_policy.forecast, now, today),
+                                calendar=deps.runtime.policy.calendar, now=now)
             body = json.dumps(board.to_dict(), ensure_ascii=False, separators=(",", ":"))
             built.put(etag, body)
     return Response(body, mimetype="application/json", headers=headers)

@@ -16,6 +16,7 @@ from domain.services.usage import UsageReport, usage_report
 from domain.uow import UnitOfWork
 from reports import delivery, exceptions, kis_month, production
 from reports.month import Month
+from reports.shift_split import NO_SPLIT, ShiftSplit, shift_split
 
 TREND_MONTHS = 6
 
@@ -55,6 +56,8 @@ class MonthlyReport:
     kis_total: kis_month.KisRow
     trend: list[TrendPoint]
     usage: UsageReport | None = None
+    # Output by shift and crew: empty (not shown) on a one-shift plant without crews.
+    shifts: ShiftSplit = NO_SPLIT
 
     @property
     def complete(self) -> bool:
@@ -142,4 +145,5 @@ def build_monthly(uow: UnitOfWork, month: Month, *, as_of: date, policy: AlertPo
         kis_total=kis_month.kis_total(kis),
         trend=[*earlier, this],
         usage=usage_report(uow, month.iso, today=as_of, tz=tz),
+        shifts=shift_split(uow, month, policy.plant),
     )

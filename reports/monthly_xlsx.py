@@ -100,6 +100,12 @@ def monthly_xlsx(r: MonthlyReport) -> bytes:
     _sheet(wb, "KIS月末", ["料号", "产品", "完工入库", "已导入KIS", "已写入待导入", "待写入", "被拒", "差异"],
            [[k.item_number, k.product, k.finished, k.imported, k.written, k.queued, k.rejected, k.difference]
             for k in [*r.kis, r.kis_total]])
+    if r.shifts.shown:
+        for title, head, rows in (("按班次", "班次", r.shifts.by_shift), ("按班组", "班组", r.shifts.by_crew)):
+            if rows:
+                _sheet(wb, title, [head, "报工次数", "良品", "不良", "不良率"],
+                       [[x.label, x.reports, x.good, x.defect, _ratio(x.defect_pct)] for x in [*rows, r.shifts.total]],
+                       {5: _PCT2})
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

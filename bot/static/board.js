@@ -61,6 +61,22 @@
 
   const TAGS = { late: "已逾期", at_risk: "有风险", exception: "有异常" };
 
+  // A multi-shift plant: today's shifts, plan against output, the one on duty marked.
+  function renderShifts(shifts) {
+    const box = document.getElementById("shifts");
+    if (!box) return;
+    box.replaceChildren();
+    box.hidden = !shifts || !shifts.length;
+    for (const s of shifts || []) {
+      const item = el("span", "shift" + (s.on_duty ? " on" : "") + (s.working ? "" : " rest"));
+      item.appendChild(el("b", "", s.name + (s.on_duty ? "（当班）" : "")));
+      const pct = s.percent === null ? "" : " " + s.percent + "%";
+      const crew = s.crew ? " " + s.crew : "";
+      item.appendChild(el("span", "", " " + s.hours + crew + " 计划 " + s.planned + " 完成 " + s.good + pct));
+      box.appendChild(item);
+    }
+  }
+
   function render(data) {
     fillOptions(data.options);
     const c = data.counts;
@@ -69,6 +85,7 @@
     document.getElementById("c-risk").textContent = c.at_risk;
     document.getElementById("c-exc").textContent = c.exception;
     document.getElementById("c-alert").textContent = c.alert;
+    renderShifts(data.shifts);
     const frag = document.createDocumentFragment();
     for (const r of data.rows) {
       const row = el("div", "row " + r.status + (r.work_order ? "" : " line") + (r.alerts ? " alerted" : ""));

@@ -26,6 +26,8 @@ from domain.models import (
     WorkOrder,
     WorkReport,
 )
+from domain.plant_calendar import PlantCalendar
+from domain.services.shift_output import press_output, workshop_output
 from domain.services.visibility import visible_workshop
 from domain.uow import UnitOfWork
 from domain.vocab import STAGE_ORDER, AlertStatus, ExceptionStatus, OrderStatus, Stage, WorkOrderStatus
@@ -99,16 +101,55 @@ class BoardFilters:
     status: str = ""
 
 
+@dataclass(frozen=True)
+class BoardShift:
+    """One shift of the current production day on a multi-shift plant: its plan and what it made (the
+    shared figure of domain/services/shift_output), in the viewer's workshop or the whole plant."""
+
+    name: str
+    label: str  # 11-25 夜班
+    hours: str  # 20:00-08:00
+    crew: str | None
+    planned: int
+    good: int
+    percent: int | None  # None: nothing planned
+    on_duty: bool  # the shift working now
+    working: bool  # False on a rest day: a nominal shift
+
+
 @dataclass
 class Board:
     rows: list[BoardRow]
     counts: dict[str, int]
     options: dict[str, list[str]] = field(default_factory=dict)
+    shifts: list[BoardShift] = field(default_factory=list)  # empty on a one-shift plant
 
     def to_dict(self) -> dict[str, Any]:
         # vars() instead of asdict(): asdict deep-copies every value, a third of a poll's time.
         rows = [{**vars(r), "ops": [vars(o) for o in r.ops]} for r in self.rows]
-        return {"rows": rows, "counts": self.counts, "options": self.options}
+        out: dict[str, Any] = {"rows": rows, "counts": self.counts, "options": self.options}
+        if self.shifts:  # a one-shift plant's body is as it always was
+            out["shifts"] = [vars(s) for s in self.shifts]
+        return out
+
+
+def board_shifts(uow: UnitOfWork, calendar: PlantCalendar, now: datetime, *,
+                 workshop: str | None = None) -> list[BoardShift]:
+    """Plan against output for each shift of the production day `now` is in, the shift on duty marked;
+    empty on a one-shift plant (its day is its shift, and the rows already say it)."""
+    if not calendar.multi_shift:
+        return []
+    on = calendar.shift_at(now)
+    out = []
+    for shift in calendar.shifts(calendar.production_day(now)):
+        totals = workshop_output(press_output(uow, calendar, shift, workshop=workshop or None))
+        planned = sum(p for p, _ in totals.values())
+        good = sum(g for _, g in totals.values())
+        out.append(BoardShift(
+            name=shift.name, label=shift.label, hours=shift.hours_text, crew=shift.crew, planned=planned, good=good,
+            percent=round(100 * good / planned) if planned else None, on_duty=on is not None and on.key == shift.key,
+            working=shift.working))
+    return out
 
 
 @dataclass(frozen=True)
@@ -202,10 +243,12 @@ BoardForecast = Callable[[UnitOfWork], Mapping[str, LineOutlook]]
 
 def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | None = None,
                 token_workshop: str | None = None, filters: BoardFilters = BoardFilters(),
-                forecast: BoardForecast | None = None) -> Board:
+                forecast: BoardForecast | None = None, calendar: PlantCalendar | None = None,
+                now: datetime | None = None) -> Board:
     """One row per live work order of an open order, and one per unshipped line of an open order that has
     no live work order (not scheduled yet, or made and waiting to ship); without a forecast, no row says
-    when it will finish."""
+    when it will finish. With the plant's calendar and the time, a multi-shift plant's board also carries
+    today's per-shift plan and output (`shifts`)."""
     s = uow.session
     wos = s.execute(
         select(WorkOrder.id, WorkOrder.code, WorkOrder.planned_qty, WorkOrder.planned_start, WorkOrder.line_id,
@@ -319,7 +362,9 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
     shown = [r for r in rows if _matches(r, filters)]
     shown.sort(key=lambda r: r.urgency)
     counts["shown"] = len(shown)
-    return Board(shown, counts, options)
+    shifts = board_shifts(uow, calendar, now, workshop=scope or filters.workshop) \
+        if calendar is not None and now is not None else []
+    return Board(shown, counts, options, shifts)
 
 
 def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:
