@@ -29,6 +29,7 @@ from domain.models import (
     WorkOrder,
     WorkReport,
 )
+from domain.services.shift_output import press_output, workshop_output
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus, ExceptionStatus, TicketStatus, WorkOrderStatus
 from wecom.cards import make_task_id
@@ -54,7 +55,7 @@ def send_alert_card(uow: UnitOfWork, policy: AlertPolicy, alert: Alert, *, level
                     userids: list[str] | None = None, prefix: str = "") -> AlertCard | None:
     """Queue a card of this alert to the level's recipients (or the given people), remembered for updates."""
     users = userids if userids is not None else recipients(
-        uow, policy, rule=alert.rule, workshop=alert.workshop, level=level)
+        uow, policy, rule=alert.rule, workshop=alert.workshop, level=level, now=now)
     if not users:
         return None
     n = uow.session.scalar(select(func.count()).select_from(AlertCard).where(AlertCard.alert_id == alert.id)) or 0
@@ -117,11 +118,14 @@ def evaluate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> EvalResult:
         apply(uow, policy, rules.LATE_START, [], now, result, keep={f.subject_key for f in late})
     else:
         apply(uow, policy, rules.LATE_START, late, now, result)
-    today = policy.local(now).date()
-    plan_findings, verdict = rules.plan_behind(_workshop_days(uow, policy, now), now, policy)
-    # Before the first checkpoint there is no verdict on today: keep today's alerts, clear older days'.
-    keep = set() if verdict else {f"plan:{w}:{today.isoformat()}" for w in _workshops(uow)}
-    apply(uow, policy, rules.PLAN_BEHIND, plan_findings, now, result, keep=keep)
+    if policy.plant.multi_shift:
+        evaluate_shift_plans(uow, policy, now, result)
+    else:
+        today = policy.local(now).date()
+        plan_findings, verdict = rules.plan_behind(_workshop_days(uow, policy, now), now, policy)
+        # Before the first checkpoint there is no verdict on today: keep today's alerts, clear older days'.
+        keep = set() if verdict else {f"plan:{w}:{today.isoformat()}" for w in _workshops(uow)}
+        apply(uow, policy, rules.PLAN_BEHIND, plan_findings, now, result, keep=keep)
     apply(uow, policy, rules.DEFECT_STREAK, rules.defect_streaks(_quality_runs(uow, policy), policy), now, result)
     apply(uow, policy, rules.EXCEPTION, rules.exceptions_open(_open_exceptions(uow), policy), now, result)
     apply(uow, policy, rules.REPAIR_UNANSWERED,
@@ -131,6 +135,27 @@ def evaluate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> EvalResult:
     result.by_rule = dict(uow.session.execute(
         select(Alert.rule, func.count()).where(Alert.status != AlertStatus.CLOSED).group_by(Alert.rule)).all())
     return result
+
+
+def evaluate_shift_plans(uow: UnitOfWork, policy: AlertPolicy, now: datetime, result: EvalResult) -> None:
+    """当日计划完成率 per shift of the production day: each shift is judged from its own first checkpoint on,
+    against its share of the day plan (shift_output, the figure the handover and the board show).
+
+    A shift before its first checkpoint (or not begun, or on a rest day) gives no verdict: its alerts stay.
+    An alert of a shift stays while its production day lasts (a finished shift's figure no longer moves);
+    the alerts of earlier production days clear.
+    """
+    calendar = policy.plant
+    judged: list[rules.WorkshopShift] = []
+    keep: set[str] = set()
+    workshops = _workshops(uow)
+    for shift in calendar.shifts(calendar.production_day(now)):
+        if rules.shift_checkpoint(shift, now, policy.checkpoints) is None:
+            keep |= {rules.shift_plan_key(w, shift) for w in workshops}
+            continue
+        for ws, (planned, good) in workshop_output(press_output(uow, calendar, shift)).items():
+            judged.append(rules.WorkshopShift(ws, shift, planned, good))
+    apply(uow, policy, rules.PLAN_BEHIND, rules.shift_plan_behind(judged, now, policy), now, result, keep=keep)
 
 
 def evaluate_kis_sync(uow: UnitOfWork, policy: AlertPolicy, now: datetime, result: EvalResult) -> None:

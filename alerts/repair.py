@@ -1,4 +1,9 @@
-"""Repair tickets (维修工单): the nearest free qualified technician is asked; silence asks the next one."""
+"""Repair tickets (维修工单): the nearest free qualified technician is asked; silence asks the next one.
+
+Only a technician on duty is asked (the plant calendar: one in a crew that is off shift is at home). With
+nobody on duty the ticket waits as it does with nobody free: each round tries again, and the
+repair_unanswered alert tells the supervisors on duty.
+"""
 
 from __future__ import annotations
 
@@ -29,16 +34,19 @@ def _tried(ticket: RepairTicket) -> list[str]:
     return [u for u in ticket.tried_userids.split("|") if u]
 
 
-def choose_technician(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket) -> Person | None:
+def choose_technician(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket,
+                      now: datetime | None = None) -> Person | None:
     busy = set(uow.session.scalars(
         select(RepairTicket.technician_id).where(RepairTicket.status.in_(BUSY), RepairTicket.id != ticket.id,
                                                  RepairTicket.technician_id.is_not(None))))
     zone = policy.machine_zones.get(ticket.machine or "")
     tried = set(_tried(ticket))
+    calendar = policy.plant if now is not None else None
     candidates = [
         p for p in uow.session.scalars(select(Person).where(Person.active.is_(True)))
         if p.has_role(Role.TECHNICIAN) and p.id not in busy and p.userid not in tried
         and policy.qualified(p.userid, ticket.machine)
+        and (calendar is None or now is None or calendar.on_duty(p.userid, now))
     ]
     candidates.sort(key=lambda p: (policy.distance(zone, p.zone), p.userid))
     return candidates[0] if candidates else None
@@ -76,7 +84,7 @@ def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str
 
 def dispatch(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: datetime) -> Person | None:
     """Ask the nearest free technician; with nobody free the ticket waits and the next tick tries again."""
-    tech = choose_technician(uow, policy, ticket)
+    tech = choose_technician(uow, policy, ticket, now)
     if tech is None:
         ticket.technician_id = None
         return None
@@ -127,7 +135,8 @@ def redispatch_unanswered(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -
             text = (f"维修工单 #{ticket.id}（{ticket.machine or '-'}）{before.name} "
                     f"{span((now - since).total_seconds() / 60)}未接单，"
                     + (f"已改派 {tech.name}。" if tech else "暂无其他空闲技术员，请协调。"))
-            queue_text(uow, people_with(uow, (Role.SUPERVISOR,), ticket.workshop), text, now)
+            queue_text(uow, people_with(uow, (Role.SUPERVISOR,), ticket.workshop, on_duty_at=now, policy=policy),
+                       text, now)
     return moved
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from alerts.policy import AlertPolicy
+from domain.plant_calendar import Shift
 
 LATE_START = "late_start"
 PLAN_BEHIND = "plan_behind"
@@ -46,13 +47,23 @@ def span(minutes: float) -> str:
 
 def plant_closed(now: datetime, policy: AlertPolicy) -> bool:
     """A rest day or holiday: nobody is on the floor, so clock-driven rules (late start, plan checkpoints)
-    give no verdict, and escalation and the shift-end reminder wait for the next working day."""
+    give no verdict, and escalation and the shift-end reminder wait for the next working day. On a plant of
+    several shifts the day is the production day (a Friday night shift still runs at 02:00 on Saturday)."""
+    plant = policy.plant
+    if plant.multi_shift:
+        return not plant.is_work_day(plant.production_day(now))
     return not policy.calendar.is_work_day(policy.local(now).date())
 
 
 def late_clock_start(planned_start: datetime, policy: AlertPolicy) -> datetime:
     """When a work order can first be late: its planned start, or, planned on a closed day, the start of the
     next working shift (nobody could have started it before then)."""
+    plant = policy.plant
+    if plant.multi_shift:
+        if plant.is_work_day(plant.production_day(planned_start)):
+            return planned_start
+        first = plant.next_shift(planned_start)
+        return first.start if first is not None else planned_start
     cal = policy.calendar
     day = policy.local(planned_start).date()
     if cal.is_work_day(day):
@@ -152,6 +163,78 @@ def plan_behind(days: Iterable[WorkshopDay], now: datetime, policy: AlertPolicy)
                  "实际完成": f"{d.done} 件", "完成率": f"{pct:.0f}%", "当日计划": f"{d.planned} 件"},
             ))
     return out, True
+
+
+# --- 班次计划完成率低于70% (a plant of several shifts) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkshopShift:
+    """A workshop in one shift: the shift's share of the day plan and its output (shift_output's figure)."""
+
+    workshop: str
+    shift: Shift
+    planned: int
+    done: int
+
+
+def shift_checkpoints(shift: Shift, clocks: Sequence[time]) -> tuple[datetime, ...]:
+    """When a shift's plan is checked: the configured clock times that fall inside it (after its start, up to
+    its end). A shift none falls in (the night shift, with the day's 11:00/15:00/19:00) is checked half-way
+    and one hour before its end, so every shift is judged twice before it hands over. None on a rest day."""
+    if not shift.working:
+        return ()
+    tz = shift.start.tzinfo
+    first = shift.start.date()
+    found = sorted({t for d in (first, first + timedelta(days=1)) for c in clocks
+                    if shift.start < (t := datetime.combine(d, c, tzinfo=tz)) <= shift.end})
+    if not found:
+        half = shift.start + (shift.end - shift.start) / 2
+        found = sorted({half, *([shift.end - timedelta(hours=1)] if shift.end - timedelta(hours=1) > half else [])})
+    return tuple(found)
+
+
+def shift_checkpoint(shift: Shift, now: datetime, clocks: Sequence[time]) -> datetime | None:
+    """The latest checkpoint of a shift already passed; None before its first (no verdict yet)."""
+    passed = [c for c in shift_checkpoints(shift, clocks) if c <= now]
+    return passed[-1] if passed else None
+
+
+def shift_share_by(shift: Shift, at: datetime) -> float:
+    """The part of a shift's plan due by a moment: its working minutes so far over all of them (breaks out)."""
+    total = shift.minutes
+    if total <= 0:
+        return 0.0
+    done = sum(max((min(b, at) - a).total_seconds(), 0.0) for a, b in shift.intervals) / 60
+    return min(done / total, 1.0)
+
+
+def shift_plan_key(workshop: str, shift: Shift) -> str:
+    return f"plan:{workshop}:{shift.day.isoformat()}:{shift.name}"
+
+
+def shift_plan_behind(items: Iterable[WorkshopShift], now: datetime, policy: AlertPolicy) -> list[Finding]:
+    """Per workshop and shift, judged at the shift's latest passed checkpoint against that shift's plan."""
+    out = []
+    for d in items:
+        checkpoint = shift_checkpoint(d.shift, now, policy.checkpoints)
+        if checkpoint is None:
+            continue
+        expected = d.planned * shift_share_by(d.shift, checkpoint)
+        if expected <= 0:
+            continue
+        pct = 100 * d.done / expected
+        if pct < policy.plan_threshold_pct:
+            out.append(Finding(
+                PLAN_BEHIND, shift_plan_key(d.workshop, d.shift),
+                f"{d.workshop} {d.shift.name}计划完成率 {pct:.0f}%（低于 {policy.plan_threshold_pct:.0f}%）",
+                d.workshop,
+                # 班次 before 班次计划: a card shows six rows, and the shift's own plan is the one left out.
+                {"车间": d.workshop, "班次": f"{d.shift.label} {d.shift.hours_text}",
+                 "检查点": policy.local(checkpoint).strftime("%H:%M"), "应完成": f"{expected:.0f} 件",
+                 "实际完成": f"{d.done} 件", "完成率": f"{pct:.0f}%", "班次计划": f"{d.planned} 件"},
+            ))
+    return out
 
 
 # --- 连续两单不良率超标 -------------------------------------------------------------------------------------
