@@ -11,8 +11,8 @@ from domain.vocab import AlertStatus
 from wecom.cards import MAX_ROWS, Button, button_card
 
 # PostgreSQL keeps JSON objects as JSONB, which reorders their keys: the card shows facts in this order.
-FACT_ORDER = ("订单", "工单", "产品", "车间", "机台", "模具", "类型", "报告人", "说明", "计划开工", "检查点",
-              "应完成", "实际完成", "完成率", "当日计划", "前一单", "本单", "上限", "维修单", "已派给", "等待",
+FACT_ORDER = ("订单", "工单", "产品", "车间", "班次", "机台", "模具", "类型", "报告人", "说明", "计划开工", "检查点",
+              "应完成", "实际完成", "完成率", "当日计划", "班次计划", "前一单", "本单", "上限", "维修单", "已派给", "等待",
               "时间", "预计完工", "原因", "建议")
 ESCALATED = "【升级】"
 REMINDER = "【未关闭提醒】"
