@@ -191,7 +191,8 @@ def _workshops(uow: UnitOfWork) -> list[str]:
 def _workshop_days(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[rules.WorkshopDay]:
     today = policy.local(now).date()
     day_start = policy.at(today, datetime.min.time())
-    shift_start, shift_end = policy.at(today, policy.shift_start), policy.at(today, policy.shift_end)
+    start, end = policy.shift_hours(today)
+    shift_start, shift_end = policy.at(today, start), policy.at(today, end)
     # A work order plans for today when its planned span overlaps today's shift: one planned to finish at
     # the shift's start (08:00) was the work of the days before. Done work orders count on the days they
     # ran, not after: one finished early plans nothing for the rest of its planned span.

@@ -46,7 +46,8 @@ def ended_shift(policy: AlertPolicy, now: datetime) -> datetime | None:
         return last.end if last is not None else None
     if plant_closed(now, policy):
         return None  # no shift ends today: the next working day's end reminds
-    shift_end = policy.at(policy.local(now).date(), policy.shift_end)
+    today = policy.local(now).date()
+    shift_end = policy.at(today, policy.shift_hours(today)[1])
     return shift_end if now >= shift_end else None
 
 

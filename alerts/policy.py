@@ -71,6 +71,11 @@ class AlertPolicy:
         cal = self.calendar
         return _single(self.tz, self.shift_start, self.shift_end, cal.rest_weekdays, cal.holidays)
 
+    def shift_hours(self, day: date) -> tuple[time, time]:
+        """A one-shift plant's shift on a day, from the calendar (a stored calendar wins over SHIFT_HOURS)."""
+        first = self.plant.pattern_for(day).shifts[0]
+        return first.start, first.end
+
     def level_roles(self, level: int) -> tuple[str, ...]:
         """The roles of a level of the chain; past the top, the top."""
         return self.chain[min(level, len(self.chain) - 1)]

@@ -135,10 +135,11 @@ def last_checkpoint(now: datetime, policy: AlertPolicy) -> time | None:
     return passed[-1] if passed else None
 
 
-def expected_by(checkpoint: time, planned: int, policy: AlertPolicy) -> float:
+def expected_by(checkpoint: time, planned: int, policy: AlertPolicy, day: date) -> float:
     """The share of the day's plan the shift should have made by a checkpoint (a straight line)."""
-    start = policy.shift_start.hour * 60 + policy.shift_start.minute
-    end = policy.shift_end.hour * 60 + policy.shift_end.minute
+    shift_start, shift_end = policy.shift_hours(day)
+    start = shift_start.hour * 60 + shift_start.minute
+    end = shift_end.hour * 60 + shift_end.minute
     at = checkpoint.hour * 60 + checkpoint.minute
     share = min(max((at - start) / (end - start), 0.0), 1.0) if end > start else 1.0
     return planned * share
@@ -151,7 +152,7 @@ def plan_behind(days: Iterable[WorkshopDay], now: datetime, policy: AlertPolicy)
         return [], False
     out = []
     for d in days:
-        expected = expected_by(checkpoint, d.planned, policy)
+        expected = expected_by(checkpoint, d.planned, policy, d.day)
         if expected <= 0:
             continue
         pct = 100 * d.done / expected

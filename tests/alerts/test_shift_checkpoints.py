@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from alerts import rules
 from alerts.policy import AlertPolicy
+from domain.calendar_book import CalendarBook
 from domain.plant_calendar import CalendarSpec, DayPattern, PlantCalendar, Shift, parse_shifts
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -49,3 +50,11 @@ def test_the_share_due_counts_working_minutes_so_a_break_owes_nothing():
     assert found.subject_key == "plan:注塑车间:2026-11-25:夜班"
     assert found.title == "注塑车间 夜班计划完成率 67%（低于 70%）" and found.facts["应完成"] == "300 件"
     assert rules.shift_plan_behind([item], at(26, 1, 59), policy) == []  # before the first checkpoint
+
+
+def test_a_one_shift_plant_s_plan_line_follows_the_calendar_not_the_settings_hours():
+    # The administrator stored 06:00-18:00 (`factorybot calendar set`); SHIFT_HOURS still says 08:00-20:00.
+    # At 12:00 half the shift has passed, so half the day's plan is due.
+    stored = CalendarBook(PlantCalendar.single_shift(ZoneInfo("Asia/Shanghai"), time(6, 0), time(18, 0)))
+    policy = AlertPolicy(book=stored, shift_start=time(8, 0), shift_end=time(20, 0))
+    assert rules.expected_by(time(12, 0), 1200, policy, date(2026, 11, 25)) == 600
