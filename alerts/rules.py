@@ -32,6 +32,7 @@ RULE_LABELS = {
     KIS_PULL_FAILED: "KIS 订单同步失败",
     KIS_PUSH_FAILED: "KIS 完工回写失败",
     LATE_FORECAST: "交期预警",
+    "handover_unacked": "交接班未确认",  # alerts/handover.py
 }
 
 

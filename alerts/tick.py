@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from alerts import repair
+from alerts import handover, repair
 from alerts.engine import EvalResult, evaluate
 from alerts.escalation import escalate, remind_at_shift_end
 from alerts.policy import AlertPolicy
@@ -22,6 +22,7 @@ class TickResult:
     escalated: list[int]
     reminded: list[int]
     redispatched: list[int]
+    handover: int | None = None  # the handover this round made (at a shift's end)
 
 
 ROUND_LOCK = 7_240_001  # any constant: PostgreSQL advisory lock key for "an alert round is running"
@@ -35,6 +36,8 @@ def tick(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> TickResult:
     redispatched = repair.redispatch_unanswered(uow, policy, now)
     evaluation = evaluate(uow, policy, now)
     warn_late_orders(uow, policy, now, evaluation)
+    # After the rules: the handover lists the alerts still open at the shift's end.
+    made = handover.handover_round(uow, policy, now, evaluation)
     escalated = escalate(uow, policy, now)
     reminded = remind_at_shift_end(uow, policy, now)
-    return TickResult(evaluation, escalated, reminded, redispatched)
+    return TickResult(evaluation, escalated, reminded, redispatched, made.id if made else None)

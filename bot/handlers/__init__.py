@@ -8,6 +8,7 @@ from bot.handlers import (
     exceptions,
     fallback,
     forecast,
+    handover,
     help,
     kis_admin,
     labels,
@@ -23,7 +24,9 @@ from wecom.menu import build_menu
 
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [
-    help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, my_day.routes, crew.routes, labels.routes,
+    help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, my_day.routes,
+    crew.routes, handover.routes,
+    labels.routes,
     reports.routes,
     usage.routes,
     kis_admin.routes,
