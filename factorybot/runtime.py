@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.policy import AlertPolicy
 from domain.calendar_book import CalendarBook
-from domain.db import make_engine, make_session_factory
+from domain.db import READ_ONLY, make_engine, make_session_factory
 from domain.plant_calendar import CalendarSpec, DayPattern, PlantCalendar
 from domain.policy import PlantPolicy
 from domain.services.calendar_store import stored_spec_text
@@ -39,7 +39,10 @@ def calendar_book(settings: Settings, session_factory: sessionmaker[Session] | N
         return CalendarBook(settings_calendar(settings))
 
     def load() -> str | None:
+        # Asked from inside other units of work: a read-only (deferred) transaction never waits for the
+        # SQLite write lock the asking unit itself may hold.
         with session_factory() as session:
+            session.connection(execution_options={READ_ONLY: True})
             return stored_spec_text(session)
 
     return CalendarBook(settings_calendar(settings), load, ttl_seconds=settings.calendar_refresh_seconds)
