@@ -270,6 +270,8 @@ class PlantCalendar:
         if not spec.patterns:
             raise ConfigError("calendar: at least one shift pattern is needed")
         self._patterns = {p.name: p for p in spec.patterns}
+        if len(self._patterns) != len(spec.patterns):  # a range naming one of them would pick either
+            raise ConfigError(f"calendar: two patterns share a name ({', '.join(p.name for p in spec.patterns)})")
         for r in spec.ranges:
             if r.pattern not in self._patterns:
                 raise ConfigError(f"calendar: pattern {r.pattern} of {r.first}..{r.last} is not defined")

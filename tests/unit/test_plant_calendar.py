@@ -246,3 +246,10 @@ def test_a_range_of_an_unknown_pattern_is_refused() -> None:
                         ranges=(PatternRange(date(2027, 1, 10), date(2027, 1, 20), "单班"),))
     with pytest.raises(ConfigError, match="pattern 单班 of 2027-01-10..2027-01-20 is not defined"):
         PlantCalendar(spec, TZ)
+
+
+def test_two_patterns_of_one_name_are_refused() -> None:
+    spec = CalendarSpec(patterns=(DayPattern("两班", parse_shifts(TWO_SHIFTS)),
+                                  DayPattern("两班", parse_shifts("白班=08:00-17:00"))))
+    with pytest.raises(ConfigError, match="two patterns share a name"):
+        PlantCalendar(spec, TZ)
