@@ -270,17 +270,31 @@ class PlantCalendar:
         if not spec.patterns:
             raise ConfigError("calendar: at least one shift pattern is needed")
         self._patterns = {p.name: p for p in spec.patterns}
+        if len(self._patterns) != len(spec.patterns):  # a range naming one of them would pick either
+            raise ConfigError(f"calendar: two patterns share a name ({', '.join(p.name for p in spec.patterns)})")
         for r in spec.ranges:
             if r.pattern not in self._patterns:
                 raise ConfigError(f"calendar: pattern {r.pattern} of {r.first}..{r.last} is not defined")
             if r.last < r.first:
                 raise ConfigError(f"calendar: {r.first}..{r.last} ends before it starts")
         self._crews = {c.name: c for c in spec.crews}
-        self._crew_of = {u: c for c in spec.crews for u in c.people}
+        if len(self._crews) != len(spec.crews):
+            raise ConfigError(f"calendar: two crews share a name ({', '.join(c.name for c in spec.crews)})")
+        self._crew_of: dict[str, Crew] = {}
+        for c in spec.crews:
+            for u in c.people:
+                other = self._crew_of.setdefault(u, c)
+                if other is not c:  # on_duty and crew_of need one answer per person
+                    raise ConfigError(f"calendar: {u} is in two crews: {other.name}, {c.name}")
         if spec.rotation is not None:
             unknown = {c for row in spec.rotation.days for c in row if c and c not in self._crews}
             if unknown:
                 raise ConfigError(f"calendar: the rotation names crews that are not defined: {', '.join(sorted(unknown))}")
+            most = max(len(p.shifts) for p in spec.patterns)
+            for n, row in enumerate(spec.rotation.days, start=1):
+                if len(row) > most:  # a crew beyond the day's shifts would silently never work
+                    raise ConfigError(f"calendar: the rotation names {len(row)} crews on day {n}, "
+                                      f"but a day has at most {most} shifts")
         self.day_start = self._boundary()
         self._start_delta = _offset(self.day_start)
         for p in spec.patterns:

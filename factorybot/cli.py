@@ -21,6 +21,7 @@ from domain.services.labels import select_work_orders
 from domain.services.orders import order_progress
 from domain.services.people import import_people, known_workshops, parse_people_csv
 from domain.services.people_sync import apply_sync, plan_sync
+from factorybot.calendar_cmd import calendar_group
 from factorybot.chat_cmd import run_chat
 from factorybot.cli_context import CliContext, cli_runtime, fail
 from factorybot.config import ConfigError, Settings
@@ -297,7 +298,7 @@ def chat(userid: str, url: str, fake_url: str | None, say: tuple[str, ...], wait
 
 
 for group in (alerts_group, board_group, usage, wecom_group, outbox_group, report_group, kis_group,
-              forecast_group):
+              forecast_group, calendar_group):
     main.add_command(group)
 
 if __name__ == "__main__":

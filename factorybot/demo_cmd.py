@@ -34,7 +34,10 @@ def ensure_demo_plant(rt: Runtime) -> str:
         if staged_kis:
             sync_state.record_failure(uow, sync_state.PULL, rt.now(), DEMO_NO_KIS).retry_at = None  # none will come
         uow.commit()
+    rt.calendar.refresh()  # the demo's two-shift calendar, stored by the seed, from the first message on
     return (f"已生成演示工厂：{summary.people} 人，{summary.orders} 张订单，{summary.work_orders} 张工单"
+            + "\n两班倒：白班 08:00-20:00（甲班，班组长陈杰），夜班 20:00-08:00（乙班，班组长黄伟）；"
+              "factorybot calendar show 查看"
             + ("\n未配置 KIS：已记录一次演示用的 KIS 订单同步失败（factorybot kis status 可见），供预警演示"
                if staged_kis else ""))
 
@@ -65,6 +68,7 @@ def run_demo(settings: Settings, host: str, port: int, fake_port: int) -> None:
         f"  .venv/bin/factorybot chat --as zhangsan     （操作工，注塑车间）\n"
         f"  .venv/bin/factorybot chat --as wangwu       （车间主管）\n"
         f"  .venv/bin/factorybot chat --as boss         （管理层）\n"
+        f"  .venv/bin/factorybot chat --as huangwei     （夜班班组长，乙班；发「班次」看当班）\n"
         f"按 Ctrl-C 停止。"
     )
     try:

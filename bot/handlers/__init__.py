@@ -16,6 +16,7 @@ from bot.handlers import (
     orders,
     reports,
     scan_report,
+    shifts,
     text_report,
     usage,
 )
@@ -25,7 +26,7 @@ from wecom.menu import build_menu
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [
     help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, my_day.routes,
-    crew.routes, handover.routes,
+    shifts.routes, crew.routes, handover.routes,
     labels.routes,
     reports.routes,
     usage.routes,

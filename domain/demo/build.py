@@ -4,16 +4,19 @@ closed by the exception service, so a rule changed once changes the demo too."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
+from domain.calendar_book import CalendarBook
 from domain.demo.catalogue import CUSTOMERS, INJECTION, PRODUCTS
 from domain.demo.history import assign_operators, execute
 from domain.demo.incidents import handler, plan_exceptions
 from domain.demo.plan import SHIP_AFTER_DAYS, DemoSummary, Plant
+from domain.demo.shifts import demo_calendar
 from domain.errors import DomainError
 from domain.models import (
     Base,
@@ -29,6 +32,7 @@ from domain.models import (
     WorkReport,
 )
 from domain.policy import PlantPolicy
+from domain.services.calendar_store import save_calendar
 from domain.services.exceptions import acknowledge_exception, close_exception, open_exception
 from domain.services.report_batch import count_report
 from domain.services.reporting import ReportRows
@@ -55,7 +59,10 @@ def load_demo_plant(
     # into the same friendly refusal instead of a unique-constraint error.
     elif any(session.scalar(select(func.count()).select_from(model)) for model in _FILLED):
         raise DomainError(ALREADY_LOADED)
-    plant = Plant(today, policy, seed)
+    # The demo plant runs two shifts with two crews: its reports are counted, and the bot then runs, on the
+    # calendar it stores (every process reads the stored one: see domain/calendar_book.py).
+    calendar = demo_calendar(policy.tz)
+    plant = Plant(today, replace(policy, book=CalendarBook(calendar)), seed)
     plant.build()
     for wo in plant.work_orders:
         execute(plant, wo)
@@ -70,6 +77,7 @@ def load_demo_plant(
     _insert(uow, PointsEntry, [{**c.points, "work_report_id": report_ids[c.report["source_key"]]} for c in counted])
     plan_exceptions(plant)
     _open_exceptions(uow, plant, person_ids)
+    save_calendar(uow, calendar, by="demo", now=plant.as_of)
     session.flush()
     return plant.summary()
 

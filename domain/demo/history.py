@@ -17,7 +17,12 @@ from domain.demo.plan import (
     PlanWorkOrder,
     Slowdown,
 )
+from domain.demo.shifts import day_counterpart, night_counterpart
 from domain.vocab import Role
+
+# The presses run through the night (夜班 20:00-08:00): of each moulding day after a work order's first, this
+# share (a uniform draw) was made on the night before and reported by the night crew before 08:00.
+NIGHT_SHARE = (0.4, 0.5)
 
 
 def execute(plant: Plant, wo: PlanWorkOrder) -> None:
@@ -142,12 +147,21 @@ def daily_reports(plant: Plant, wo: PlanWorkOrder, rng: random.Random, good: lis
                 cum_used[k], cum_defect[k] = used, total_defect
                 cum_good[k] = used - total_defect
             if dg + dd > 0:
+                if k == 0 and i > 0:
+                    # Drawn on the night's own generator: the main one draws what it drew for a one-shift plant.
+                    night = random.Random(f"{plant.seed}:night:{wo.code}:{i}")
+                    share = night.uniform(*NIGHT_SHARE)
+                    ng, nd = round(dg * share), round(dd * share)
+                    if ng + nd > 0:
+                        at = plant.at(day, night.randint(2, 6), night.randint(0, 59))
+                        events.append(PlanReport(wo, k, ng, nd, at, night=True))
+                        dg, dd = dg - ng, dd - nd
                 at = plant.at(day, 8 + 2 * k + rng.randint(0, 1), rng.randint(0, 59))
                 events.append(PlanReport(wo, k, dg, dd, at))
     return events
 
 def assign_operators(plant: Plant) -> None:
-    rng, tz = plant.rng, plant.tz
+    rng = plant.rng
     pools: dict[str, list[str]] = {}
     for p in plant.people:
         if p.workshop and set(p.roles) & {Role.WORKER, Role.TEAM_LEAD}:
@@ -159,18 +173,28 @@ def assign_operators(plant: Plant) -> None:
     plant.reports.sort(key=key)
     # Drawn in the order of the reports the plant would have had without slow-downs, so every report of an
     # undisturbed work order keeps its operator; a slowed work order's reports draw on their own generator.
-    for r in sorted((r for w in plant.work_orders for r in (w.reports if w.unshaped is None else w.unshaped)),
-                    key=key):
+    # Night reports are drawn apart (their own generator), so the day's draws are those of a one-shift plant.
+    for r in sorted((r for w in plant.work_orders for r in (w.reports if w.unshaped is None else w.unshaped)
+                     if not r.night), key=key):
         r.operator = rng.choice(pools[r.wo.ops[r.op_index].workshop])
     for w in plant.work_orders:
         if w.unshaped is not None:
             own = random.Random(f"{plant.seed}:operators:{w.code}")
             for r in w.reports:
-                r.operator = own.choice(pools[r.wo.ops[r.op_index].workshop])
+                if not r.night:
+                    r.operator = own.choice(pools[r.wo.ops[r.op_index].workshop])
+    nights = random.Random(f"{plant.seed}:night-operators")
+    for r in plant.reports:
+        # The moulding shop's reports are its crews': the night crew's at night, the day crew's by day.
+        if r.night:
+            r.operator = night_counterpart(nights.choice(pools[r.wo.ops[r.op_index].workshop]))
+        elif r.op_index == 0:
+            r.operator = day_counterpart(r.operator)
     for n, r in enumerate(plant.reports, start=1):
         r.source_key = f"demo:{n}"
     # The README's walk-through asks zhangsan and xiaoli for "今日累计完成": both must have worked today.
-    todays = [r for r in plant.reports if r.at.astimezone(tz).date() == plant.today and r.good > 0]
+    todays = [r for r in plant.reports
+              if plant.calendar.production_day(r.at) == plant.today and r.good > 0 and not r.night]
     for userid, ops in (("zhangsan", ("注塑",)), ("xiaoli", ("修边", "包装"))):
         mine = [r for r in todays if r.wo.ops[r.op_index].name in ops]
         if not mine:

@@ -29,8 +29,8 @@ from domain.vocab import ExceptionStatus, OperationStatus, OrderStatus, Stage, W
 
 # The demo pictures the plant at noon on `today`: the morning's reports are in, the afternoon's are not.
 AS_OF = time(12, 0)
-# Of a day's moulding, what the presses have made by noon: four hours of the 08:00-20:00 shift. Only today's
-# moulding is cut to it (the rest of the day is still to come); days before are whole.
+# Of a day's moulding, what the presses have made by noon: the night before and four hours of the day shift.
+# Only today's moulding is cut to it (the rest of the day is still to come); days before are whole.
 MORNING_SHARE = 4 / 12
 # Finished orders leave the warehouse within a few days; older finished ones are therefore shipped.
 SHIP_AFTER_DAYS = 5
@@ -82,6 +82,8 @@ class PlanReport:
     at: datetime
     operator: str = ""
     source_key: str = ""
+    # Made on the night shift (before 08:00): part of a moulding day's output, see history.NIGHT_SHARE.
+    night: bool = False
 
 
 @dataclass(eq=False)
@@ -170,6 +172,7 @@ class Plant:
         self.slowdowns: list[Slowdown] = []
         self.tz = policy.tz
         self.as_of = self.at(today, AS_OF.hour, AS_OF.minute)
+        self.calendar = policy.calendar
         self.people = _people()
         self.orders: list[PlanOrder] = []
         self.work_orders: list[PlanWorkOrder] = []

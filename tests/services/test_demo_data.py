@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from domain.db import make_engine, make_session_factory
 from domain.demo import ALREADY_LOADED, DemoSummary, load_demo_plant
+from domain.demo.shifts import DAY_LEAD, DAY_MEMBERS, NIGHT_LEAD, NIGHT_MEMBERS, demo_calendar
 from domain.errors import DomainError
 from domain.models import (
     Base,
@@ -30,12 +32,14 @@ from domain.models import (
     WorkReport,
 )
 from domain.policy import PlantPolicy
+from domain.services.calendar_store import stored_spec_text
 from domain.services.stages import derived_stage
 from domain.uow import UnitOfWork
 from domain.vocab import ExceptionStatus, OperationStatus, OrderStatus, Stage, WorkOrderStatus
 
 TODAY = date(2026, 11, 25)
 POLICY = PlantPolicy()
+DEMO_CALENDAR = demo_calendar(POLICY.tz)
 
 
 def _factory(path: Path) -> sessionmaker[Session]:
@@ -263,17 +267,36 @@ def test_reports_are_within_the_shift_and_earn_points(session: Session) -> None:
     assert len(points) == len(reports)
     assert len({r.source_key for r in reports}) == len(reports)
     for r in reports:
-        local = r.reported_at.astimezone(POLICY.tz)
-        assert 8 <= local.hour < 20, r.source_key
-        assert r.work_day == POLICY.work_day(r.reported_at) <= TODAY
-        if r.work_day == TODAY:
-            assert local.hour < 12 or (local.hour, local.minute) == (12, 0)
+        # Two shifts (白班 08:00-20:00, 夜班 20:00-08:00): each report on duty, on its shift's production day.
+        shift = DEMO_CALENDAR.shift_at(r.reported_at)
+        assert shift is not None, r.source_key
+        assert (r.work_day, r.shift, r.crew) == (shift.day, shift.name, shift.crew), r.source_key
+        assert r.work_day <= TODAY and r.reported_at <= datetime.combine(TODAY, clock(12), POLICY.tz)
         assert r.good_qty >= 0 and r.defect_qty >= 0 and r.good_qty + r.defect_qty > 0
         assert r.points == POLICY.points_for(r.good_qty)
         assert people[r.operator_id].workshop == r.operation.workshop, r.source_key
         entry = points[r.id]
         assert (entry.person_id, entry.points, entry.work_day) == (r.operator_id, r.points, r.work_day)
         assert entry.reason.startswith("报工 WO") and entry.reason.endswith(r.operation.name)
+
+
+def test_the_moulding_shop_runs_two_shifts_with_its_crews(session: Session) -> None:
+    assert stored_spec_text(session) == DEMO_CALENDAR.spec.to_json()
+    rows = session.execute(
+        select(WorkReport.shift, WorkReport.crew, WorkReport.reported_at, WorkReport.work_day, Person.userid,
+               Operation.name)
+        .join(WorkReport.operator).join(WorkReport.operation)).all()
+    nights = [r for r in rows if r.shift == "夜班"]
+    assert len(nights) > len(rows) / 20
+    for r in nights:
+        local = r.reported_at.astimezone(POLICY.tz)
+        # Before 08:00: counted on the production day before, by the night crew (乙班).
+        assert local.hour < 8 and r.work_day == local.date() - timedelta(days=1), r
+        assert r.crew == "乙班" and r.userid in {NIGHT_LEAD, *NIGHT_MEMBERS} and r.name == "注塑", r
+    day_moulding = [r for r in rows if r.shift == "白班" and r.name == "注塑"]
+    assert day_moulding and all(r.crew == "甲班" and r.userid in {DAY_LEAD, *DAY_MEMBERS} for r in day_moulding)
+    # Last night's shift is in: today's picture at noon has the night before it.
+    assert any(r.work_day == TODAY - timedelta(days=1) for r in nights)
 
 
 def test_zhangsan_and_xiaoli_reported_today(session: Session) -> None:
