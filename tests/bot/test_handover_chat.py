@@ -3,30 +3,19 @@ updated for both), the outgoing lead's tap refused, and 交接班 in chat."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
 from alerts.tick import tick
 from domain.models import Handover, Person, WorkOrder
-from domain.plant_calendar import CalendarSpec, Crew, DayPattern, PlantCalendar, parse_rotation, parse_shifts
+from domain.plant_calendar import PlantCalendar
 from domain.services.calendar_store import save_calendar
 from domain.services.exceptions import open_exception
 from domain.vocab import WorkOrderStatus
+from tests.alerts.test_handover import SPEC, TZ, local  # the same two-shift plant and its clock
 from tests.bot.conftest import uow_for
-
-TZ = ZoneInfo("Asia/Shanghai")
-SPEC = CalendarSpec(
-    patterns=(DayPattern("两班", parse_shifts("白班=08:00-20:00,夜班=20:00-08:00")),),
-    crews=(Crew("甲班", "lead1", ("lead1", "w1")), Crew("乙班", "lead2", ("lead2", "w2"))),
-    rotation=parse_rotation("2026-11-01:甲班/乙班"),
-)
-
-
-def local(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=TZ).astimezone(UTC)
 
 
 def at(live, moment: datetime) -> None:
