@@ -10,13 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.policy import AlertPolicy
 from domain.calendar_book import CalendarBook
-from domain.db import make_engine, make_session_factory
+from domain.db import READ_ONLY, make_engine, make_session_factory
 from domain.plant_calendar import CalendarSpec, DayPattern, PlantCalendar
 from domain.policy import PlantPolicy
 from domain.services.calendar_store import stored_spec_text
 from domain.uow import UnitOfWork
 from factorybot.config import ConfigError, Settings
-from forecast.calendar import ShiftCalendar
 from forecast.policy import ForecastPolicy
 
 
@@ -39,7 +38,10 @@ def calendar_book(settings: Settings, session_factory: sessionmaker[Session] | N
         return CalendarBook(settings_calendar(settings))
 
     def load() -> str | None:
+        # Asked from inside other units of work: a read-only (deferred) transaction never waits for the
+        # SQLite write lock the asking unit itself may hold.
         with session_factory() as session:
+            session.connection(execution_options={READ_ONLY: True})
             return stored_spec_text(session)
 
     return CalendarBook(settings_calendar(settings), load, ttl_seconds=settings.calendar_refresh_seconds)
@@ -64,10 +66,9 @@ def build_policy(settings: Settings, book: CalendarBook | None = None) -> PlantP
 
 
 def build_forecast_policy(settings: Settings, book: CalendarBook | None = None) -> ForecastPolicy:
-    calendar = ShiftCalendar(tz=settings.tz, shift_start=settings.shift_hours.start,
-                             shift_end=settings.shift_hours.end, rest_weekdays=settings.rest_days,
-                             holidays=settings.holidays)
-    return ForecastPolicy(calendar=calendar, book=book or calendar_book(settings), rate_days=settings.forecast_rate_days,
+    """The forecast counts the working time of the book's current calendar (no calendar of its own), so a
+    calendar stored with `factorybot calendar set` moves the projections too."""
+    return ForecastPolicy(book=book or calendar_book(settings), rate_days=settings.forecast_rate_days,
                           at_risk_days=settings.forecast_at_risk_days, warn_days=settings.forecast_warn_days,
                           finishing_hours=settings.forecast_finishing_hours,
                           overtime_max_hours=settings.forecast_overtime_max_hours)

@@ -84,7 +84,7 @@ def plan_date_warnings(history: Past, policy: ForecastPolicy) -> dict[int, date]
     out: dict[int, date] = {}
     for p in history.work_orders:
         line = history.lines[p.facts.line_id]
-        if cal.local(p.facts.planned_finish).date() > line.due:
+        if cal.production_day(p.facts.planned_finish) > line.due:
             out[line.order_id] = min(out.get(line.order_id, p.known_from), p.known_from)
     return out
 
