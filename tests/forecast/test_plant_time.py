@@ -59,15 +59,15 @@ def order(live, bill_no: str, code: str, qty: int, due: date, daily: int) -> Non
 
 
 @pytest.mark.parametrize(("shifts", "finish"), [
-    # 6,400 left at 100 an hour: 64 h of day shifts, 25 10:00 → 30 14:00, and 4 h of finishing.
-    (None, "预计完工：2026-11-30 · 按期（余 5 天）"),
-    # Day and night: 2,800 left, 28 h, 25 10:00 → 26 14:00, finishing to 18:00.
-    (TWO_SHIFTS, "预计完工：2026-11-26 · 按期（余 9 天）"),
+    # 5,200 left at 100 an hour: 52 h of day shifts, 25 10:00 → 29 14:00, and 4 h of finishing.
+    (None, "预计完工：2026-11-29 · 按期（余 6 天）"),
+    # Day and night: 1,600 left, 16 h, 25 10:00 → 26 02:00, finishing to 06:00: the night shift of the 25th.
+    (TWO_SHIFTS, "预计完工：2026-11-25 · 按期（余 10 天）"),
 ])
 def test_the_same_work_order_at_the_same_speed_finishes_sooner_on_a_24_hour_plant(live, shifts, finish):
     if shifts is not None:
         store_calendar(live, plant(shifts))
-    order(live, "SEORD000301", "WO20261122-31", 10000, date(2026, 12, 5), 2400)
+    order(live, "SEORD000301", "WO20261122-31", 8800, date(2026, 12, 5), 2400)
     for day in (22, 23, 24):  # 1,200 a shift: 100 pieces each working hour
         report(live, "WO20261122-31", 1200, at(day, 15), f"day-{day}")
         if shifts is not None:
