@@ -43,7 +43,7 @@ def _pattern_minutes(pattern: DayPattern) -> float:
     return total.total_seconds() / 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ShiftCalendar:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     # The first shift's start and the last shift's end of a day on the default pattern.
@@ -61,6 +61,15 @@ class ShiftCalendar:
         plant = _plant(self.source, self.tz, self.shift_start, self.shift_end, self.rest_weekdays, self.holidays)
         object.__setattr__(self, "plant", plant)
         object.__setattr__(self, "_day_minutes", _pattern_minutes(plant.spec.patterns[0]))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when they describe the same time (two books built from the same settings agree)."""
+        if not isinstance(other, ShiftCalendar):
+            return NotImplemented
+        return (self.plant.tz, self.plant.spec) == (other.plant.tz, other.plant.spec)
+
+    def __hash__(self) -> int:
+        return hash((self.plant.tz, self.plant.spec))
 
     @classmethod
     def of(cls, plant: PlantCalendar) -> ShiftCalendar:
