@@ -238,9 +238,10 @@ class Shift:
     def hours_text(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
-    @property
+    @cached_property
     def intervals(self) -> tuple[tuple[datetime, datetime], ...]:
-        """The working spans of the shift: start to end without its breaks (none on a rest day)."""
+        """The working spans of the shift: start to end without its breaks (none on a rest day). Cached: a
+        month's working minutes ask every shift of the month (bench/calendar.py)."""
         if not self.working:
             return ()
         out: list[tuple[datetime, datetime]] = []
@@ -253,7 +254,7 @@ class Shift:
             out.append((at, self.end))
         return tuple(out)
 
-    @property
+    @cached_property
     def minutes(self) -> float:
         return sum((b - a).total_seconds() for a, b in self.intervals) / 60
 
@@ -480,7 +481,19 @@ class PlantCalendar:
     def working_minutes(self, start: datetime, end: datetime) -> float:
         if end <= start:
             return 0.0
-        return sum((hi - lo).total_seconds() for lo, hi in self.intervals(start, end)) / 60
+        a, b = start.astimezone(self.tz), end.astimezone(self.tz)
+        seconds, whole = 0.0, 0.0
+        for s in self.working_shifts(self.production_day(a) - DAY, self.production_day(b)):
+            if s.end <= a or s.start >= b:
+                continue
+            if a <= s.start and s.end <= b:  # most of a month's shifts: their (cached) minutes, no clipping
+                whole += s.minutes
+                continue
+            for lo, hi in s.intervals:
+                lo, hi = max(lo, a), min(hi, b)
+                if hi > lo:
+                    seconds += (hi - lo).total_seconds()
+        return whole + seconds / 60
 
     def day_minutes(self, day: date) -> float:
         """The working minutes of a production day (0 on a rest day)."""

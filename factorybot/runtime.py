@@ -16,7 +16,6 @@ from domain.policy import PlantPolicy
 from domain.services.calendar_store import stored_spec_text
 from domain.uow import UnitOfWork
 from factorybot.config import ConfigError, Settings
-from forecast.calendar import ShiftCalendar
 from forecast.policy import ForecastPolicy
 
 
@@ -67,10 +66,9 @@ def build_policy(settings: Settings, book: CalendarBook | None = None) -> PlantP
 
 
 def build_forecast_policy(settings: Settings, book: CalendarBook | None = None) -> ForecastPolicy:
-    calendar = ShiftCalendar(tz=settings.tz, shift_start=settings.shift_hours.start,
-                             shift_end=settings.shift_hours.end, rest_weekdays=settings.rest_days,
-                             holidays=settings.holidays)
-    return ForecastPolicy(calendar=calendar, book=book or calendar_book(settings), rate_days=settings.forecast_rate_days,
+    """The forecast counts the working time of the book's current calendar (no calendar of its own), so a
+    calendar stored with `factorybot calendar set` moves the projections too."""
+    return ForecastPolicy(book=book or calendar_book(settings), rate_days=settings.forecast_rate_days,
                           at_risk_days=settings.forecast_at_risk_days, warn_days=settings.forecast_warn_days,
                           finishing_hours=settings.forecast_finishing_hours,
                           overtime_max_hours=settings.forecast_overtime_max_hours)

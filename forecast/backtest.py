@@ -84,7 +84,7 @@ def plan_date_warnings(history: Past, policy: ForecastPolicy) -> dict[int, date]
     out: dict[int, date] = {}
     for p in history.work_orders:
         line = history.lines[p.facts.line_id]
-        if cal.local(p.facts.planned_finish).date() > line.due:
+        if cal.production_day(p.facts.planned_finish) > line.due:
             out[line.order_id] = min(out.get(line.order_id, p.known_from), p.known_from)
     return out
 
@@ -155,11 +155,19 @@ def table(scores: Iterable[Score]) -> list[str]:
     return out
 
 
+def _when(policy: ForecastPolicy) -> str:
+    """When the replay asks each day: the end of its last shift (the next morning on a plant with a night
+    shift, so "evening" would be wrong there)."""
+    cal = policy.calendar
+    if cal.plant.multi_shift:
+        return f"个生产日，每个生产日末班结束时（{cal.shift_end:%H:%M}）"
+    return f"个晚上，每晚 {cal.shift_end:%H:%M} "
+
+
 def report(bt: Backtest, policy: ForecastPolicy) -> list[str]:
     late = sum(o.late for o in bt.scored)
     lines = [
-        f"回测 {bt.first} 至 {bt.last}（{(bt.last - bt.first).days + 1} 个晚上，每晚 "
-        f"{policy.calendar.shift_end:%H:%M} 按当时的报工重算一次）",
+        f"回测 {bt.first} 至 {bt.last}（{(bt.last - bt.first).days + 1} {_when(policy)}按当时的报工重算一次）",
         f"参与评分的订单 {len(bt.scored)} 单（交期在回放期内、结果已知），实际逾期 {late} 单；"
         f"回放中共发出交期预警 {bt.cards} 次。",
         "",

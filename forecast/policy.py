@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 from domain.calendar_book import CalendarBook
 from forecast.calendar import ShiftCalendar
 
+_ONE_SHIFT = ShiftCalendar()
+
+
+class _Calendar:
+    """ForecastPolicy.calendar: the calendar given, else the book's current plant calendar (so a calendar
+    stored with `factorybot calendar set` reaches the forecast within the book's refresh), else one
+    08:00-20:00 shift a day. The adapter is made once per plant calendar object (ShiftCalendar.of)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}_given"
+
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> None: ...
+    @overload
+    def __get__(self, obj: ForecastPolicy, owner: Any = None) -> ShiftCalendar: ...
+    def __get__(self, obj: ForecastPolicy | None, owner: Any = None) -> ShiftCalendar | None:
+        if obj is None:
+            return None  # the dataclass's default: no calendar given
+        given: ShiftCalendar | None = obj.__dict__.get(self._slot)
+        if given is not None:
+            return given
+        if obj.book is not None:
+            return ShiftCalendar.of(obj.book.current())
+        return _ONE_SHIFT
+
+    def __set__(self, obj: ForecastPolicy, value: ShiftCalendar | None) -> None:
+        obj.__dict__[self._slot] = value
+
 
 @dataclass(frozen=True)
 class ForecastPolicy:
-    calendar: ShiftCalendar = field(default_factory=ShiftCalendar)
-    # The plant calendar the forecast's working time comes from (None: `calendar`'s one shift a day).
+    # The working time the forecast counts; not given: the book's plant calendar (see _Calendar).
+    calendar: _Calendar = _Calendar()
+    # The plant calendar the forecast's working time comes from when no calendar is given.
     book: CalendarBook | None = field(default=None, compare=False)
     # The speed of a running work order is what it made over its last few full working days.
     rate_days: int = 3

@@ -170,13 +170,15 @@ class OrderForecast:
         return None if any(d is None for d in days) else max(d for d in days if d is not None)
 
 
-def _rate(days: int, started: bool, window_good: int, daily: int, hours: float, machine: str | None,
-          mould: str | None, product_id: int, history: History) -> Rate:
+def _rate(days: int, started: bool, window_good: int, daily: int, hours: float, recent_hours: float,
+          machine: str | None, mould: str | None, product_id: int, history: History) -> Rate:
+    """`hours`: a production day's working hours (the plan's day); `recent_hours`: the working hours of the
+    `days` window days the work order was moulding on (a night shift, a make-up day count; breaks do not)."""
     plan = Rate(daily / hours, "plan")
     if not started:
         return plan  # no reports yet: the plan is all there is
-    if days:
-        return Rate(window_good / (days * hours), "recent", days)
+    if days and recent_hours > 0:
+        return Rate(window_good / recent_hours, "recent", days)
     if machine and mould and (machine, mould) in history.machine_mould:
         return Rate(history.machine_mould[(machine, mould)], "machine_mould")
     if product_id in history.product:
@@ -208,6 +210,10 @@ class Projector:
         self.now, self.policy, self.history, self.cal = cal.local(now), policy, history, cal
         self.hours = cal.hours_per_day
         self.window = cal.last_work_days(cal.last_full_day(now), policy.rate_days)
+        # Working hours of the last k window days (the days a work order that began within the window ran).
+        self._recent = [0.0]
+        for d in reversed(self.window):
+            self._recent.append(self._recent[-1] + cal.day_hours(d))
         self.clock = cal.clock(now)
         self.now_at = self.clock.position(now)
         self._positions: dict[datetime, float | None] = {}
@@ -225,8 +231,9 @@ class Projector:
         return sum(1 for d in self.window if d >= first_report_day)
 
     def rate(self, f: WorkOrderFacts) -> Rate:
-        return _rate(self.rate_days(f.first_report_day), f.first_report_day is not None, f.window_good,
-                     f.daily_plan_qty, self.hours, f.machine, f.mould, f.product_id, self.history)
+        days = self.rate_days(f.first_report_day)
+        return _rate(days, f.first_report_day is not None, f.window_good, f.daily_plan_qty, self.hours,
+                     self._recent[days], f.machine, f.mould, f.product_id, self.history)
 
     def _hours(self, f: WorkOrderFacts, per_hour: float) -> tuple[float, float | None, float | None,
                                                                    float | None] | None:
@@ -258,7 +265,8 @@ class Projector:
             return True
         if self.now_at is None or (not started and planned_from is None):
             return False
-        rate = _rate(rate_days, started, window_good, daily, self.hours, machine, mould, product_id, self.history)
+        rate = _rate(rate_days, started, window_good, daily, self.hours, self._recent[min(rate_days, len(self.window))],
+                     machine, mould, product_id, self.history)
         _, _, finish, _ = _finish_hours(self.now_at, planned_from, planned_to, max(0, planned_qty - moulded),
                                         rate.per_hour, daily / self.hours,
                                         self.policy.finishing_hours if has_downstream else 0.0)

@@ -83,7 +83,7 @@ def load_history(uow: UnitOfWork, policy: ForecastPolicy) -> Past:
         lines.setdefault(line_id, LineFacts(line_id, order_id, bill_no, customer, entry_id, product, qty, due))
         facts = WorkOrderFacts(wo_id, code, line_id, "planned", planned, daily, start, finish, machine, mould,
                                product_id, workshop, has_downstream=wo_id in downstream)
-        known = min(order_date + timedelta(days=1), cal.local(start).date())
+        known = min(order_date + timedelta(days=1), cal.production_day(start))
         past[wo_id] = _WorkOrderPast(facts, known, finished_at)
     for wo_id, at, day, good, defect in s.execute(
             select(WorkReport.work_order_id, WorkReport.reported_at, WorkReport.work_day, WorkReport.good_qty,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import DateTime, and_, bindparam, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import aliased
@@ -76,7 +76,7 @@ _TROUBLES = select(ShopException.work_order_id, ShopException.type).where(
 _TROUBLES_OF = _TROUBLES.where(ShopException.work_order_id.in_(bindparam("ids", expanding=True)))
 
 _HISTORY = (
-    select(WorkOrder.machine, WorkOrder.mould, WorkOrder.product_id, func.sum(WorkReport.good_qty))
+    select(WorkOrder.machine, WorkOrder.mould, WorkOrder.product_id, WorkReport.work_day, func.sum(WorkReport.good_qty))
     .join(Operation, and_(Operation.id == WorkReport.operation_id, Operation.seq == 1))
     .join(WorkOrder, WorkOrder.id == WorkReport.work_order_id)
     .where(WorkReport.work_order_id.in_(
@@ -143,7 +143,7 @@ def load_snapshot(uow: UnitOfWork, policy: ForecastPolicy, now: datetime, *,
             id=wo_id, code=code, line_id=line_id, status=str(status), planned_qty=planned, daily_plan_qty=daily,
             planned_start=start, planned_finish=finish, machine=machine, mould=mould, product_id=product_id,
             workshop=workshop, finished_at=finished_at, moulded=moulded or 0, has_downstream=bool(has_downstream),
-            first_report_day=cal.local(started_at).date() if started_at else None, window_good=good,
+            first_report_day=cal.production_day(started_at) if started_at else None, window_good=good,
             window_defect=defect, exceptions=tuple(troubles.get(wo_id, ())),
         ))
     # Only a work order that started within the current shift borrows history: skip the query otherwise.
@@ -167,9 +167,10 @@ def screen_open_orders(uow: UnitOfWork, policy: ForecastPolicy, now: datetime) -
     last_full = cal.last_full_day(now)
     window = cal.last_work_days(last_full, policy.rate_days)
     output = _window_output(uow, window, last_full, None)
-    # A first report before the end of a window day (in UTC, as stored) means that day counts.
-    day_ends = [_utc_naive(datetime.combine(d + timedelta(days=1), time(0), tzinfo=cal.tz)) for d in window]
-    thin_before = _utc_naive(datetime.combine(last_full + timedelta(days=1), time(0), tzinfo=cal.tz))
+    # A first report before the end of a window day (in UTC, as stored) means that day counts: the end of its
+    # production day (a night shift's report at 02:00 belongs to the day before).
+    day_ends = [_utc_naive(cal.plant.day_window(d)[1]) for d in window]
+    thin_before = _utc_naive(cal.plant.day_window(last_full)[1])
     thin = [row for row in rows if row[10] is not None and row[10] >= thin_before]
     history = _history(uow, policy, now, {row[6] for row in thin if row[6]}, {row[7] for row in thin})
     projector = Projector(now, policy, history)
@@ -225,12 +226,19 @@ def _history(uow: UnitOfWork, policy: ForecastPolicy, now: datetime, moulds: Col
     rows = uow.session.connection().execute(_HISTORY, {
         "moulds": list(moulds), "products": list(products),
         "first_day": last_full - timedelta(days=policy.history_days), "last_day": last_full}).all()
-    pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
-    by_product: dict[int, list[int]] = defaultdict(list)
-    for machine, mould, product_id, good in rows:
+    # (good, working hours of its production day) per work order and day: a day's hours come from the calendar.
+    pairs: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    by_product: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    hours: dict[date, float] = {}
+    for machine, mould, product_id, day, good in rows:
+        if day not in hours:
+            hours[day] = cal.day_hours(day) or cal.hours_per_day  # overtime on a rest day: a plan day's hours
+        item = (int(good or 0), hours[day])
         if machine and mould:
-            pairs[(machine, mould)].append(int(good or 0))
-        by_product[product_id].append(int(good or 0))
-    hours = cal.hours_per_day
-    return History({k: sum(v) / (len(v) * hours) for k, v in pairs.items()},
-                   {k: sum(v) / (len(v) * hours) for k, v in by_product.items()})
+            pairs[(machine, mould)].append(item)
+        by_product[product_id].append(item)
+    return History({k: _per_hour(v) for k, v in pairs.items()}, {k: _per_hour(v) for k, v in by_product.items()})
+
+
+def _per_hour(days: list[tuple[int, float]]) -> float:
+    return sum(g for g, _ in days) / sum(h for _, h in days)

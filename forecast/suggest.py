@@ -34,25 +34,20 @@ def _merged(intervals: Iterable[Interval]) -> list[Interval]:
 
 def free_after(cal: ShiftCalendar, busy: Iterable[Interval], start: datetime, hours: float,
                limit: datetime) -> tuple[datetime, datetime] | None:
-    """(first free moment, moment `hours` of free shift time are used up) on a press, if before `limit`."""
+    """(first free moment, moment `hours` of free working time are used up) on a press, if before `limit`.
+    Working time is the calendar's: every shift of the day, without its breaks."""
     intervals = _merged(busy)
-    at = cal.local(start)
-    day = at.date()
     first: datetime | None = None
-    while day <= cal.local(limit).date():
-        if cal.is_work_day(day):
-            begin, end = cal.shift(day)
-            begin, end = max(begin, at), min(end, cal.local(limit))
-            pieces = [(begin, end)] if begin < end else []
-            for a, b in intervals:
-                pieces = [p for lo, hi in pieces for p in ((lo, min(hi, a)), (max(lo, b), hi)) if p[0] < p[1]]
-            for lo, hi in pieces:
-                first = first or lo
-                available = (hi - lo).total_seconds() / 3600
-                if hours <= available:
-                    return first, lo + timedelta(hours=hours)
-                hours -= available
-        day += timedelta(days=1)
+    for begin, end in cal.intervals(start, limit):
+        pieces = [(begin, end)]
+        for a, b in intervals:
+            pieces = [p for lo, hi in pieces for p in ((lo, min(hi, a)), (max(lo, b), hi)) if p[0] < p[1]]
+        for lo, hi in pieces:
+            first = first or lo
+            available = (hi - lo).total_seconds() / 3600
+            if hours <= available:
+                return first, lo + timedelta(hours=hours)
+            hours -= available
     return None
 
 
@@ -93,7 +88,7 @@ def overtime(wo: WorkOrderProjection, due: date, now: datetime, policy: Forecast
     limit = cal.end_of(due)
     available = cal.work_hours(wo.begin, limit)
     gap = need - available
-    days = sum(1 for d in cal.work_days(cal.local(wo.begin).date(), due) if cal.shift(d)[1] > cal.local(wo.begin))
+    days = sum(1 for d in cal.work_days(cal.production_day(wo.begin), due) if cal.shift(d)[1] > cal.local(wo.begin))
     restart = "恢复生产后按计划速度" if wo.stopped else "按当前速度"
     if gap <= 0:
         return Suggestion(f"{restart}交期前约余 {-gap:.0f} 小时，请{'尽快恢复生产' if wo.stopped else '保持进度'}",

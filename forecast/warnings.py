@@ -42,7 +42,7 @@ def subject_key(bill_no: str, level: Risk) -> str:
 
 def warn_late_orders(uow: UnitOfWork, policy: AlertPolicy, now: datetime, result: EvalResult) -> None:
     fp = policy.forecast
-    today = fp.calendar.local(now).date()
+    today = fp.calendar.production_day(now)
     latest = _latest(uow, now)
     # Most orders are comfortably on time: a cheap check sets them aside before the full projection. An
     # order with a warning in force is always projected, so its warning can follow it or clear.
