@@ -1,6 +1,6 @@
 """Cost of the plant calendar's questions, per question, beside the 1 ms ceiling.  Prints figures.
 
-    .venv/bin/python bench/calendar.py [--moments 100000] [--months 2000]
+    .venv/bin/python bench/plant_time.py [--moments 100000] [--months 2000]
 
 "Which shift / production day is t" is asked on every report and every alert round; a month's working
 minutes by the forecast and the monthly figures. Three calendars: one shift (08:00-20:00, Sundays off), two
@@ -11,23 +11,18 @@ month a minute-by-minute walk (timed on a few months only: it is that slow).
 
 from __future__ import annotations
 
+import argparse
+import random
 import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-# This file is named calendar.py: keep its folder off the path, or it would stand in for the standard
-# library's calendar module in everything imported below.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse  # noqa: E402
-import random  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from datetime import date, datetime, timedelta  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-from domain.plant_calendar import (  # noqa: E402
+from domain.plant_calendar import (
     CalendarSpec,
     Crew,
     DayPattern,
@@ -35,7 +30,7 @@ from domain.plant_calendar import (  # noqa: E402
     parse_rotation,
     parse_shifts,
 )
-from forecast.calendar import ShiftCalendar  # noqa: E402
+from forecast.calendar import ShiftCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 CEILING_MS = 1.0
