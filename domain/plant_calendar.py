@@ -36,12 +36,13 @@ def _clock_text(t: time) -> str:
     return f"{t:%H:%M}"
 
 
-def _parse_clock(text: str, what: str) -> time:
+def parse_clock(text: str, name: str) -> time:
+    """'8:00' or '08:00' → time(8, 0)."""
     try:
         hour, minute = text.strip().split(":")
         return time(int(hour), int(minute))
     except ValueError:
-        raise ConfigError(f"{what}: '{text.strip()}' is not HH:MM") from None
+        raise ConfigError(f"{name}: '{text.strip()}' is not HH:MM") from None
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def parse_shifts(text: str, what: str = "SHIFTS") -> tuple[ShiftPattern, ...]:
             a, dash, b = r.partition("-")
             if not dash:
                 raise ConfigError(f"{what}: '{r.strip()}' is not HH:MM-HH:MM")
-            spans.append((_parse_clock(a, what), _parse_clock(b, what)))
+            spans.append((parse_clock(a, what), parse_clock(b, what)))
         (start, end), breaks = spans[0], tuple(spans[1:])
         if start == end:
             raise ConfigError(f"{what}: shift {name} starts and ends at {_clock_text(start)}")

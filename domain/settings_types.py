@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import PlainValidator, ValidationInfo
 
 from domain.errors import ConfigError
-from domain.plant_calendar import ShiftPattern, parse_shifts
+from domain.plant_calendar import ShiftPattern, parse_clock, parse_shifts
 from domain.vocab import Role
 
 T = TypeVar("T")
@@ -41,15 +41,6 @@ class ShiftHours:
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
-
-
-def parse_clock(text: str, name: str) -> time:
-    """'8:00' or '08:00' → time(8, 0)."""
-    try:
-        hour, minute = text.strip().split(":")
-        return time(int(hour), int(minute))
-    except ValueError:
-        raise ConfigError(f"{name}: '{text}' is not HH:MM") from None
 
 
 def parse_shift_hours(text: str, name: str = "SHIFT_HOURS") -> ShiftHours:
