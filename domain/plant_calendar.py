@@ -42,7 +42,7 @@ def parse_clock(text: str, name: str) -> time:
         hour, minute = text.strip().split(":")
         return time(int(hour), int(minute))
     except ValueError:
-        raise ConfigError(f"{name}: '{text.strip()}' is not HH:MM") from None
+        raise ConfigError(f"{name}: '{text.strip()}' is not HH:MM（应写作 时:分，如 08:00）") from None
 
 
 @dataclass(frozen=True)
@@ -174,25 +174,25 @@ def parse_shifts(text: str, what: str = "SHIFTS") -> tuple[ShiftPattern, ...]:
             name, hours = DEFAULT_SHIFT_NAME if not out else f"第{len(out) + 1}班", item
         name = name.strip()
         if not name or len(name) > 20:
-            raise ConfigError(f"{what}: a shift needs a name of at most 20 characters ('{item}')")
+            raise ConfigError(f"{what}: 班次需要一个不超过 20 个字的名称（「{item}」）")
         ranges = [r for r in hours.split("/") if r.strip()]
         if not ranges:
-            raise ConfigError(f"{what}: shift {name} has no hours, e.g. {name}=08:00-20:00")
+            raise ConfigError(f"{what}: 班次 {name} 没有时间，应写作 {name}=08:00-20:00")
         spans = []
         for r in ranges:
             a, dash, b = r.partition("-")
             if not dash:
-                raise ConfigError(f"{what}: '{r.strip()}' is not HH:MM-HH:MM")
+                raise ConfigError(f"{what}: 「{r.strip()}」应写作 HH:MM-HH:MM")
             spans.append((parse_clock(a, what), parse_clock(b, what)))
         (start, end), breaks = spans[0], tuple(spans[1:])
         if start == end:
-            raise ConfigError(f"{what}: shift {name} starts and ends at {_clock_text(start)}")
+            raise ConfigError(f"{what}: 班次 {name} 的开始和结束都是 {_clock_text(start)}")
         out.append(ShiftPattern(name, start, end, breaks))
     if not out:
-        raise ConfigError(f"{what}: no shift given, e.g. 白班=08:00-20:00,夜班=20:00-08:00")
+        raise ConfigError(f"{what}: 没有给出班次，例如 白班=08:00-20:00,夜班=20:00-08:00")
     names = [s.name for s in out]
     if len(set(names)) != len(names):
-        raise ConfigError(f"{what}: two shifts share a name ({', '.join(names)})")
+        raise ConfigError(f"{what}: 两个班次同名（{'、'.join(names)}）")
     return tuple(out)
 
 
@@ -202,14 +202,14 @@ def parse_rotation(text: str, what: str = "rotation") -> Rotation:
     try:
         anchor = date.fromisoformat(anchor_text.strip())
     except ValueError:
-        raise ConfigError(f"{what}: start with the first date of the cycle, e.g. 2026-12-01:甲/丙,乙/丁") from None
+        raise ConfigError(f"{what}: 请以轮班周期的第一天开头，例如 2026-12-01:甲/丙,乙/丁") from None
     days: list[tuple[str | None, ...]] = []
     for row in (x.strip() for x in days_text.replace("，", ",").split(",")):
         if not row:
             continue
         days.append(tuple(None if c.strip() in ("-", "") else c.strip() for c in row.split("/")))
     if not sep or not days:
-        raise ConfigError(f"{what}: no day given after the date, e.g. 2026-12-01:甲/丙,乙/丁")
+        raise ConfigError(f"{what}: 日期后没有给出任何一天的班组，例如 2026-12-01:甲/丙,乙/丁")
     return Rotation(anchor, tuple(days))
 
 
@@ -270,39 +270,38 @@ class PlantCalendar:
     def __init__(self, spec: CalendarSpec, tz: ZoneInfo) -> None:
         self.spec, self.tz = spec, tz
         if not spec.patterns:
-            raise ConfigError("calendar: at least one shift pattern is needed")
+            raise ConfigError("日历至少需要一个班次模式")
         self._patterns = {p.name: p for p in spec.patterns}
         if len(self._patterns) != len(spec.patterns):  # a range naming one of them would pick either
-            raise ConfigError(f"calendar: two patterns share a name ({', '.join(p.name for p in spec.patterns)})")
+            raise ConfigError(f"两个班次模式同名（{'、'.join(p.name for p in spec.patterns)}）")
         for r in spec.ranges:
             if r.pattern not in self._patterns:
-                raise ConfigError(f"calendar: pattern {r.pattern} of {r.first}..{r.last} is not defined")
+                raise ConfigError(f"{r.first}..{r.last} 使用的班次模式 {r.pattern} 未定义")
             if r.last < r.first:
-                raise ConfigError(f"calendar: {r.first}..{r.last} ends before it starts")
+                raise ConfigError(f"日期范围 {r.first}..{r.last} 的结束早于开始")
         self._crews = {c.name: c for c in spec.crews}
         if len(self._crews) != len(spec.crews):
-            raise ConfigError(f"calendar: two crews share a name ({', '.join(c.name for c in spec.crews)})")
+            raise ConfigError(f"两个班组同名（{'、'.join(c.name for c in spec.crews)}）")
         self._crew_of: dict[str, Crew] = {}
         for c in spec.crews:
             for u in c.people:
                 other = self._crew_of.setdefault(u, c)
                 if other is not c:  # on_duty and crew_of need one answer per person
-                    raise ConfigError(f"calendar: {u} is in two crews: {other.name}, {c.name}")
+                    raise ConfigError(f"{u} 同时在两个班组：{other.name}、{c.name}")
         if spec.rotation is not None:
             unknown = {c for row in spec.rotation.days for c in row if c and c not in self._crews}
             if unknown:
-                raise ConfigError(f"calendar: the rotation names crews that are not defined: {', '.join(sorted(unknown))}")
+                raise ConfigError(f"轮班中有未定义的班组：{'、'.join(sorted(unknown))}")
             most = max(len(p.shifts) for p in spec.patterns)
             for n, row in enumerate(spec.rotation.days, start=1):
                 if len(row) > most:  # a crew beyond the day's shifts would silently never work
-                    raise ConfigError(f"calendar: the rotation names {len(row)} crews on day {n}, "
-                                      f"but a day has at most {most} shifts")
+                    raise ConfigError(f"轮班第 {n} 天排了 {len(row)} 个班组，但一天最多只有 {most} 个班次")
         self.day_start = self._boundary()
         self._start_delta = _offset(self.day_start)
         for p in spec.patterns:
             self._check_pattern(p)
         if len(spec.rest_weekdays) == 7 and not spec.workdays:
-            raise ConfigError("calendar: every weekday is a rest day, so the plant never runs")
+            raise ConfigError("每周七天都是休息日，工厂无法开工")
         self._day_cache: dict[date, tuple[Shift, ...]] = {}
 
     @classmethod
@@ -333,15 +332,13 @@ class PlantCalendar:
         previous_end = timedelta(0)
         for s, (begin, end) in zip(p.shifts, self._offsets(p), strict=True):
             if begin < previous_end:
-                raise ConfigError(f"calendar: in {p.name}, {s.name} starts before the shift before it ends "
-                                  "(list the shifts in order from the first of the day)")
+                raise ConfigError(f"{p.name} 中 {s.name} 在上一班结束前就开始了（请按一天中的先后顺序列出班次）")
             if end > DAY:
-                raise ConfigError(f"calendar: in {p.name}, {s.name} runs past the next day's first shift "
-                                  f"({_clock_text(self.day_start)})")
+                raise ConfigError(f"{p.name} 中 {s.name} 超过了次日第一班的开始（{_clock_text(self.day_start)}）")
             for a, b in s.breaks:
                 a_off, b_off = (_offset(a) - _offset(s.start)) % DAY, (_offset(b) - _offset(s.start)) % DAY
                 if not timedelta(0) <= a_off < b_off <= s.length:
-                    raise ConfigError(f"calendar: the break {_clock_text(a)}-{_clock_text(b)} is not inside {s.name}")
+                    raise ConfigError(f"休息 {_clock_text(a)}-{_clock_text(b)} 不在 {s.name} 之内")
             previous_end = end
 
     # --- days -----------------------------------------------------------------------------------------
@@ -518,7 +515,7 @@ class PlantCalendar:
                         return lo + left
                     left -= hi - lo
             day += DAY
-        raise ConfigError("calendar: no working time within three years")
+        raise ConfigError("三年内没有任何工作时间")
 
     def describe(self) -> str:
         """The calendar as the administrator typed it, one fact a line (`factorybot calendar show`, 班次)."""

@@ -71,8 +71,8 @@ def test_set_show_and_reset_the_shifts(cli, make_uow):
 
 
 @pytest.mark.parametrize("args,message", [
-    (("--shifts", "白班=08:00-20:00,夜班=19:00-07:00"), "夜班 starts before the shift before it ends"),
-    (("--shifts", "白班=08:00-20:00/21:00-21:30"), "the break 21:00-21:30 is not inside 白班"),
+    (("--shifts", "白班=08:00-20:00,夜班=19:00-07:00"), "夜班 在上一班结束前就开始了"),
+    (("--shifts", "白班=08:00-20:00/21:00-21:30"), "休息 21:00-21:30 不在 白班 之内"),
     (("--shifts", "白班=8点-20点"), "is not HH:MM"),
     (("--rest-days", "mon,tue,wed,thu,fri,sat,sun"), "at least one weekday"),
     (("--rest-days", "someday"), "unknown weekday"),
@@ -100,7 +100,7 @@ def test_crews_and_their_rotation(cli, make_uow):
     assert "甲班：班组长 李四(lead)；成员 张三(w1)、小李(t1)" in listed and "乙班：班组长 王五(sup)；成员 王二(w2)" in listed
 
     bad = cli("crews", "rotation", "2026-11-23:甲班/丙班")
-    assert bad.exit_code == 2 and "not defined: 丙班" in bad.output
+    assert bad.exit_code == 2 and "未定义的班组：丙班" in bad.output
     assert cli("crews", "rotation", "2026-11-23:甲班/乙班,乙班/甲班").exit_code == 0
     shown = cli("show", "--date", "2026-11-25").output
     assert "轮班：从 2026-11-23 起 2 天一轮" in shown and "第2天 白班 乙班 / 夜班 甲班" in shown

@@ -196,11 +196,11 @@ def test_two_crews_alternate_on_a_two_shift_rotation() -> None:
 
 
 @pytest.mark.parametrize("shifts,message", [
-    ("白班=08:00-20:00,夜班=19:00-07:00", "夜班 starts before the shift before it ends"),
-    ("早班=08:00-17:00,中班=16:00-23:00", "中班 starts before the shift before it ends"),
-    ("白班=08:00-20:00/21:00-21:30", "the break 21:00-21:30 is not inside 白班"),
-    ("白班=08:00-20:00/07:30-08:30", "the break 07:30-08:30 is not inside 白班"),
-    ("夜班=20:00-08:00/08:00-08:30", "the break 08:00-08:30 is not inside 夜班"),
+    ("白班=08:00-20:00,夜班=19:00-07:00", "夜班 在上一班结束前就开始了"),
+    ("早班=08:00-17:00,中班=16:00-23:00", "中班 在上一班结束前就开始了"),
+    ("白班=08:00-20:00/21:00-21:30", "休息 21:00-21:30 不在 白班 之内"),
+    ("白班=08:00-20:00/07:30-08:30", "休息 07:30-08:30 不在 白班 之内"),
+    ("夜班=20:00-08:00/08:00-08:30", "休息 08:00-08:30 不在 夜班 之内"),
 ])
 def test_bad_shifts_are_refused(shifts: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -208,10 +208,10 @@ def test_bad_shifts_are_refused(shifts: str, message: str) -> None:
 
 
 @pytest.mark.parametrize("text,message", [
-    ("白班=08:00-20:00,白班=20:00-08:00", "two shifts share a name"),
+    ("白班=08:00-20:00,白班=20:00-08:00", "两个班次同名"),
     ("白班=8点-20:00", "is not HH:MM"),
-    ("白班=08:00-08:00", "starts and ends at 08:00"),
-    ("", "no shift given"),
+    ("白班=08:00-08:00", "的开始和结束都是 08:00"),
+    ("", "没有给出班次"),
 ])
 def test_bad_shift_text_is_refused(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -219,37 +219,37 @@ def test_bad_shift_text_is_refused(text: str, message: str) -> None:
 
 
 def test_a_rotation_naming_an_unknown_crew_is_refused() -> None:
-    with pytest.raises(ConfigError, match="not defined: 戊班"):
+    with pytest.raises(ConfigError, match="未定义的班组：戊班"):
         calendar(TWO_SHIFTS, crews=FOUR_CREWS, rotation=parse_rotation("2026-12-01:甲班/戊班,乙班/丙班"))
-    with pytest.raises(ConfigError, match="first date of the cycle"):
+    with pytest.raises(ConfigError, match="轮班周期的第一天"):
         parse_rotation("甲班/乙班,乙班/甲班")
 
 
 def test_a_rotation_naming_more_crews_than_shifts_is_refused() -> None:
-    with pytest.raises(ConfigError, match="names 3 crews on day 2, but a day has at most 2 shifts"):
+    with pytest.raises(ConfigError, match="轮班第 2 天排了 3 个班组，但一天最多只有 2 个班次"):
         calendar(TWO_SHIFTS, crews=FOUR_CREWS, rotation=parse_rotation("2026-12-01:甲班/乙班,甲班/乙班/丙班"))
 
 
 def test_a_person_in_two_crews_is_refused() -> None:
     crews = (Crew("甲班", "ld01", ("w01",)), Crew("乙班", "ld02", ("w01",)))
-    with pytest.raises(ConfigError, match="w01 is in two crews: 甲班, 乙班"):
+    with pytest.raises(ConfigError, match="w01 同时在两个班组：甲班、乙班"):
         calendar(TWO_SHIFTS, crews=crews)
 
 
 def test_seven_rest_days_are_refused() -> None:
-    with pytest.raises(ConfigError, match="every weekday is a rest day"):
+    with pytest.raises(ConfigError, match="每周七天都是休息日"):
         calendar(TWO_SHIFTS, rest_weekdays=frozenset(range(7)))
 
 
 def test_a_range_of_an_unknown_pattern_is_refused() -> None:
     spec = CalendarSpec(patterns=(DayPattern("两班", parse_shifts(TWO_SHIFTS)),),
                         ranges=(PatternRange(date(2027, 1, 10), date(2027, 1, 20), "单班"),))
-    with pytest.raises(ConfigError, match="pattern 单班 of 2027-01-10..2027-01-20 is not defined"):
+    with pytest.raises(ConfigError, match="2027-01-10..2027-01-20 使用的班次模式 单班 未定义"):
         PlantCalendar(spec, TZ)
 
 
 def test_two_patterns_of_one_name_are_refused() -> None:
     spec = CalendarSpec(patterns=(DayPattern("两班", parse_shifts(TWO_SHIFTS)),
                                   DayPattern("两班", parse_shifts("白班=08:00-17:00"))))
-    with pytest.raises(ConfigError, match="two patterns share a name"):
+    with pytest.raises(ConfigError, match="两个班次模式同名"):
         PlantCalendar(spec, TZ)
