@@ -8,6 +8,7 @@ import click
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from alerts import handover
 from bot.app import create_app
 from domain.demo import load_demo_plant
 from domain.migrate import upgrade
@@ -35,6 +36,13 @@ def ensure_demo_plant(rt: Runtime) -> str:
             sync_state.record_failure(uow, sync_state.PULL, rt.now(), DEMO_NO_KIS).retry_at = None  # none will come
         uow.commit()
     rt.calendar.refresh()  # the demo's two-shift calendar, stored by the seed, from the first message on
+    # The last shift change's 交接班, as the round at that moment would have made it: a demo started at any
+    # hour has a handover card waiting for the lead on duty (and `交接班` in chat shows it).
+    ended = rt.alert_policy.plant.previous_shift(rt.now())
+    if ended is not None:
+        with rt.uow() as uow:
+            handover.make_and_send(uow, rt.alert_policy, ended.end)
+            uow.commit()
     return (f"已生成演示工厂：{summary.people} 人，{summary.orders} 张订单，{summary.work_orders} 张工单"
             + "\n两班倒：白班 08:00-20:00（甲班，班组长陈杰），夜班 20:00-08:00（乙班，班组长黄伟）；"
               "factorybot calendar show 查看"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from alerts.tick import tick
-from domain.models import Alert, SyncState
+from domain.models import Alert, Handover, Notice, SyncState
 from factorybot.config import Settings
 from factorybot.demo_cmd import DEMO_NO_KIS, ensure_demo_plant
 from factorybot.runtime import Runtime
@@ -31,4 +31,19 @@ def test_the_demo_with_kis_configured_stages_nothing(tmp_path):
     ensure_demo_plant(rt)
     with rt.uow() as uow:
         assert uow.session.scalars(select(SyncState)).all() == []
+    rt.engine.dispose()
+
+
+def test_the_demo_has_the_last_shift_change_s_handover_waiting_for_the_lead_on_duty(tmp_path):
+    rt = Runtime.build(Settings(database_url=f"sqlite:///{tmp_path}/demo.db"))
+    ensure_demo_plant(rt)
+    ended = rt.alert_policy.plant.previous_shift(rt.now())
+    assert ended is not None
+    with rt.uow() as uow:
+        [row] = uow.session.scalars(select(Handover)).all()
+        [notice] = uow.session.scalars(select(Notice).where(Notice.key == f"handover_card:{row.id}")).all()
+        # The shift that ended last, handed from its crew's lead to the next crew's: 甲班 陈杰 ↔ 乙班 黄伟.
+        assert (row.day, row.shift) == (ended.day, ended.name)
+        assert {row.outgoing_lead, row.incoming_lead} == {"chenjie", "huangwei"}
+        assert set(notice.userids.split("|")) == {"chenjie", "huangwei"}
     rt.engine.dispose()
