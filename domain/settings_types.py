@@ -72,10 +72,10 @@ def parse_rest_days(text: str, name: str = "REST_DAYS") -> frozenset[int]:
         if not item:
             continue
         if item not in WEEKDAYS:
-            raise ConfigError(f"{name}: unknown weekday {item!r} (use mon,tue,wed,thu,fri,sat,sun)")
+            raise ConfigError(f"{name}: 不认识的星期 {item!r}（可写 mon,tue,wed,thu,fri,sat,sun 或 周一…周日）")
         days.add(WEEKDAYS[item])
     if len(days) == 7:
-        raise ConfigError(f"{name}: the plant must work on at least one weekday")
+        raise ConfigError(f"{name}: 一周至少要有一天工作日")
     return frozenset(days)
 
 
@@ -90,9 +90,9 @@ def parse_holidays(text: str, name: str = "HOLIDAYS") -> frozenset[date]:
             a = date.fromisoformat(first.strip())
             b = date.fromisoformat(last.strip()) if last else a
         except ValueError:
-            raise ConfigError(f"{name}: {item!r} is not YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
+            raise ConfigError(f"{name}: {item!r} 应写作 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD") from None
         if b < a:
-            raise ConfigError(f"{name}: range {item!r} ends before it starts")
+            raise ConfigError(f"{name}: 日期范围 {item!r} 的结束早于开始")
         out.update(_days(a, b))
     return frozenset(out)
 

@@ -27,7 +27,8 @@ LOOK_BACK_SHIFTS = 64  # far enough back to find an off-shift crew's last shift 
 
 NO_CREWS = ("本厂还没有设置班组（管理员可用 factorybot calendar crews 设置班组和轮班）。"
             "您可以发「今天」查看自己的报工。")
-NOT_IN_CREW = "您不在任何班组，「我的班组」只对班组成员、班组长和车间主管开放。您可以发「今天」查看自己的报工。"
+NOT_IN_CREW = ("您不在任何班组。「我的班组」向班组成员显示本班组；不在班组的班组长、车间主管、运营经理和管理员看到当班班组。"
+               "您可以发「今天」查看自己的报工。")
 
 
 @dataclass(frozen=True)

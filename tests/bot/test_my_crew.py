@@ -90,7 +90,8 @@ def test_a_supervisor_in_no_crew_sees_the_crew_on_shift_now(crews, clock):
 
 def test_someone_in_no_crew_is_told_so(crews):
     assert crews.say("t1", "我的班组") == (
-        "您不在任何班组，「我的班组」只对班组成员、班组长和车间主管开放。您可以发「今天」查看自己的报工。")
+        "您不在任何班组。「我的班组」向班组成员显示本班组；不在班组的班组长、车间主管、运营经理和管理员看到当班班组。"
+        "您可以发「今天」查看自己的报工。")
 
 
 def test_a_plant_without_crews_says_so(live):

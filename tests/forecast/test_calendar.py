@@ -68,9 +68,9 @@ def test_settings_are_parsed_or_refused_by_name():
     assert parse_rest_days("sat, 周日") == frozenset({5, 6})
     assert parse_holidays("2027-02-05..2027-02-07，2027-05-01") == {
         date(2027, 2, 5), date(2027, 2, 6), date(2027, 2, 7), date(2027, 5, 1)}
-    with pytest.raises(CalendarError, match="REST_DAYS: unknown weekday 'sunday'"):
+    with pytest.raises(CalendarError, match="REST_DAYS: 不认识的星期 'sunday'"):
         parse_rest_days("sunday")
-    with pytest.raises(CalendarError, match="at least one weekday"):
+    with pytest.raises(CalendarError, match="至少要有一天工作日"):
         parse_rest_days("mon,tue,wed,thu,fri,sat,sun")
     with pytest.raises(CalendarError, match="HOLIDAYS: '2027-02-30'"):
         parse_holidays("2027-02-30")

@@ -74,9 +74,9 @@ def test_set_show_and_reset_the_shifts(cli, make_uow):
     (("--shifts", "白班=08:00-20:00,夜班=19:00-07:00"), "夜班 在上一班结束前就开始了"),
     (("--shifts", "白班=08:00-20:00/21:00-21:30"), "休息 21:00-21:30 不在 白班 之内"),
     (("--shifts", "白班=8点-20点"), "is not HH:MM"),
-    (("--rest-days", "mon,tue,wed,thu,fri,sat,sun"), "at least one weekday"),
-    (("--rest-days", "someday"), "unknown weekday"),
-    (("--holidays", "2026-13-01"), "is not YYYY-MM-DD"),
+    (("--rest-days", "mon,tue,wed,thu,fri,sat,sun"), "至少要有一天工作日"),
+    (("--rest-days", "someday"), "不认识的星期"),
+    (("--holidays", "2026-13-01"), "应写作 YYYY-MM-DD"),
     (("--pattern-range", "2027-01-10..2027-01-20=淡季"), "班次模式 淡季 还没有定义"),
     ((), "请至少指定一项"),
 ])
