@@ -91,8 +91,10 @@ def test_the_demo_raises_every_kind_of_alert_and_a_manager_acknowledges_one_in_c
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    # As of 15:05 in the plant: a checkpoint has passed whatever the hour the test runs at.
-    at = f"{datetime.now(ZoneInfo('Asia/Shanghai')).date()} 15:05"
+    # As of 19:05 in the plant, after the day shift's last checkpoint (19:00), whatever the hour the test runs
+    # at: the demo pictures the plant at noon, and its 白班 carries half the day's plan (two 12-hour shifts),
+    # so by 19:00 it is behind; at 15:00 it is not.
+    at = f"{datetime.now(ZoneInfo('Asia/Shanghai')).date()} 19:05"
     out = subprocess.run([str(BIN / "factorybot"), "alerts", "run", "--at", at], env=env, capture_output=True,
                          text=True, check=True).stdout
     for kind in ("超计划时间未开工", "当日计划完成率低于70%", "连续两单不良率超标", "现场异常", "维修工单未响应"):
