@@ -204,7 +204,11 @@ def run_push(
     if (refused := _not_configured(jobs, requested_by)) is not None:
         return refused
     now = jobs.clock()
-    tz = jobs.config.tz
+    config = jobs.current_config()
+    tz = config.tz
+    # Only finished production days are written: the calendar date on a one-shift plant (a day is written
+    # after its midnight), on two 12-hour shifts the day that began at 08:00 (00:30 is still its night shift).
+    today = config.production_day(now)
     holder = _holder(holder, requested_by)
     with jobs.uow() as uow:
         if not sync_state.acquire(uow, sync_state.PUSH, now, PUSH_LEASE, holder=holder, force=force):
@@ -219,7 +223,7 @@ def run_push(
     batch_id = f"FB{now.astimezone(tz):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     try:
         with jobs.uow() as uow:
-            result.collected = push.collect(uow, config=jobs.config, today=now.astimezone(tz).date(), now=now)
+            result.collected = push.collect(uow, config=config, today=today, now=now)
             uow.commit()
         with jobs.uow() as uow:
             if on_pending is not None:
@@ -228,7 +232,7 @@ def run_push(
             _send(jobs, kis, result, batch_id=batch_id, now=now, holder=holder, after_kis_commit=after_kis_commit,
                   progress=progress)
             with jobs.uow() as uow:
-                sent, rejected = push.readback_keys(uow, today=now.astimezone(tz).date())
+                sent, rejected = push.readback_keys(uow, today=today)
             statuses = kis.read_staging(sent + rejected)
         with jobs.uow() as uow:
             result.readback = push.apply_readback(uow, sent, rejected, statuses)
