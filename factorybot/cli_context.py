@@ -48,7 +48,7 @@ class CliContext:
         errors of the entry points)."""
         rt = self.runtime
         try:
-            config = KisConfig.from_settings(rt.settings)
+            config = KisConfig.from_settings(rt.settings, rt.calendar.current())
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
         return KisJobs(rt.session_factory, config, rt.alert_policy)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from domain.plant_calendar import ShiftPattern
+from domain.plant_calendar import CalendarSpec, DayPattern, PlantCalendar, ShiftPattern
 from domain.settings_types import ShiftHours
 from kis.errors import KisNotConfigured
 from kis.settings import Route, parse_route
@@ -37,15 +37,28 @@ class KisSettings(Protocol):
     kis_reconcile_schedule: Cron | None
     shift_hours: ShiftHours
     shifts: tuple[ShiftPattern, ...]
+    rest_days: frozenset[int]
+    holidays: frozenset[date]
+    workdays: frozenset[date]
 
 
-def _day_bounds(settings: KisSettings) -> dict[str, Any]:
-    """The first shift's start and the last shift's end of the day the settings describe (SHIFTS, else
-    SHIFT_HOURS). A calendar stored with `factorybot calendar set` is not read here: KIS dates are mapped
-    with the installed shifts."""
+def _settings_calendar(settings: KisSettings) -> PlantCalendar:
+    """The calendar the settings describe (SHIFTS, else SHIFT_HOURS), for a caller without the plant's book
+    (as factorybot.runtime.settings_calendar builds it; kis/ does not import factorybot/)."""
     if not settings.shifts:
-        return {"day_start": settings.shift_hours.start, "day_end": settings.shift_hours.end}
-    first, last = settings.shifts[0], settings.shifts[-1]
+        return PlantCalendar.single_shift(settings.tz, settings.shift_hours.start, settings.shift_hours.end,
+                                          rest_weekdays=settings.rest_days, holidays=settings.holidays,
+                                          workdays=settings.workdays)
+    return PlantCalendar(CalendarSpec(patterns=(DayPattern("班次", settings.shifts),), rest_weekdays=settings.rest_days,
+                                      holidays=settings.holidays, workdays=settings.workdays), settings.tz)
+
+
+def _day_bounds(calendar: PlantCalendar) -> dict[str, Any]:
+    """The first shift's start and the last shift's end of the calendar's default pattern: what a KIS date
+    without a time means. The end is the next morning when the last shift crosses midnight or ends at or
+    before the first one starts (two 12-hour shifts: 08:00 the day after)."""
+    shifts = calendar.spec.patterns[0].shifts
+    first, last = shifts[0], shifts[-1]
     next_morning = last.overnight or last.end <= first.start
     return {"day_start": first.start, "day_end": last.end, "day_end_next_morning": next_morning}
 
@@ -81,9 +94,15 @@ class KisConfig:
     day_start: time = time(8, 0)
     day_end: time = time(20, 0)
     day_end_next_morning: bool = False
+    # The plant calendar the bounds above come from; its production days decide which days the push writes.
+    # None: one day_start-day_end shift a day.
+    calendar: PlantCalendar | None = field(default=None, compare=False)
 
     @classmethod
-    def from_settings(cls, settings: KisSettings) -> KisConfig:
+    def from_settings(cls, settings: KisSettings, calendar: PlantCalendar | None = None) -> KisConfig:
+        """calendar: the plant's (Runtime.calendar.current(), a stored one included) when the caller has it;
+        else the one the settings describe."""
+        plant = calendar if calendar is not None else _settings_calendar(settings)
         return cls(
             odbc=settings.kis_odbc or None,
             tz=settings.tz,
@@ -100,8 +119,26 @@ class KisConfig:
             task_exclude_types=settings.kis_task_exclude_types,
             pull_schedule=settings.kis_pull_schedule,
             reconcile_schedule=settings.kis_reconcile_schedule,
-            **_day_bounds(settings),
+            calendar=plant,
+            **_day_bounds(plant),
         )
+
+    def on_calendar(self, calendar: PlantCalendar) -> KisConfig:
+        """The same settings on another plant calendar (the one current now, after `factorybot calendar set`)."""
+        if calendar is self.calendar:
+            return self
+        return replace(self, calendar=calendar, **_day_bounds(calendar))
+
+    @property
+    def plant(self) -> PlantCalendar:
+        if self.calendar is not None:
+            return self.calendar
+        return PlantCalendar.single_shift(self.tz, self.day_start, self.day_end)
+
+    def production_day(self, moment: datetime) -> date:
+        """The production day a moment belongs to: the calendar date on a plant with no shift across
+        midnight; on two 12-hour shifts, 00:30 still belongs to the day before (until 08:00)."""
+        return self.plant.production_day(moment)
 
     def day_end_of(self, day: date) -> datetime:
         """The plant-local end of a KIS date's production day (naive, as KIS keeps its moments)."""

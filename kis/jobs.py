@@ -54,6 +54,14 @@ class KisJobs:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
 
+    def current_config(self) -> KisConfig:
+        """The config on the plant calendar of this moment: the alert policy's book, when it has one (the
+        runtime's), is asked at every run, so a calendar stored with `factorybot calendar set` reaches a
+        running worker within CALENDAR_REFRESH_SECONDS, as it reaches the other policies."""
+        if self.alert_policy.book is None:
+            return self.config
+        return self.config.on_calendar(self.alert_policy.plant)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -124,11 +132,12 @@ def run_pull(
     if (refused := _not_configured(jobs, requested_by)) is not None:
         return refused
     now = jobs.clock()
+    config = jobs.current_config()
     holder = _holder(holder, requested_by)
     with jobs.uow() as uow:
         if not sync_state.acquire(uow, sync_state.PULL, now, PULL_LEASE, holder=holder, force=force):
             return _busy(jobs, uow, sync_state.PULL, "订单同步", requested_by, now)
-        bound = None if full else pull.since_for(uow, jobs.config, since)
+        bound = None if full else pull.since_for(uow, config, since)
         held = pull.held(uow, full=full)
         uow.commit()
     try:
@@ -137,9 +146,9 @@ def run_pull(
         if on_snapshot is not None:
             on_snapshot(snap)
         with jobs.uow() as uow:
-            result = pull.apply_snapshot(uow, snap, held=held, config=jobs.config, now=now, progress=progress)
+            result = pull.apply_snapshot(uow, snap, held=held, config=config, now=now, progress=progress)
             result.reconcile = full
-            text = texts.pull_text(result, jobs.config.tz)
+            text = texts.pull_text(result, config.tz)
             sync_state.record_ok(uow, sync_state.PULL, now, texts.pull_line(result))
             alerting.sync_recorded(uow, jobs.alert_policy, now)
             _tell(uow, requested_by, text, now)
@@ -195,7 +204,11 @@ def run_push(
     if (refused := _not_configured(jobs, requested_by)) is not None:
         return refused
     now = jobs.clock()
-    tz = jobs.config.tz
+    config = jobs.current_config()
+    tz = config.tz
+    # Only finished production days are written: the calendar date on a one-shift plant (a day is written
+    # after its midnight), on two 12-hour shifts the day that began at 08:00 (00:30 is still its night shift).
+    today = config.production_day(now)
     holder = _holder(holder, requested_by)
     with jobs.uow() as uow:
         if not sync_state.acquire(uow, sync_state.PUSH, now, PUSH_LEASE, holder=holder, force=force):
@@ -210,7 +223,7 @@ def run_push(
     batch_id = f"FB{now.astimezone(tz):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     try:
         with jobs.uow() as uow:
-            result.collected = push.collect(uow, config=jobs.config, today=now.astimezone(tz).date(), now=now)
+            result.collected = push.collect(uow, config=config, today=today, now=now)
             uow.commit()
         with jobs.uow() as uow:
             if on_pending is not None:
@@ -219,7 +232,7 @@ def run_push(
             _send(jobs, kis, result, batch_id=batch_id, now=now, holder=holder, after_kis_commit=after_kis_commit,
                   progress=progress)
             with jobs.uow() as uow:
-                sent, rejected = push.readback_keys(uow, today=now.astimezone(tz).date())
+                sent, rejected = push.readback_keys(uow, today=today)
             statuses = kis.read_staging(sent + rejected)
         with jobs.uow() as uow:
             result.readback = push.apply_readback(uow, sent, rejected, statuses)

@@ -47,7 +47,9 @@ class Collected:
 
 
 def collect(uow: UnitOfWork, *, config: KisConfig, today: date, now: datetime) -> Collected:
-    """Queue the finished days' completions not queued yet. Idempotent: it queues only the difference."""
+    """Queue the finished days' completions not queued yet. Idempotent: it queues only the difference.
+
+    today: the production day now (KisConfig.production_day); the days before it are finished."""
     row = sync_state.get(uow, sync_state.PUSH)
     last_day = today - timedelta(days=1)
     lookback = max(config.lookback.days, 1)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.policy import AlertPolicy
+from domain.calendar_book import CalendarBook
 from domain.tasks_registry import NO_RETRY, task
 from kis.config import KisConfig
 from kis.jobs import KisJobs, run_pull, run_push
@@ -43,9 +44,14 @@ class RuntimeLike(Protocol):
     @property
     def alert_policy(self) -> AlertPolicy: ...
 
+    @property
+    def calendar(self) -> CalendarBook: ...
+
 
 def jobs_for(runtime: RuntimeLike) -> KisJobs:
-    return KisJobs(runtime.session_factory, KisConfig.from_settings(runtime.settings), runtime.alert_policy)
+    """The jobs on the plant's calendar (a stored one wins over the settings' shifts)."""
+    config = KisConfig.from_settings(runtime.settings, runtime.calendar.current())
+    return KisJobs(runtime.session_factory, config, runtime.alert_policy)
 
 
 @task(PULL, retry=NO_RETRY, soft_time_limit=1800)

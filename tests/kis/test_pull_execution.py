@@ -5,6 +5,8 @@ closed (结案), each as a planner, the board or the monthly report then shows i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -13,10 +15,16 @@ from sqlalchemy import select
 
 from domain.models import OrderEvent, SalesOrder, WorkOrder
 from domain.month import Month
+from domain.plant_calendar import CalendarSpec, DayPattern, PlantCalendar, parse_shifts
+from domain.services.calendar_store import save_calendar
 from domain.vocab import OrderStatus, Stage, WorkOrderStatus
+from factorybot.cli_context import CliContext
 from factorybot.config import ConfigError, Settings
+from factorybot.runtime import Runtime
 from kis.config import KisConfig
+from kis.jobs import KisJobs, run_pull
 from kis.shaped_db import Line, Order, StockLine, Task
+from kis.tasks import jobs_for
 from reports.delivery import LATE, ON_TIME, due_lines, verdict
 from reports.monthly import build_monthly
 from tests.kis.conftest import TZ, kis_dt, local, seed_kis
@@ -289,3 +297,67 @@ def test_a_one_shift_plant_s_task_finishes_at_its_shift_end(plant):
     wo = work_order(plant, "WORK000202")
     assert wo.planned_start.astimezone(TZ).strftime("%m-%d %H:%M") == "11-26 07:30"
     assert wo.planned_finish.astimezone(TZ).strftime("%m-%d %H:%M") == "11-28 19:30"
+
+
+# --- the plant calendar stored with `factorybot calendar set` ------------------------------------------------
+
+TWO_BY_TWELVE = PlantCalendar(CalendarSpec(patterns=(DayPattern("两班", parse_shifts("白班=08:00-20:00,夜班=20:00-08:00")),)),
+                              TZ)
+
+
+def one_shift_runtime(plant) -> Runtime:
+    """The process's runtime on the plant's store: its settings say one 08:00-20:00 shift (SHIFT_HOURS)."""
+    return Runtime.build(Settings(database_url=plant.url, kis_odbc=plant.kis.conn_str, kis_timeout=5,
+                                  kis_char_encoding=plant.kis.char_encoding))
+
+
+def store(runtime: Runtime, calendar: PlantCalendar) -> None:
+    """As `factorybot calendar set` does: stored, then taken up by the process's calendar book."""
+    with runtime.uow() as uow:
+        save_calendar(uow, calendar, by="admin", now=local(2026, 11, 24, 9, 0))
+        uow.commit()
+    runtime.calendar.refresh()
+
+
+CALLERS: dict[str, Callable[[Runtime], KisJobs]] = {
+    "worker": jobs_for,  # the kis.pull task of the bot and the Celery worker
+    "cli": lambda rt: CliContext(lambda: rt).kis_jobs,  # `factorybot kis pull`
+}
+
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_a_stored_two_shift_calendar_moves_a_task_s_planned_finish_to_the_next_morning(plant, caller):
+    # The settings say one shift; the administrator stored two 12-hour shifts. KIS dates are mapped with
+    # the stored calendar: a task planned to 11-28 finishes with the night shift, at 08:00 on 11-29.
+    runtime = one_shift_runtime(plant)
+    try:
+        store(runtime, TWO_BY_TWELVE)
+        _task_kinds(plant)
+        assert run_pull(replace(CALLERS[caller](runtime), clock=plant.clock)).ok
+    finally:
+        runtime.engine.dispose()
+    wo = work_order(plant, "WORK000202")
+    assert wo.planned_start.astimezone(TZ).strftime("%m-%d %H:%M") == "11-26 08:00"
+    assert wo.planned_finish.astimezone(TZ).strftime("%m-%d %H:%M") == "11-29 08:00"
+
+
+def test_a_calendar_stored_while_the_worker_runs_reaches_its_next_pull(plant):
+    runtime = one_shift_runtime(plant)
+    try:
+        jobs = replace(jobs_for(runtime), clock=plant.clock)  # built at the worker's start, one shift then
+        store(runtime, TWO_BY_TWELVE)
+        _task_kinds(plant)
+        assert run_pull(jobs).ok
+    finally:
+        runtime.engine.dispose()
+    assert work_order(plant, "WORK000202").planned_finish.astimezone(TZ).strftime("%m-%d %H:%M") == "11-29 08:00"
+
+
+def test_without_a_stored_calendar_the_settings_shift_still_decides(plant):
+    runtime = one_shift_runtime(plant)
+    try:
+        _task_kinds(plant)
+        assert run_pull(replace(jobs_for(runtime), clock=plant.clock)).ok
+    finally:
+        runtime.engine.dispose()
+    assert work_order(plant, "WORK000202").planned_finish.astimezone(TZ).strftime("%m-%d %H:%M") == "11-28 20:00"

@@ -10,11 +10,15 @@ import pyodbc
 import pytest
 from sqlalchemy import select
 
+from domain.calendar_book import CalendarBook
 from domain.models import Alert, KisOutbox, Notice, Operation, SalesOrder, SyncState, WorkOrder
+from domain.plant_calendar import CalendarSpec, DayPattern, PlantCalendar, parse_shifts
 from domain.policy import PlantPolicy
 from domain.services.order_timeline import order_timeline
 from domain.services.reporting import report_work
 from domain.vocab import AlertStatus, OutboxStatus
+from factorybot.config import Settings
+from kis.config import KisConfig
 from kis.jobs import holder_name
 from kis.shaped_db import run_inbound_job
 from kis.status import kis_status
@@ -32,8 +36,9 @@ class Crash(BaseException):
     """The process dies: nothing after this point runs, not even an except clause."""
 
 
-def complete(plant, code: str, at: datetime, good: int, defect: int = 0) -> None:
-    """Report `good` finished pieces through every operation of a work order, as the floor would."""
+def complete(plant, code: str, at: datetime, good: int, defect: int = 0, policy: PlantPolicy | None = None) -> None:
+    """Report `good` finished pieces through every operation of a work order, as the floor would (on the
+    policy's calendar: PlantPolicy() is one 08:00-20:00 shift)."""
     with plant.uow() as uow:
         wo = uow.session.scalar(select(WorkOrder).where(WorkOrder.code == code))
         ops = [(op.seq, op.name) for op in wo.operations]
@@ -41,7 +46,7 @@ def complete(plant, code: str, at: datetime, good: int, defect: int = 0) -> None
     for seq, name in ops:
         last = seq == ops[-1][0]
         with plant.uow() as uow:
-            report_work(uow, PlantPolicy(), work_order_code=code, userid=REPORTERS[name],
+            report_work(uow, policy or PlantPolicy(), work_order_code=code, userid=REPORTERS[name],
                         good_qty=good if last else good + defect, defect_qty=defect if last else 0,
                         source_key=f"test:{code}:{at.isoformat()}:{seq}", now=at, operation_seq=seq)
             uow.commit()
@@ -156,6 +161,44 @@ def _reject_the_panel(plant) -> None:
 
 
 PANEL = "FB:WO20261123-01:20261124:1"
+
+
+def test_a_two_shift_plant_s_day_is_written_once_its_night_shift_is_over(plant):
+    # Two 12-hour shifts: production day 11-25 runs from 08:00 on the 25th to 08:00 on the 26th. At 00:30
+    # on the 26th its night shift is still running: nothing of the 25th goes to KIS yet, so the night's
+    # later reports do not follow as a second, supplementary row.
+    shifts = "白班=08:00-20:00,夜班=20:00-08:00"
+    plant.config = KisConfig.from_settings(Settings(kis_odbc=plant.kis.conn_str, kis_timeout=5, kis_push_batch=50,
+                                                    kis_char_encoding=plant.kis.char_encoding, shifts=shifts))
+    two_shifts = PlantCalendar(CalendarSpec(patterns=(DayPattern("两班", parse_shifts(shifts)),)), TZ)
+    floor = PlantPolicy(book=CalendarBook(two_shifts))
+    seed_kis(plant.kis)
+    assert plant.pull().ok
+    complete(plant, "WORK000201", local(2026, 11, 25, 21), 900, policy=floor)  # the day's night shift
+
+    plant.clock.set(local(2026, 11, 26, 0, 30))
+    early = plant.push()
+    assert early.ok, early.text
+    assert "没有新的完工需要回写" in early.text and "写入 KIS 中间表 0 行" in early.text
+    assert staged(plant) == []
+
+    complete(plant, "WORK000201", local(2026, 11, 26, 2), 600, policy=floor)  # still the 25th's night shift
+    plant.clock.set(local(2026, 11, 26, 8, 30))
+    out = plant.push()
+    assert "新增待回写 1 行（良品 1,500 件，生产日 2026-11-25）" in out.text
+    assert staged(plant) == [("FB:WORK000201:20261125:1", "SEORD000101", 1, "WORK000201", "3.01.0012", 1500, 0,
+                              datetime(2026, 11, 25))]
+
+
+def test_a_one_shift_plant_s_day_is_written_after_its_midnight(plant):
+    seed_kis(plant.kis)
+    assert plant.pull().ok
+    complete(plant, "WORK000201", local(2026, 11, 25, 19), 900)
+    plant.clock.set(local(2026, 11, 25, 23, 50))
+    assert staged(plant) == [] and "写入 KIS 中间表 0 行" in plant.push().text
+    plant.clock.set(local(2026, 11, 26, 0, 10))
+    assert plant.push().ok
+    assert [(k, q) for k, *_, q, _d, _day in staged(plant)] == [("FB:WORK000201:20261125:1", 900)]
 
 
 def test_a_rejected_row_fixed_in_kis_and_imported_there_becomes_imported(produced):
