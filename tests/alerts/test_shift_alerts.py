@@ -83,9 +83,12 @@ def test_the_day_shifts_alert_is_its_own_and_stays_while_the_night_is_judged(
     day, night = alerts(make_uow, "plan_behind")
     assert day.status == AlertStatus.OPEN and night.subject_key == "plan:注塑车间:2026-11-25:夜班"
     assert night.title == "注塑车间 夜班计划完成率 65%（低于 70%）"
-    # A new production day (08:00): both shifts of the day before are over and clear.
+    # A new production day (08:00): the day shift's alert clears; the night's stays while the night is the
+    # last shift that ended (its handover lists it), and clears when the day shift after it ends.
     run(make_uow, alert_policy, NIGHT_END)
-    assert [a.status for a in alerts(make_uow, "plan_behind")] == [AlertStatus.CLOSED] * 2
+    assert [a.status for a in alerts(make_uow, "plan_behind")] == [AlertStatus.CLOSED, AlertStatus.OPEN]
+    run(make_uow, alert_policy, NIGHT_END + timedelta(hours=12))
+    assert [a.status for a in alerts(make_uow, "plan_behind")][:2] == [AlertStatus.CLOSED] * 2
 
 
 def reminders(cards: dict[str, list[dict]], userid: str) -> list[str]:
