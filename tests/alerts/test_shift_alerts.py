@@ -99,6 +99,8 @@ def test_the_night_shifts_end_reminds_the_incoming_shift_once(plant, make_uow, s
     alert_policy, plant_policy = policies()
     add_leads(make_uow)
     report(make_uow, plant_policy, 480, at=NOW)  # no plan or late-start alert: only the exception below
+    # The night on plan as well: a night behind would be reminded too (its alert stays past 08:00).
+    report(make_uow, plant_policy, 480, at=NIGHT_START + timedelta(hours=1))
     with make_uow() as uow:
         exc = open_exception(uow, plant_policy, userid="w1", type="品质异常", source_key="night-q", now=NIGHT_CHECK,
                              work_order_code="WO20261125-01", description="缩水")
