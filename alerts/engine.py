@@ -142,14 +142,20 @@ def evaluate_shift_plans(uow: UnitOfWork, policy: AlertPolicy, now: datetime, re
     against its share of the day plan (shift_output, the figure the handover and the board show).
 
     A shift before its first checkpoint (or not begun, or on a rest day) gives no verdict: its alerts stay.
-    An alert of a shift stays while its production day lasts (a finished shift's figure no longer moves);
-    the alerts of earlier production days clear.
+    A finished shift is still judged (its figure no longer moves, so its alert stays) while its production
+    day lasts and while it is the last shift that ended: the night's shortfall is still open at 08:00, when
+    the round lists it on the night's handover and reminds the incoming shift of it, although the
+    production day changed. Other alerts of earlier production days clear.
     """
     calendar = policy.plant
     judged: list[rules.WorkshopShift] = []
     keep: set[str] = set()
     workshops = _workshops(uow)
-    for shift in calendar.shifts(calendar.production_day(now)):
+    shifts = list(calendar.shifts(calendar.production_day(now)))
+    ended = calendar.previous_shift(now)
+    if ended is not None and ended.key not in {s.key for s in shifts}:
+        shifts.insert(0, ended)
+    for shift in shifts:
         if rules.shift_checkpoint(shift, now, policy.checkpoints) is None:
             keep |= {rules.shift_plan_key(w, shift) for w in workshops}
             continue

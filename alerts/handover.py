@@ -12,7 +12,7 @@ from typing import Any
 
 from alerts.engine import EvalResult, apply
 from alerts.policy import AlertPolicy
-from alerts.rules import RULE_LABELS, Finding
+from alerts.rules import RULE_LABELS, Finding, plant_closed
 from alerts.store import clear
 from domain.models import Handover
 from domain.services import handover as service
@@ -89,10 +89,24 @@ def _finding(row: Handover, policy: AlertPolicy) -> Finding:
                     "时间": row.shift_end.astimezone(policy.tz).strftime("%m-%d %H:%M")})
 
 
+def ack_due(row: Handover, policy: AlertPolicy) -> datetime:
+    """When nobody having confirmed a handover becomes an alert: the ack time after the incoming shift
+    starts (the next working shift: Saturday night's handover waits for Monday's lead, not Sunday's nobody),
+    or after the card was made if that was later (a card made late gets its whole ack time)."""
+    incoming = policy.plant.next_shift(row.shift_start)
+    since = row.created_at if incoming is None else max(incoming.start, row.created_at)
+    return since + policy.ack_within
+
+
 def evaluate_unacked(uow: UnitOfWork, policy: AlertPolicy, now: datetime, result: EvalResult) -> None:
-    """交接班未确认: a handover nobody confirmed within the ack time; it clears once it is confirmed."""
-    rows = service.unacknowledged(uow, made_before=now - policy.ack_within)
-    apply(uow, policy, HANDOVER_UNACKED, [_finding(r, policy) for r in rows], now, result)
+    """交接班未确认: a handover nobody confirmed within the ack time (ack_due); it clears once it is confirmed.
+    Nothing fires while the plant is closed (nobody is there to confirm); the alerts already open stay."""
+    rows = [r for r in service.unacknowledged(uow, made_before=now) if ack_due(r, policy) <= now]
+    findings = [_finding(r, policy) for r in rows]
+    if plant_closed(now, policy):
+        apply(uow, policy, HANDOVER_UNACKED, [], now, result, keep={f.subject_key for f in findings})
+    else:
+        apply(uow, policy, HANDOVER_UNACKED, findings, now, result)
     still = service.open_alert_count(uow, HANDOVER_UNACKED)
     if still:
         result.by_rule[HANDOVER_UNACKED] = still

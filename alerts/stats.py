@@ -41,6 +41,7 @@ def _mean(values: list[float]) -> float | None:
 
 def alert_stats(uow: UnitOfWork, policy: AlertPolicy, month: str) -> list[AlertStats]:
     start, end = month_bounds(month, policy)
+    plant = policy.plant
     groups: dict[tuple[str, str], list[Alert]] = defaultdict(list)
     for a in uow.session.scalars(select(Alert).where(Alert.fired_at >= start, Alert.fired_at < end)):
         groups[(a.rule, a.workshop or "全厂")].append(a)
@@ -48,8 +49,10 @@ def alert_stats(uow: UnitOfWork, policy: AlertPolicy, month: str) -> list[AlertS
     for (rule, workshop), alerts in sorted(groups.items()):
         acks = [(a.acknowledged_at - a.fired_at).total_seconds() / 60 for a in alerts if a.acknowledged_at]
         closes = [(a.closed_at - a.fired_at).total_seconds() / 60 for a in alerts if a.closed_at]
+        # 当日关闭 is the plant's day: a night shift's alert fired at 23:00 and closed at 03:00 was closed
+        # within its production day (on a one-shift plant that is the calendar date, as before).
         same_day = sum(1 for a in alerts if a.closed_at
-                       and policy.local(a.closed_at).date() == policy.local(a.fired_at).date())
+                       and plant.production_day(a.closed_at) == plant.production_day(a.fired_at))
         out.append(AlertStats(rule, workshop, len(alerts), _mean(acks), _mean(closes), 100 * same_day / len(alerts)))
     return out
 

@@ -355,8 +355,9 @@ class PlantCalendar:
 
     @cached_property
     def multi_shift(self) -> bool:
-        """More than one shift on some day: per-shift figures and handovers mean something."""
-        return any(len(p.shifts) > 1 for p in self.spec.patterns)
+        """Several shifts a day, or a shift across midnight: per-shift figures and handovers (a night-only
+        plant's production day is not the calendar date, so the day-shift rules would judge it wrongly)."""
+        return any(len(p.shifts) > 1 or any(s.overnight for s in p.shifts) for p in self.spec.patterns)
 
     def is_work_day(self, day: date) -> bool:
         if day in self.spec.holidays:

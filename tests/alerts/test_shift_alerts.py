@@ -83,9 +83,12 @@ def test_the_day_shifts_alert_is_its_own_and_stays_while_the_night_is_judged(
     day, night = alerts(make_uow, "plan_behind")
     assert day.status == AlertStatus.OPEN and night.subject_key == "plan:注塑车间:2026-11-25:夜班"
     assert night.title == "注塑车间 夜班计划完成率 65%（低于 70%）"
-    # A new production day (08:00): both shifts of the day before are over and clear.
+    # A new production day (08:00): the day shift's alert clears; the night's stays while the night is the
+    # last shift that ended (its handover lists it), and clears when the day shift after it ends.
     run(make_uow, alert_policy, NIGHT_END)
-    assert [a.status for a in alerts(make_uow, "plan_behind")] == [AlertStatus.CLOSED] * 2
+    assert [a.status for a in alerts(make_uow, "plan_behind")] == [AlertStatus.CLOSED, AlertStatus.OPEN]
+    run(make_uow, alert_policy, NIGHT_END + timedelta(hours=12))
+    assert [a.status for a in alerts(make_uow, "plan_behind")][:2] == [AlertStatus.CLOSED] * 2
 
 
 def reminders(cards: dict[str, list[dict]], userid: str) -> list[str]:
@@ -96,6 +99,8 @@ def test_the_night_shifts_end_reminds_the_incoming_shift_once(plant, make_uow, s
     alert_policy, plant_policy = policies()
     add_leads(make_uow)
     report(make_uow, plant_policy, 480, at=NOW)  # no plan or late-start alert: only the exception below
+    # The night on plan as well: a night behind would be reminded too (its alert stays past 08:00).
+    report(make_uow, plant_policy, 480, at=NIGHT_START + timedelta(hours=1))
     with make_uow() as uow:
         exc = open_exception(uow, plant_policy, userid="w1", type="品质异常", source_key="night-q", now=NIGHT_CHECK,
                              work_order_code="WO20261125-01", description="缩水")
