@@ -242,7 +242,7 @@ class Shift:
     @cached_property
     def intervals(self) -> tuple[tuple[datetime, datetime], ...]:
         """The working spans of the shift: start to end without its breaks (none on a rest day). Cached: a
-        month's working minutes ask every shift of the month (bench/calendar.py)."""
+        month's working minutes ask every shift of the month (bench/plant_time.py)."""
         if not self.working:
             return ()
         out: list[tuple[datetime, datetime]] = []
