@@ -23,7 +23,13 @@ from alerts.routing import people_with
 from domain.models import ProcessedMessage
 from domain.uow import UnitOfWork, run_unit
 from reports import fmt
-from reports.daily_summary import DailySummary, daily_summary, summary_rows
+from reports.daily_summary import (
+    DailySummary,
+    daily_summary,
+    previous_production_day,
+    shift_line,
+    summary_rows,
+)
 from reports.month import Month, last_full_month
 from reports.monthly import MonthlyReport, build_monthly
 from reports.monthly_pdf import filename, render_monthly_pdf
@@ -124,6 +130,7 @@ def daily_summary_card(s: DailySummary, url: str) -> dict[str, Any]:
         desc="FactoryBot 每日简报",
         emphasis=(fmt.pct(s.plan_pct, 0), "昨日计划完成率"),
         rows=summary_rows(s),
+        sub_title=shift_line(s),  # a plant of several shifts: each shift's figure (the card has no row left)
         url=url,
         jump_text="打开订单看板",
     )
@@ -132,8 +139,13 @@ def daily_summary_card(s: DailySummary, url: str) -> dict[str, Any]:
 def queue_daily_summary(uow: UnitOfWork, alert_policy: AlertPolicy, reports: ReportPolicy, now: datetime) -> bool:
     """Yesterday's summary card into the notice outbox for the REPORT_DAILY_TO roles, once per day.
 
-    The claim and the notice commit together, so the card is queued exactly once; the caller commits."""
-    yesterday = now.astimezone(reports.tz).date() - timedelta(days=1)
+    Yesterday is the last finished production day (on a 2x12 plant the night shift ends it at 08:00). The
+    claim and the notice commit together, so the card is queued exactly once; the caller commits."""
+    plant = alert_policy.plant
+    if plant.multi_shift:
+        yesterday = previous_production_day(plant, now)
+    else:
+        yesterday = now.astimezone(reports.tz).date() - timedelta(days=1)
     userids = people_with(uow, reports.daily_to, None)
     if not userids:
         return False

@@ -133,7 +133,7 @@ def build_monthly(uow: UnitOfWork, month: Month, *, as_of: date, policy: AlertPo
         on_time_by_product=delivery.on_time_by(lines, as_of, delivery.by_product),
         late=delivery.late_lines(lines, as_of, delivery.recorded_reasons(uow, [
             line for line in lines if delivery.verdict(line, as_of) == delivery.LATE])),
-        plan=production.plan_completion(uow, month, tz),
+        plan=production.plan_completion(uow, month, policy.plant),
         quality=quality,
         quality_total=quality_total,
         pareto=production.defect_pareto(quality),

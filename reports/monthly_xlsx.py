@@ -103,7 +103,7 @@ def monthly_xlsx(r: MonthlyReport) -> bytes:
     if r.shifts.shown:
         for title, head, rows in (("按班次", "班次", r.shifts.by_shift), ("按班组", "班组", r.shifts.by_crew)):
             if rows:
-                _sheet(wb, title, [head, "报工次数", "良品", "不良", "不良率"],
+                _sheet(wb, title, [head, "注塑报工（次）", "注塑良品", "注塑不良", "注塑不良率"],
                        [[x.label, x.reports, x.good, x.defect, _ratio(x.defect_pct)] for x in [*rows, r.shifts.total]],
                        {5: _PCT2})
     out = BytesIO()

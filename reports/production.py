@@ -3,23 +3,28 @@
 Moulding is a work order's first operation (as in the alerts' defect rule, alerts/engine.py); finished pieces
 are the good pieces its last operation reported (as in domain/services/orders.py, where they are the line's
 done quantity). All quantities are counted by the report's production day (WorkReport.work_day).
+
+A work order's planned finish is an end moment: it is due on the production day it closes (due_day). On a
+2x12 plant KIS's due date D is planned to finish at D+1 08:00, the end of D's production day, so it is due
+on D, filed in D's month, and on time when it finished within D's production day (its night included).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from domain.models import Operation, Product, WorkOrder, WorkReport
+from domain.plant_calendar import PlantCalendar
 from domain.uow import UnitOfWork
 from domain.vocab import WorkOrderStatus
 from reports.month import Month
 
 _FINISHED = (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED)
+_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,26 @@ def _last_operation() -> Select[int, int]:
         Operation.work_order_id)
 
 
-def plan_completion(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> PlanCompletion:
-    start, end = month.utc_bounds(tz)
-    planned = (WorkOrder.planned_finish >= start, WorkOrder.planned_finish < end,
-               WorkOrder.status != WorkOrderStatus.VOIDED)
+def due_day(calendar: PlantCalendar, planned_finish: datetime) -> date:
+    """The production day a work order planned to finish at `planned_finish` is due: on a plant of several
+    shifts an end at a production day's boundary (08:00) closes the day before; a one-shift plant's is the
+    calendar date of the moment, as it always was."""
+    if calendar.multi_shift:
+        return calendar.production_day(planned_finish - _INSTANT)
+    return calendar.production_day(planned_finish)
+
+
+def _due_in(calendar: PlantCalendar, month: Month) -> tuple[ColumnElement[bool], ...]:
+    """Work orders due (due_day) in the month, as a query's conditions."""
+    if calendar.multi_shift:
+        start, end = calendar.day_window(month.first)[0], calendar.day_window(month.last)[1]
+        return WorkOrder.planned_finish > start, WorkOrder.planned_finish <= end
+    start, end = month.utc_bounds(calendar.tz)
+    return WorkOrder.planned_finish >= start, WorkOrder.planned_finish < end
+
+
+def plan_completion(uow: UnitOfWork, month: Month, calendar: PlantCalendar) -> PlanCompletion:
+    planned = (*_due_in(calendar, month), WorkOrder.status != WorkOrderStatus.VOIDED)
     orders = uow.session.execute(
         select(WorkOrder.id, WorkOrder.planned_qty, WorkOrder.status, WorkOrder.finished_at, WorkOrder.planned_finish)
         .where(*planned)
@@ -121,7 +142,7 @@ def plan_completion(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> PlanCompleti
 
     def on_time(status: str, finished: datetime | None, planned_finish: datetime) -> bool:
         return (status in _FINISHED and finished is not None
-                and finished.astimezone(tz).date() <= planned_finish.astimezone(tz).date())
+                and calendar.production_day(finished) <= due_day(calendar, planned_finish))
 
     return PlanCompletion(
         work_orders=len(orders),

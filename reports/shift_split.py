@@ -1,15 +1,21 @@
 """The month's output split by shift and by crew (班次、班组): good, defect, defect rate and reports, from
 each report's recorded shift and crew. Only for a plant with more than one shift or with crews: a one-shift
-plant's report stays as it was."""
+plant's report stays as it was.
+
+Output is moulding's, a work order's first operation, as everywhere else in the report (注塑良品 and
+注塑不良率 of the overview and the quality table, reports/production.py) and in the shift's plan figure
+(domain/services/shift_output.py): adding up trimming, inspection and packing would count each piece once
+per operation it passes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
-from domain.models import WorkReport
+from domain.models import Operation, WorkReport
 from domain.plant_calendar import PlantCalendar
 from domain.uow import UnitOfWork
 from reports.month import Month
@@ -27,7 +33,7 @@ class OutputRow:
 
     @property
     def defect_pct(self) -> float | None:
-        """Defects over everything reported (good + defect), all operations."""
+        """注塑不良率: moulding's defects over what it reported (good + defect)."""
         made = self.good + self.defect
         return 100 * self.defect / made if made else None
 
@@ -50,6 +56,7 @@ def _grouped(uow: UnitOfWork, month: Month, column: Any) -> dict[str | None, Out
     rows = uow.session.execute(
         select(column, func.count(), func.coalesce(func.sum(WorkReport.good_qty), 0),
                func.coalesce(func.sum(WorkReport.defect_qty), 0))
+        .join(Operation, and_(Operation.id == WorkReport.operation_id, Operation.seq == 1))
         .where(WorkReport.work_day >= month.first, WorkReport.work_day <= month.last).group_by(column))
     return {key: OutputRow(key or "", int(n), int(g), int(d)) for key, n, g, d in rows}
 

@@ -58,25 +58,33 @@ def test_the_pdf_splits_the_months_output_by_shift_and_crew(two_shift_report, tm
     path.write_bytes(render_monthly_pdf(two_shift_report))
     text = re.sub(r"[ \t]+", " ", "\n".join(pdf_pages(path)))
     assert "各班次产出" in text and "各班组产出" in text
-    # 白班: reports 1, 3, 7 (600+20, 700+5, 2050+10); 夜班: 2, 4, 6, 8 (450+10, 320+3, 1600+40, 300+30);
-    # unrecorded: 10 (WO-D, 100). 甲班: 1, 3; 乙班: the night's four; no crew: 7 and 10.
-    assert "白班 3 3,350 35 1.03%" in text
-    assert "夜班 4 2,670 83 3.01%" in text
+    # Moulding only (first operations), as the overview's 注塑良品: October's moulding reports are 1 (白班
+    # 甲班, 600+20), 2, 6 and 8 (夜班 乙班: 450+10, 1600+40, 300+30) and 10 (unrecorded, WO-D 100); reports
+    # 3, 4 and 7 are packing's and count nowhere here.
+    assert "白班 1 600 20 3.23%" in text
+    assert "夜班 3 2,350 80 3.29%" in text
     assert "未记录班次 1 100 0 0.00%" in text
-    assert "甲班 2 1,300 25 1.89%" in text and "乙班 4 2,670 83 3.01%" in text
-    assert "未排班组 2 2,150 10 0.46%" in text
-    assert text.count("合计 8 6,120 118 1.89%") == 2
+    assert "甲班 1 600 20 3.23%" in text and "乙班 3 2,350 80 3.29%" in text
+    assert "未排班组 1 100 0 0.00%" in text
+    assert text.count("合计 5 3,050 100 3.17%") == 2
+
+
+def test_the_split_adds_up_to_the_months_moulding(two_shift_report) -> None:
+    total = two_shift_report.shifts.total
+    quality = two_shift_report.quality_total
+    assert (total.good, total.defect) == (quality.moulded_good, quality.moulded_defect) == (3050, 100)
+    assert total.defect_pct == quality.moulding_defect_pct
 
 
 def test_the_workbook_has_a_sheet_per_split(two_shift_report) -> None:
     wb = load_workbook(BytesIO(monthly_xlsx(two_shift_report)))
     rows = [[c.value for c in row] for row in wb["按班次"].iter_rows()]
-    assert rows[0] == ["班次", "报工次数", "良品", "不良", "不良率"]
-    assert rows[1][:4] == ["白班", 3, 3350, 35] and rows[1][4] == pytest.approx(35 / 3385)
+    assert rows[0] == ["班次", "注塑报工（次）", "注塑良品", "注塑不良", "注塑不良率"]
+    assert rows[1][:4] == ["白班", 1, 600, 20] and rows[1][4] == pytest.approx(20 / 620)
     assert [r[0] for r in rows[1:]] == ["白班", "夜班", "未记录班次", "合计"]
     crews = [[c.value for c in row] for row in wb["按班组"].iter_rows()]
-    assert [r[:4] for r in crews[1:]] == [["甲班", 2, 1300, 25], ["乙班", 4, 2670, 83], ["未排班组", 2, 2150, 10],
-                                         ["合计", 8, 6120, 118]]
+    assert [r[:4] for r in crews[1:]] == [["甲班", 1, 600, 20], ["乙班", 3, 2350, 80], ["未排班组", 1, 100, 0],
+                                         ["合计", 5, 3050, 100]]
     assert wb["按班次"]["E2"].number_format == "0.00%"
 
 
