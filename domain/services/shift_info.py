@@ -85,6 +85,20 @@ def shift_info(uow: UnitOfWork, calendar: PlantCalendar, now: datetime) -> Shift
 
 
 @dataclass(frozen=True)
+class DayShifts:
+    day: date
+    working_day: bool
+    shifts: tuple[ShiftView, ...]
+
+
+def day_shifts(uow: UnitOfWork, calendar: PlantCalendar, day: date) -> DayShifts:
+    """A production day's shifts and the crews the rotation puts on them (`班次 明天`)."""
+    crews = crew_views(uow, calendar)
+    return DayShifts(day, calendar.is_work_day(day),
+                     tuple(ShiftView(s, crews.get(s.crew) if s.crew else None) for s in calendar.shifts(day)))
+
+
+@dataclass(frozen=True)
 class CrewPeopleCheck:
     unknown: tuple[str, ...]  # not a known, active person
     lead_not_team_lead: bool

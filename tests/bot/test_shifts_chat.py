@@ -69,3 +69,21 @@ def test_a_one_shift_plant_shows_its_one_shift_without_crews(harness):
         "· 白班 08:00-20:00",
         "下一个班次：11-26 周四 08:00 白班 08:00-20:00",
     ]
+
+
+def test_a_day_ahead_shows_its_shifts_and_crews_and_a_rest_day_says_so(harness):
+    rotating = CalendarSpec(
+        patterns=TWO_CREWS.patterns, rest_weekdays=frozenset({6}), crews=TWO_CREWS.crews,
+        rotation=parse_rotation("2026-11-23:甲班/乙班,乙班/甲班"))
+    _store(harness, rotating)
+    _at(harness, datetime(2026, 11, 26, 1, 30, tzinfo=TZ))  # production day 11-25 (a Wednesday, cycle day 2)
+    # Cycle day 2 of 2 on 11-26: the crews swap.
+    assert harness.say("w1", "班次 明天").splitlines() == [
+        "生产日 11-26 周四 的班次：",
+        "· 白班 08:00-20:00 乙班（班组长 王五）",
+        "· 夜班 20:00-08:00 甲班（班组长 李四）",
+    ]
+    assert harness.say("w1", "班次 11-29") == "生产日 11-29 周日 是休息日，不排班。"
+    assert harness.say("w1", "班次 2026-11-27").splitlines()[1] == "· 白班 08:00-20:00 甲班（班组长 李四）"
+    assert harness.say("w1", "班次 下周") == "请写 班次 明天、班次 12-05 或 班次 2026-12-05。"
+
