@@ -94,11 +94,17 @@ def test_the_demo_raises_every_kind_of_alert_and_a_manager_acknowledges_one_in_c
     # As of 19:05 in the plant, after the day shift's last checkpoint (19:00), whatever the hour the test runs
     # at: the demo pictures the plant at noon, and its 白班 carries half the day's plan (two 12-hour shifts),
     # so by 19:00 it is behind; at 15:00 it is not.
+    # 19:05 may be later than now: that is a rehearsal (no --send), which prints the round and changes nothing.
     at = f"{datetime.now(ZoneInfo('Asia/Shanghai')).date()} 19:05"
     out = subprocess.run([str(BIN / "factorybot"), "alerts", "run", "--at", at], env=env, capture_output=True,
                          text=True, check=True).stdout
     for kind in ("超计划时间未开工", "当日计划完成率低于70%", "连续两单不良率超标", "现场异常", "维修工单未响应"):
         assert f"  {kind}：" in out, out
+    assert "预演：未写入任何数据" in out, out
+    # The real round, now: it is what sends (the demo's own rounds do the same).
+    sent = subprocess.run([str(BIN / "factorybot"), "alerts", "run", "--send"], env=env, capture_output=True,
+                          text=True, check=True).stdout
+    assert sent.startswith("预警检查完成（") and "预警卡片由运行中的 FactoryBot 发送" in sent, sent
     deadline = time.monotonic() + 20  # the demo's own round sends the cards within seconds
     while time.monotonic() < deadline and "待处理预警" not in chat(env, port, fake_port, "wangwu", "预警"):
         time.sleep(1)
