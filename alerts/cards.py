@@ -1,11 +1,11 @@
-"""The alert card: the facts, the state, and 认领 / 已处理 / 转维修 until it is closed."""
+"""The alert card: facts, state, and 认领 / 已处理 (/ 转维修 where a press needs a technician) until closed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from alerts.policy import AlertPolicy
-from alerts.rules import RULE_LABELS
+from alerts.rules import EXCEPTION, REPAIR_UNANSWERED, RULE_LABELS
 from domain.models import Alert, Person
 from domain.vocab import AlertStatus
 from wecom.cards import MAX_ROWS, Button, button_card
@@ -16,6 +16,14 @@ FACT_ORDER = ("订单", "工单", "产品", "车间", "班次", "机台", "模�
               "时间", "预计完工", "原因", "建议")
 ESCALATED = "【升级】"
 REMINDER = "【未关闭提醒】"
+# 转维修 needs a press to send a technician to, and only a fault report or a waiting repair is about one:
+# a late start or a defect streak names a press too, but a technician is not what fixes it.
+REPAIRABLE = (EXCEPTION, REPAIR_UNANSWERED)
+
+
+def can_repair(alert: Alert) -> bool:
+    machine = str(alert.facts.get("机台") or "").strip()
+    return alert.rule in REPAIRABLE and machine not in ("", "-")
 
 
 def _who(person: Person | None) -> str:
@@ -44,8 +52,9 @@ def alert_card(alert: Alert, *, task_id: str, policy: AlertPolicy, people: dict[
     if alert.status == AlertStatus.CLOSED:
         buttons = [Button("已关闭", f"alert:noop:{alert.id}", style=2)]
     else:
-        buttons = [Button("已处理", f"alert:close:{alert.id}", style=1),
-                   Button("转维修", f"alert:repair:{alert.id}", style=3)]
+        buttons = [Button("已处理", f"alert:close:{alert.id}", style=1)]
+        if can_repair(alert):
+            buttons.append(Button("转维修", f"alert:repair:{alert.id}", style=3))
         if alert.status == AlertStatus.OPEN:
             buttons.insert(0, Button("认领", f"alert:ack:{alert.id}", style=1))
     return button_card(

@@ -24,7 +24,7 @@ def exception_opened(uow: UnitOfWork, policy: AlertPolicy, exception_id: int, no
         return None
     wo = exc.work_order
     item = OpenException(exc.id, exc.type, wo.workshop if wo else exc.reporter.workshop, wo.code if wo else None,
-                         wo.machine if wo else None, exc.reporter.name, exc.description or "", exc.opened_at)
+                         exc.machine or (wo.machine if wo else None), exc.reporter.name, exc.description or "", exc.opened_at)
     apply(uow, policy, EXCEPTION, exceptions_open([item], policy), now, EvalResult(), clear_missing=False)
     if exc.type == EQUIPMENT_FAULT and item.machine:
         ticket = repair.open_ticket(uow, policy, machine=item.machine, workshop=item.workshop, now=now,

@@ -118,6 +118,22 @@ def open_ticket(uow: UnitOfWork, policy: AlertPolicy, *, machine: str | None, wo
     return ticket
 
 
+@dataclass(frozen=True)
+class Dispatched:
+    ticket_id: int
+    machine: str | None
+    technician: str | None  # the name of the one asked; None while nobody on duty is free
+
+
+def dispatched(uow: UnitOfWork, ticket_id: int) -> Dispatched:
+    """Who a ticket went to, for the reporter's reply."""
+    ticket = uow.session.get(RepairTicket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"维修工单 #{ticket_id} 不存在。")
+    tech = uow.session.get(Person, ticket.technician_id) if ticket.technician_id else None
+    return Dispatched(ticket.id, ticket.machine, tech.name if tech else None)
+
+
 def redispatch_unanswered(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
     """Tickets nobody accepted in time go to the next nearest technician; the supervisors are told."""
     moved = []

@@ -225,6 +225,8 @@ class ShopException(Base):
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     type: Mapped[str] = mapped_column(String(20))
+    # The press it happened on: the one the reporter typed ("P05"), else the work order's.
+    machine: Mapped[str | None] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ExceptionStatus] = mapped_column(str_enum(ExceptionStatus), default=ExceptionStatus.OPEN, index=True)
     opened_at: Mapped[datetime]

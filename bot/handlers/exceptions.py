@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from alerts.intake import exception_opened
+from alerts.intake import EQUIPMENT_FAULT, exception_opened
+from alerts.repair import dispatched
 from bot.report_flow import detail_url
 from bot.routing import Ctx, Routes
 from bot.task_refs import ALERTS_DELIVER
@@ -41,15 +42,36 @@ def type_card(ctx: Ctx, work_order_code: str | None) -> dict[str, object]:
     )
 
 
-def _opened(ctx: Ctx, result: ExceptionResult) -> None:
-    if not result.duplicate:
-        exception_opened(ctx.uow, ctx.tools.alert_policy, result.id, ctx.now)
-        ctx.enqueue(ALERTS_DELIVER)
+def _opened(ctx: Ctx, result: ExceptionResult) -> int | None:
+    """Fire the alert (and, for a fault on a known press, the repair ticket); the ticket id, if any."""
+    if result.duplicate:
+        return None
+    ticket_id = exception_opened(ctx.uow, ctx.tools.alert_policy, result.id, ctx.now)
+    ctx.enqueue(ALERTS_DELIVER)
+    return ticket_id
 
 
-def _opened_text(result: ExceptionResult) -> str:
-    where = f"（工单 {result.work_order_code}）" if result.work_order_code else ""
-    return (f"已报告异常 #{result.id}：{result.type}{where}，主管已收到通知。\n"
+def _repair_line(ctx: Ctx, result: ExceptionResult, ticket_id: int | None) -> str:
+    if result.type != EQUIPMENT_FAULT or result.duplicate:
+        return ""
+    if ticket_id is None:
+        if result.machine:
+            return ""
+        # Without a press nobody knows where to send a technician: ask, rather than leave it to the card.
+        return "未注明机台，暂无法派维修：请回复机台号，如 P05。\n"
+    sent = dispatched(ctx.uow, ticket_id)
+    where = f"（{sent.machine}）" if sent.machine else ""
+    if sent.technician:
+        return f"已开维修工单 #{sent.ticket_id}{where}，已通知技术员 {sent.technician} 到场处理。\n"
+    return f"已开维修工单 #{sent.ticket_id}{where}，暂无空闲技术员在岗，稍后自动派单。\n"
+
+
+def _opened_text(result: ExceptionResult, repair_line: str = "") -> str:
+    if result.work_order_code:
+        where = f"（工单 {result.work_order_code}）"
+    else:
+        where = f"（机台 {result.machine}）" if result.machine else ""
+    return (f"已报告异常 #{result.id}：{result.type}{where}，主管已收到通知。\n{repair_line}"
             "请直接发送现场照片（可多张），会自动附到这条异常上。")
 
 
@@ -63,9 +85,10 @@ def report_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
                     f"类型：{_types_hint(ctx)}")
     kind, description = tokens[0], " ".join(tokens[1:])
     result = open_exception(ctx.uow, ctx.policy, userid=ctx.userid, type=kind, source_key=ctx.key, now=ctx.now,
-                            work_order_code=code, description=description)
-    _opened(ctx, result)
-    return Text(_opened_text(result))
+                            work_order_code=code, description=description,
+                            known_machines=ctx.tools.alert_policy.machine_zones)
+    ticket_id = _opened(ctx, result)
+    return Text(_opened_text(result, _repair_line(ctx, result, ticket_id)))
 
 
 @routes.card(key_prefix="exc:start:", read_only=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +18,40 @@ from domain.uow import UnitOfWork
 from domain.vocab import ExceptionStatus
 
 MAX_DESCRIPTION = 500
+
+# A press as people type it: "P05", "p5", "P-05", also glued to Chinese ("P05异响"); never a work order's
+# long digit run ("WO20261125-01" is not press W0).
+_PRESS = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,3})-?0*([0-9]{1,3})(?![0-9])")
+
+
+def _press_key(code: str) -> tuple[str, int] | None:
+    m = _PRESS.fullmatch(code.strip())
+    return (m.group(1).upper(), int(m.group(2))) if m else None
+
+
+def press_named(text: str, known: Iterable[str]) -> str | None:
+    """The plant's code of the first press the text names ("p5" -> "P05"), or None.
+
+    Only codes the plant has (work orders' machines, the machine zones) count, so a stray "A3" in a
+    description is not a press; with none known, a P-number is taken in the demo's P05 form.
+    """
+    codes: dict[tuple[str, int], str] = {}
+    for code in known:
+        key = _press_key(code)
+        if key is not None:
+            codes.setdefault(key, code)
+    for m in _PRESS.finditer(text):
+        key = (m.group(1).upper(), int(m.group(2)))
+        if key in codes:
+            return codes[key]
+        if not codes and key[0] == "P":
+            return f"P{key[1]:02d}"
+    return None
+
+
+def plant_machines(uow: UnitOfWork) -> list[str]:
+    """The presses work orders run on, as the plant writes them."""
+    return [m for m in uow.session.scalars(select(WorkOrder.machine).distinct()) if m]
 
 
 @dataclass(frozen=True)
@@ -40,7 +76,7 @@ def _result(exc: ShopException, duplicate: bool = False) -> ExceptionResult:
         status_label=ExceptionStatus(exc.status).label,
         work_order_code=wo.code if wo else None,
         workshop=wo.workshop if wo else exc.reporter.workshop,
-        machine=wo.machine if wo else None,
+        machine=exc.machine or (wo.machine if wo else None),
         reporter=exc.reporter.name,
         duplicate=duplicate,
     )
@@ -56,7 +92,9 @@ def open_exception(
     now: datetime,
     work_order_code: str | None = None,
     description: str = "",
+    known_machines: Iterable[str] = (),
 ) -> ExceptionResult:
+    """Open an exception; a press named in the description (P05) is recorded, else the work order's."""
     session = uow.session
     existing = session.scalar(select(ShopException).where(ShopException.source_key == source_key))
     if existing is not None:
@@ -71,9 +109,11 @@ def open_exception(
         wo = session.scalar(select(WorkOrder).where(WorkOrder.code == work_order_code.strip().upper()))
         if wo is None:
             raise NotFound(f"工单 {work_order_code} 不存在，请核对工单号。")
+    typed = press_named(description, [*known_machines, *plant_machines(uow)])
     exc = ShopException(
         source_key=source_key,
         work_order=wo,
+        machine=typed or (wo.machine if wo else None),
         reporter_id=person.id,
         type=type,
         description=description.strip(),

@@ -59,7 +59,7 @@ def test_the_warning_card_reaches_the_ops_manager_once_and_is_claimed_from_the_c
         "工单": "WO20261122-07",
         "机台": "P01",
     }
-    assert [b["text"] for b in card["button_list"]] == ["认领", "已处理", "转维修"]
+    assert [b["text"] for b in card["button_list"]] == ["认领", "已处理"]  # no 转维修 on a forecast (issue 18)
     assert card["card_action"]["url"].endswith("/board/wo/WO20261122-07")
 
     live.queue.tasks["alerts.tick"]()  # still late: no second card
