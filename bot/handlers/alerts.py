@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from alerts import actions, repair
-from alerts.cards import state_line
-from alerts.engine import people_by_id
-from alerts.rules import RULE_LABELS
-from alerts.store import open_alerts_carded_to
+from alerts.alert_list import alert_page, resend_card
 from bot.routing import Ctx, Routes
 from bot.task_refs import ALERTS_DELIVER, ALERTS_TICK, ALERTS_UPDATE_CARDS
 from domain.errors import DomainError
@@ -85,17 +82,22 @@ def repair_done(msg: CardClick, ctx: Ctx) -> Reply:
     return reply
 
 
-@routes.text(r"预警|我的预警|待处理预警", read_only=True, help="预警：查看待处理的预警（可在卡片上认领、处理）")
+LIST = r"(?:预警|我的预警|待处理预警)"
+
+
+@routes.text(LIST + r"(?:\s*第?\s*(?P<page>\d{1,4})\s*页?)?", read_only=True,
+             help="预警：查看您的预警（预警 2：第 2 页；预警 #12：收到该预警的卡片，可认领、处理）")
 def open_alerts(msg: Inbound, ctx: Ctx) -> Reply:
-    mine = open_alerts_carded_to(ctx.uow, ctx.userid)
-    if not mine:
-        return Text("您目前没有待处理的预警。")
-    people = people_by_id(ctx.uow, {a.acknowledged_by_id for a in mine})
-    policy = ctx.tools.alert_policy
-    lines = [f"待处理预警 {len(mine)} 条："]
-    for a in mine[:15]:
-        lines.append(f"· #{a.id}【{RULE_LABELS.get(a.rule, a.rule)}】{a.title}（{state_line(a, policy, people)}）")
-    return Text("\n".join(lines))
+    page = int(ctx.match.get("page") or 1)
+    return Text(alert_page(ctx.uow, ctx.tools.alert_policy, userid=ctx.userid, page=page, now=ctx.now))
+
+
+@routes.text(LIST + r"\s*[#＃]\s*(?P<alert_id>\d{1,9})")
+def alert_card_again(msg: Inbound, ctx: Ctx) -> Reply:
+    sent = resend_card(ctx.uow, ctx.tools.alert_policy, alert_id=int(ctx.match["alert_id"]), person=ctx.user,
+                       now=ctx.now)
+    ctx.enqueue(ALERTS_DELIVER)
+    return Text(sent.message)
 
 
 @routes.menu("alerts", name="预警", under="更多", position=30, read_only=True)
