@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from domain.models import Alert, Notice, Person, RepairTicket
+from domain.models import Alert, Notice, RepairTicket
+from domain.services.people import person_names
 from domain.uow import UnitOfWork
 
 
@@ -42,8 +43,7 @@ def queued_since(uow: UnitOfWork, after_id: int) -> list[PlannedMessage]:
     uow.session.flush()
     notices = uow.session.scalars(select(Notice).where(Notice.id > after_id).order_by(Notice.id)).all()
     userids = {u for n in notices for u in n.userids.split("|") if u}
-    names = {userid: name for userid, name in uow.session.execute(
-        select(Person.userid, Person.name).where(Person.userid.in_(userids)))} if userids else {}
+    names = person_names(uow, userids)
     return [PlannedMessage(_what(n), "、".join(f"{names[u]}({u})" if u in names else u
                                                for u in n.userids.split("|") if u)) for n in notices]
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from domain.errors import NotAllowed, NotFound
 from domain.models import Alert, Handover, Person, RepairTicket, ShopException, WorkOrder
 from domain.plant_calendar import PlantCalendar, Shift
-from domain.services.people import active_person, workshop_leads
+from domain.services.people import active_person, person_names, workshop_leads
 from domain.services.shift_output import press_output
 from domain.uow import UnitOfWork
 from domain.vocab import AlertStatus, ExceptionStatus, Role, TicketStatus, WorkOrderStatus
@@ -51,12 +51,6 @@ def _leads(uow: UnitOfWork, calendar: PlantCalendar, crew_name: str | None, work
     for ws in workshops:
         people += [u for u in workshop_leads(uow, ws) if calendar.on_duty(u, moment) and u not in people]
     return None, people
-
-
-def _names(uow: UnitOfWork, userids: list[str]) -> dict[str, str]:
-    if not userids:
-        return {}
-    return dict(uow.session.execute(select(Person.userid, Person.name).where(Person.userid.in_(userids))).all())
 
 
 def _side(crew: str | None, lead: str | None, people: list[str], names: dict[str, str]) -> dict[str, Any]:
@@ -143,7 +137,7 @@ def make_handover(uow: UnitOfWork, calendar: PlantCalendar, now: datetime, *,
     out_lead, out_people = _leads(uow, calendar, ended.crew, workshops, ended.end - timedelta(minutes=1))
     in_crew = nxt.crew if nxt is not None else None
     in_lead, in_people = _leads(uow, calendar, in_crew, workshops, nxt.start if nxt is not None else ended.end)
-    names = _names(uow, out_people + in_people)
+    names = person_names(uow, out_people + in_people)
     facts["outgoing"] = _side(ended.crew, out_lead, out_people, names)
     facts["incoming"] = _side(in_crew, in_lead, in_people, names)
     row = Handover(day=ended.day, shift=ended.name, shift_start=ended.start, shift_end=ended.end,

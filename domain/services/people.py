@@ -141,6 +141,14 @@ def _unknown_workshop(workshop: str, known: set[str]) -> str:
     return f"车间「{workshop}」不存在（已知车间：{'、'.join(sorted(known))}），请检查拼写"
 
 
+def person_names(uow: UnitOfWork, userids: Iterable[str]) -> dict[str, str]:
+    """Names by userid; a userid no longer known is left out."""
+    wanted = sorted(set(userids))
+    if not wanted:
+        return {}
+    return dict(uow.session.execute(select(Person.userid, Person.name).where(Person.userid.in_(wanted))).all())
+
+
 def find_person(uow: UnitOfWork, userid: str) -> Person | None:
     return uow.session.scalar(select(Person).where(Person.userid == userid))
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from domain.models import Person
 from domain.plant_calendar import Crew, PlantCalendar, Shift
+from domain.services.people import person_names
 from domain.uow import UnitOfWork
 from domain.vocab import Role
 
@@ -53,13 +54,6 @@ class ShiftInfo:
 
 def weekday_name(day: date) -> str:
     return WEEKDAY_NAMES[day.weekday()]
-
-
-def person_names(uow: UnitOfWork, userids: Iterable[str]) -> dict[str, str]:
-    wanted = sorted(set(userids))
-    if not wanted:
-        return {}
-    return dict(uow.session.execute(select(Person.userid, Person.name).where(Person.userid.in_(wanted))).all())
 
 
 def crew_view(crew: Crew, names: dict[str, str]) -> CrewView:
