@@ -39,6 +39,12 @@ class AlertPolicy:
     machine_zones: dict[str, str] = field(default_factory=dict)
     distances: dict[frozenset[str], int] = field(default_factory=dict)
     technician_machines: dict[str, frozenset[str]] = field(default_factory=dict)
+    reminders_per_shift: int = 1  # ALERT_REMINDERS_PER_SHIFT
+    severity: dict[str, str] = field(default_factory=dict)  # rule → normal | severe | critical (ALERT_SEVERITY)
+    quiet_hours: tuple[time, time] | None = (time(22, 0), time(7, 0))  # ALERT_QUIET_HOURS, plant time
+    max_redispatch: int = 2  # REPAIR_MAX_REDISPATCH
+    repair_causes: tuple[str, ...] = ("电气", "液压", "机械", "加热", "模具", "其他")  # REPAIR_CAUSES
+    conversation_ttl: timedelta = timedelta(minutes=10)  # CONVERSATION_MINUTES
     public_url: str = ""  # for the 查看详情 link on cards
     forecast: ForecastPolicy = field(default_factory=ForecastPolicy)  # the shift calendar and 交期预警 thresholds
 

@@ -3,12 +3,17 @@ machines, the defect scope — each parsed from its environment string once, whe
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated
 
 from domain.errors import ConfigError
+from domain.plant_calendar import parse_clock
 from domain.settings_types import from_text, parse_pairs, parse_roles
 
 SCOPES = ("mould", "product", "machine")
+# How much an alert matters, lowest first: the top of the chain (executives) hears only of severe ones, and
+# in quiet hours only of critical ones.
+SEVERITIES = ("normal", "severe", "critical")
 
 # Levels an unacknowledged alert climbs; a level may name several roles ("ops_manager|admin").
 EscalationChain = tuple[tuple[str, ...], ...]
@@ -67,6 +72,37 @@ def parse_technician_machines(text: str, name: str = "TECHNICIAN_MACHINES") -> d
     return out
 
 
+def parse_severity(text: str, name: str = "ALERT_SEVERITY") -> dict[str, str]:
+    """'exception:severe,repair_unanswered:critical' → rule → severity (a rule not listed is normal)."""
+    out = {}
+    for rule, level in _pairs(text, ",", name, "规则:级别 (e.g. repair_unanswered:severe)"):
+        if level not in SEVERITIES:
+            raise ConfigError(f"{name}: 「{rule}:{level}」的级别须为 {' / '.join(SEVERITIES)}")
+        out[rule] = level
+    return out
+
+
+def parse_quiet_hours(text: str, name: str = "ALERT_QUIET_HOURS") -> tuple[time, time] | None:
+    """'22:00-07:00' → (start, end), which may cross midnight; empty: no quiet hours."""
+    if not text.strip():
+        return None
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ConfigError(f"{name}: 应写作 HH:MM-HH:MM，如 22:00-07:00")
+    quiet = (parse_clock(start, name), parse_clock(end, name))
+    if quiet[0] == quiet[1]:
+        raise ConfigError(f"{name}: 开始和结束不能相同")
+    return quiet
+
+
+def parse_words(text: str, name: str = "REPAIR_CAUSES") -> tuple[str, ...]:
+    """'电气,液压,机械' → the words, in order, without blanks or repeats."""
+    words = tuple(dict.fromkeys(w.strip() for w in text.replace("，", ",").split(",") if w.strip()))
+    if not words:
+        raise ConfigError(f"{name}: 至少写一项，如 电气,液压,机械,其他")
+    return words
+
+
 def parse_scope(text: str, name: str = "ALERT_DEFECT_SCOPE") -> str:
     if text not in SCOPES:
         raise ConfigError(f"{name}: must be one of {', '.join(SCOPES)}")
@@ -80,3 +116,6 @@ ZoneDistancesSetting = Annotated[dict[frozenset[str], int], from_text(parse_zone
 TechnicianMachinesSetting = Annotated[dict[str, frozenset[str]], from_text(parse_technician_machines, dict)]
 # A plain string checked against SCOPES (`()`: no value is taken without parsing).
 DefectScopeSetting = Annotated[str, from_text(parse_scope, ())]
+SeveritySetting = Annotated[dict[str, str], from_text(parse_severity, dict)]
+QuietHoursSetting = Annotated[tuple[time, time] | None, from_text(parse_quiet_hours, (tuple, type(None)))]
+WordsSetting = Annotated[tuple[str, ...], from_text(parse_words, tuple)]

@@ -27,6 +27,7 @@ from bot.task_refs import ALERTS_DELIVER, RUN_DEFERRED
 from domain.errors import DomainError
 from domain.models import ActionEvent
 from domain.policy import PlantPolicy
+from domain.services import conversation
 from domain.services.people import find_person
 from domain.uow import UnitOfWork, run_unit
 from domain.vocab import ROLE_LABELS, Role
@@ -101,6 +102,7 @@ class BotCore:
             return seen.reply
         try:
             route, match = self.router.match(msg)
+            route, match = self._answer_instead(route, match, msg)
             recorded = False
             try:
                 reply, outcome, recorded = self._reply(route, match, msg, key, started)
@@ -116,6 +118,21 @@ class BotCore:
         if not recorded:
             self.record_action(msg.userid, route.name, outcome, started, _subject(msg), quick=route.read_only)
         return xml
+
+    def _answer_instead(self, route: Route, match: Mapping[str, str],
+                        msg: Inbound) -> tuple[Route, Mapping[str, str]]:
+        """Open text from someone the bot asked a question (which press? what happened?) is their answer.
+
+        Only open-text routes give way (a customer search, the fallback): a command typed mid-question still
+        runs as that command. One short read, and only for texts no command took."""
+        if not route.yields or not isinstance(msg, TextMsg) or not self.router.answers:
+            return route, match
+        waiting = run_unit(self.session_factory,
+                           lambda uow: conversation.pending(uow, msg.userid, self.clock()), read_only=True)
+        answer = self.router.answer_route(waiting.kind) if waiting is not None else None
+        if waiting is None or answer is None:
+            return route, match
+        return answer, {"text": msg.content.strip(), "subject": waiting.subject, "kind": waiting.kind}
 
     def _wait_for_first_run(self, key: str) -> Seen | None:
         """The first run's reply if it comes within DEDUP_WAIT_SECONDS (WeCom waits 5 s); None: ours to run."""

@@ -86,6 +86,10 @@ class Route:
     # A read: its unit of work takes no write lock on SQLite, and writing in it fails (ReadOnlyViolation).
     read_only: bool = False
     prepare: Prepare | None = None  # (msg, tools) -> ctx.prepared, run outside any transaction
+    # An open-text route (a customer-name search, the fallback): a question waiting for this person's answer
+    # (domain/services/conversation.py) takes their text instead. Commands still win over a question.
+    yields: bool = False
+    answers: str | None = None  # an answer route: the conversation kind whose answers it takes
 
     def allows(self, person: Person) -> bool:
         return not self.roles or bool(person.roles & self.roles)
@@ -100,11 +104,12 @@ class Routes:
 
     def _add(self, kind: str, matcher: Matcher, *, roles: Iterable[str] = (), defer: str | None = None,
              help: str | None = None, catch_all: bool = False, button: MenuButton | None = None,
-             read_only: bool = False, prepare: Prepare | None = None) -> Callable[[Handler], Handler]:
+             read_only: bool = False, prepare: Prepare | None = None, yields: bool = False,
+             answers: str | None = None) -> Callable[[Handler], Handler]:
         def decorate(fn: Handler) -> Handler:
             self.routes.append(
                 Route(f"{self.module}.{fn.__name__}", kind, matcher, fn, frozenset(roles), defer, help, catch_all,
-                      button, read_only, prepare)
+                      button, read_only, prepare, yields, answers)
             )
             return fn
 
@@ -151,6 +156,12 @@ class Routes:
     def image(self, **kw: Any) -> Callable[[Handler], Handler]:
         return self._add("image", lambda m: {} if m.kind == "image" else None, **kw)
 
+    def answer(self, kind: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """The answer to a question of `kind` the bot asked (conversation.ask): never matched in route order,
+        only when an open-text route would otherwise take the text of someone with that question waiting.
+        ctx.match holds "text" (what they typed) and "subject" (what the question was about)."""
+        return self._add("answer", lambda m: None, answers=kind, **kw)
+
     def fallback(self, **kw: Any) -> Callable[[Handler], Handler]:
         return self._add("fallback", lambda m: {}, catch_all=True, **kw)
 
@@ -163,6 +174,7 @@ class Router:
     def __init__(self, groups: Iterable[Routes]) -> None:
         self.routes: tuple[Route, ...] = tuple(r for g in groups for r in g.routes)
         self.by_name: dict[str, Route] = {}
+        self.answers: dict[str, Route] = {}
         self._freeze()
 
     def _freeze(self) -> None:
@@ -175,6 +187,15 @@ class Router:
             if route.prepare is not None and route.defer is None:
                 # Its slow step would hold WeCom's 5 seconds; a deferred route runs it in a task.
                 raise RouterError(f"route {route.name} prepares slow work and must be deferred")
+        for route in self.routes:
+            if route.answers is None:
+                continue
+            if route.answers in self.answers:
+                raise RouterError(f"conversation {route.answers} is answered by {self.answers[route.answers].name} "
+                                  f"and {route.name}")
+            if route.defer is not None:
+                raise RouterError(f"answer route {route.name} cannot be deferred")
+            self.answers[route.answers] = route
         fallbacks = [i for i, r in enumerate(self.routes) if r.kind == "fallback"]
         if fallbacks != [len(self.routes) - 1]:
             raise RouterError("exactly one fallback route is required, and it must come last")
@@ -197,6 +218,9 @@ class Router:
         """The app-menu buttons the routes declare, in route order: the menu is built from these only, so
         every button pushed to WeCom has a route that answers it."""
         return tuple(r.button for r in self.routes if r.button is not None)
+
+    def answer_route(self, kind: str) -> Route | None:
+        return self.answers.get(kind)
 
     def match(self, msg: Inbound) -> tuple[Route, Mapping[str, str]]:
         for route in self.routes:

@@ -278,6 +278,10 @@ class Alert(Base):
     reminded_at: Mapped[datetime | None]
     # Why it closed: a person's action ("已处理", "转维修") or the condition clearing by itself.
     resolution: Mapped[str | None] = mapped_column(String(100))
+    # normal | severe | critical, from ALERT_SEVERITY when it fired: who at the top of the chain hears of it.
+    severity: Mapped[str] = mapped_column(String(10), default="normal")
+    # Reminders sent in the shift of reminded_at (bounded by ALERT_REMINDERS_PER_SHIFT).
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
 
     cards: Mapped[list[AlertCard]] = relationship(back_populates="alert", order_by="AlertCard.id")
 
@@ -377,6 +381,13 @@ class RepairTicket(Base):
     # Technicians already asked, so a re-dispatch goes to the next nearest instead of back.
     tried_userids: Mapped[str] = mapped_column(String(500), default="")
     task_id: Mapped[str | None] = mapped_column(String(128))
+    # Who asked for it (the fault's reporter, or whoever tapped 转维修): told when it is repaired.
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # When re-dispatching stopped and the maintenance lead was asked instead (REPAIR_MAX_REDISPATCH).
+    escalated_at: Mapped[datetime | None]
+    # What the technician recorded on 完成: the cause (from REPAIR_CAUSES or typed) and the parts used.
+    cause: Mapped[str | None] = mapped_column(String(100))
+    parts: Mapped[str | None] = mapped_column(String(200))
 
 
 class PointsEntry(Base):
@@ -488,6 +499,24 @@ class PlantCalendarRow(Base):
     spec: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Conversation(Base):
+    """A question the bot asked one person (which press? what happened?), waiting for their next text.
+
+    Kept in the database, not in a process: the answer may reach another web process, or arrive after a
+    restart. One per person; a new question replaces the old one, and an expired one is ignored.
+    """
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(120))  # what it is about, e.g. "exc:12" or "ticket:5"
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class Handover(Base):

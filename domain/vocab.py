@@ -11,6 +11,8 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     OPS_MANAGER = "ops_manager"
     TECHNICIAN = "technician"
+    # 设备主管: the technicians' lead, who hears of a repair nobody on duty would take.
+    MAINTENANCE_LEAD = "maintenance_lead"
     EXECUTIVE = "executive"
     ADMIN = "admin"
 
@@ -25,6 +27,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.SUPERVISOR: "车间主管",
     Role.OPS_MANAGER: "运营经理",
     Role.TECHNICIAN: "维修技术员",
+    Role.MAINTENANCE_LEAD: "设备主管",
     Role.EXECUTIVE: "管理层",
     Role.ADMIN: "系统管理员",
 }

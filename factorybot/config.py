@@ -17,7 +17,10 @@ from alerts.settings import (
     DefectScopeSetting,
     EscalationChainSetting,
     MachineZonesSetting,
+    QuietHoursSetting,
+    SeveritySetting,
     TechnicianMachinesSetting,
+    WordsSetting,
     ZoneDistancesSetting,
 )
 from domain.errors import ConfigError
@@ -147,6 +150,18 @@ class Settings(BaseSettings):
     zone_distances: ZoneDistancesSetting = _typed("A区-B区:1,B区-C区:1,A区-C区:2")
     # e.g. "tech01:P01|P02;tech02:P05"; a technician not listed may repair any machine.
     technician_machines: TechnicianMachinesSetting = _typed("")
+    # How often an alert still open is raised again in one shift (to its owner, or the people on duty).
+    alert_reminders_per_shift: int = Field(default=1, ge=0)
+    # rule:normal|severe|critical; the top of the chain (executives) hears only of severe alerts.
+    alert_severity: SeveritySetting = _typed("exception:severe,repair_unanswered:severe,defect_streak:severe")
+    # When the top of the chain hears only of critical alerts (may cross midnight); empty: never quiet.
+    alert_quiet_hours: QuietHoursSetting = _typed("22:00-07:00")
+    # A repair nobody accepts goes to the next technician on duty at most this often, then to the 设备主管.
+    repair_max_redispatch: int = Field(default=2, ge=0)
+    # The causes a technician picks from on 完成 (or types another).
+    repair_causes: WordsSetting = _typed("电气,液压,机械,加热,模具,其他")
+    # How long a question the bot asked (which press? what happened?) waits for the person's answer.
+    conversation_minutes: int = Field(default=10, ge=1, le=24 * 60)
     # Forecast (forecast/): the shift calendar beyond SHIFT_HOURS, and when an order counts as at risk.
     rest_days: RestDaysSetting = _typed("")  # weekdays the plant does not run, e.g. "sun" or "sat,sun"; empty: every day
     holidays: HolidaysSetting = _typed("")  # e.g. "2027-02-05..2027-02-13,2027-05-01"

@@ -94,6 +94,12 @@ def build_alert_policy(settings: Settings, book: CalendarBook | None = None) -> 
         machine_zones=dict(settings.machine_zones),
         distances=dict(settings.zone_distances),
         technician_machines=dict(settings.technician_machines),
+        reminders_per_shift=settings.alert_reminders_per_shift,
+        severity=dict(settings.alert_severity),
+        quiet_hours=settings.alert_quiet_hours,
+        max_redispatch=settings.repair_max_redispatch,
+        repair_causes=settings.repair_causes,
+        conversation_ttl=timedelta(minutes=settings.conversation_minutes),
         public_url=settings.public_url,
         forecast=build_forecast_policy(settings, book),
     )

@@ -12,7 +12,7 @@ routes = Routes("fallback")
 SILENT_KINDS = {"location_event", "view"}
 
 
-@routes.fallback(read_only=True)
+@routes.fallback(read_only=True, yields=True)
 def fallback(msg: Inbound, ctx: Ctx) -> Reply:
     if msg.kind in SILENT_KINDS:
         return NoReply()

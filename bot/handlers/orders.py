@@ -50,7 +50,7 @@ def all_for_customer(msg: TextMsg, ctx: Ctx) -> Reply:
     return Text(chunks[-1])
 
 
-@routes.text(r"(?:客户\s*)?(?P<q>[^\s].{1,29})", read_only=True, help="发送客户名称（如 美的）：列出该客户的未完成订单")
+@routes.text(r"(?:客户\s*)?(?P<q>[^\s].{1,29})", read_only=True, yields=True, help="发送客户名称（如 美的）：列出该客户的未完成订单")
 def by_customer(msg: TextMsg, ctx: Ctx) -> Reply:
     query = ctx.match["q"].strip()
     found, total = orders.search_orders(ctx.uow, query, today=ctx.today)
