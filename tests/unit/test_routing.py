@@ -90,3 +90,16 @@ def test_a_catch_all_text_route_just_before_the_fallback_is_allowed():
     assert router.match(_text("w1", "随便什么"))[0].name == "orders.by_customer"
     assert router.match(TextMsg(userid="w1", corp_id="c", create_time=1, agent_id=1, msg_id="2", content=""))[0].kind \
         == "fallback"
+
+
+def test_an_answer_route_is_never_matched_in_order_and_one_per_kind():
+    asks = Routes("asks")
+    asks.answer("fault_press")(_named("press", _reply("机台")))
+    router = Router([asks, _fallback()])
+    route, _ = router.match(_text("w1", "P05"))
+    assert route.kind == "fallback"
+    assert router.answer_route("fault_press") is not None and router.answer_route("other") is None
+    again = Routes("again")
+    again.answer("fault_press")(_named("press2", _reply("机台")))
+    with pytest.raises(RouterError, match="conversation fault_press is answered by asks.press and again.press2"):
+        Router([asks, again, _fallback()])
