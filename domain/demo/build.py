@@ -5,7 +5,7 @@ closed by the exception service, so a rule changed once changes the demo too."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -47,9 +47,13 @@ _BATCH = 5000
 
 
 def load_demo_plant(
-    uow: UnitOfWork, *, today: date, policy: PlantPolicy, seed: int = 20261125, reset: bool = False
+    uow: UnitOfWork, *, today: date, policy: PlantPolicy, seed: int = 20261125, reset: bool = False,
+    now: datetime | None = None,
 ) -> DemoSummary:
-    """Fill an empty store with the demo plant as of noon on `today`; flushes, the caller commits."""
+    """Fill an empty store with the demo plant as of noon on `today`; flushes, the caller commits.
+
+    `now`, the running bot's clock when the demo is loaded (a demo is started at any hour, and pictures
+    noon): the open breakdown's technician is asked then, so the first rounds leave the ticket with him."""
     session = uow.session
     if reset:
         for table in reversed(Base.metadata.sorted_tables):
@@ -76,7 +80,7 @@ def load_demo_plant(
         select(WorkReport.source_key, WorkReport.id).where(WorkReport.source_key.like("demo:%"))).all())
     _insert(uow, PointsEntry, [{**c.points, "work_report_id": report_ids[c.report["source_key"]]} for c in counted])
     plan_exceptions(plant)
-    _open_exceptions(uow, plant, person_ids)
+    _open_exceptions(uow, plant, person_ids, now)
     save_calendar(uow, calendar, by="demo", now=plant.as_of)
     session.flush()
     return plant.summary()
@@ -156,7 +160,7 @@ def _store(uow: UnitOfWork, orders: dict[str, SalesOrder]) -> None:
             session.execute(update(model), rows[start : start + _BATCH])
 
 
-def _open_exceptions(uow: UnitOfWork, plant: Plant, person_ids: dict[str, int]) -> None:
+def _open_exceptions(uow: UnitOfWork, plant: Plant, person_ids: dict[str, int], now: datetime | None) -> None:
     """The plan's exceptions through the exception service, each step at its time and by its person."""
     for n, e in enumerate(plant.exceptions, start=1):
         opened = open_exception(uow, plant.policy, userid=e.reporter, type=e.type, source_key=f"demo:exc:{n}",
@@ -168,12 +172,16 @@ def _open_exceptions(uow: UnitOfWork, plant: Plant, person_ids: dict[str, int]) 
                             resolution=e.resolution or "")
         if e.type == "设备故障" and e.status == ExceptionStatus.OPEN:
             # Today's breakdown was sent to the zone's technician, who has not answered yet: the demo's repair
-            # alert. Written as it stands (not through alerts.repair): domain imports no alerts.
+            # alert. Written as it stands (not through alerts.repair): domain imports no alerts. Asked (again)
+            # when the demo starts, if that is after the breakdown: else the demo's first round would already
+            # have moved it on to the next technician, and his walk-through (接单 → 到场 → 完成) would fail.
             tech = handler(plant, e.type, e.wo)
+            asked = e.opened_at + timedelta(minutes=2)
             uow.session.add(RepairTicket(
                 exception_id=opened.id, machine=e.wo.machine, workshop=INJECTION, technician_id=person_ids[tech],
                 tried_userids=tech, status=TicketStatus.OPEN, opened_at=e.opened_at,
-                dispatched_at=e.opened_at + timedelta(minutes=2)))
+                dispatched_at=max(asked, now) if now is not None else asked,
+                requested_by_id=person_ids[e.reporter]))
 
 
 def _insert(uow: UnitOfWork, model: type[Base], rows: list[dict[str, Any]]) -> None:
