@@ -192,7 +192,8 @@ def test_a_material_description_is_kept_and_no_technician_is_called(live):
 
 def test_a_description_after_ten_minutes_is_an_order_search_again(live):
     live.say("w1", "报异常")
-    live.tap("w1", live.cards("w1")[-1], "材料不符")
+    opened = live.reply(live.tap("w1", live.cards("w1")[-1], "材料不符"))
+    assert opened["TemplateCard"]["MainTitle"]["Desc"].startswith("请回复一句话说明情况，也可直接发送现场照片")
     later(live, 11)
     assert ORDER_SEARCH in live.say("w1", "颜色偏黄")
     assert state(live)[0].description == ""

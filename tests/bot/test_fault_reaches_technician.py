@@ -124,3 +124,16 @@ def test_to_repair_on_a_card_records_who_tapped_it(live):
     _, [ticket] = the_exception(live)
     assert ticket.machine == "P03" and requester(live, ticket) == "sup"
     assert any(f"已开维修工单 #{ticket.id}（P03），已派给 孙师傅" in t for t in live.texts("sup"))
+
+
+def test_a_round_keeps_the_typed_press_on_the_alert(live):
+    from alerts.tick import tick
+    from domain.models import Alert
+
+    live.say("w1", "报异常 设备故障 P05 异响严重")
+    deps = live.app.extensions["bot"]
+    with uow_for(live) as uow:
+        tick(uow, deps.runtime.alert_policy, deps.core.clock() + timedelta(minutes=1))
+        uow.commit()
+        [alert] = uow.session.scalars(select(Alert).where(Alert.rule == "exception")).all()
+        assert alert.facts["机台"] == "P05"  # not the work order's press: it has none
