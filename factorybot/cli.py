@@ -75,8 +75,7 @@ def demo_data(today: object, reset: bool, seed: int) -> None:
     anchor: date = today.date() if today else rt.today()  # type: ignore[attr-defined]
     try:
         with rt.uow() as uow:
-            summary = load_demo_plant(uow, today=anchor, policy=rt.policy, seed=seed, reset=reset,
-                                      now=None if today else rt.now())
+            summary = load_demo_plant(uow, today=anchor, policy=rt.policy, seed=seed, reset=reset)
             uow.commit()
     except DomainError as exc:
         fail(exc)

@@ -30,7 +30,7 @@ def ensure_demo_plant(rt: Runtime) -> str:
     with rt.uow() as uow:
         if uow.session.scalar(select(func.count()).select_from(Person)):
             return "使用已有数据库（如需重建：factorybot demo-data --reset）"
-        summary = load_demo_plant(uow, today=rt.today(), policy=rt.policy, now=rt.now())
+        summary = load_demo_plant(uow, today=rt.today(), policy=rt.policy)
         staged_kis = not rt.settings.kis_odbc
         if staged_kis:
             sync_state.record_failure(uow, sync_state.PULL, rt.now(), DEMO_NO_KIS).retry_at = None  # none will come

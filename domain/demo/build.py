@@ -5,7 +5,7 @@ closed by the exception service, so a rule changed once changes the demo too."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from domain.calendar_book import CalendarBook
 from domain.demo.catalogue import CUSTOMERS, INJECTION, PRODUCTS
 from domain.demo.history import assign_operators, execute
-from domain.demo.incidents import handler, plan_exceptions
+from domain.demo.incidents import plan_exceptions
 from domain.demo.plan import SHIP_AFTER_DAYS, DemoSummary, Plant
 from domain.demo.shifts import demo_calendar
 from domain.errors import DomainError
@@ -47,13 +47,9 @@ _BATCH = 5000
 
 
 def load_demo_plant(
-    uow: UnitOfWork, *, today: date, policy: PlantPolicy, seed: int = 20261125, reset: bool = False,
-    now: datetime | None = None,
+    uow: UnitOfWork, *, today: date, policy: PlantPolicy, seed: int = 20261125, reset: bool = False
 ) -> DemoSummary:
-    """Fill an empty store with the demo plant as of noon on `today`; flushes, the caller commits.
-
-    `now`, the running bot's clock when the demo is loaded (a demo is started at any hour, and pictures
-    noon): the open breakdown's technician is asked then, so the first rounds leave the ticket with him."""
+    """Fill an empty store with the demo plant as of noon on `today`; flushes, the caller commits."""
     session = uow.session
     if reset:
         for table in reversed(Base.metadata.sorted_tables):
@@ -80,7 +76,7 @@ def load_demo_plant(
         select(WorkReport.source_key, WorkReport.id).where(WorkReport.source_key.like("demo:%"))).all())
     _insert(uow, PointsEntry, [{**c.points, "work_report_id": report_ids[c.report["source_key"]]} for c in counted])
     plan_exceptions(plant)
-    _open_exceptions(uow, plant, person_ids, now)
+    _open_exceptions(uow, plant, person_ids)
     save_calendar(uow, calendar, by="demo", now=plant.as_of)
     session.flush()
     return plant.summary()
@@ -160,7 +156,7 @@ def _store(uow: UnitOfWork, orders: dict[str, SalesOrder]) -> None:
             session.execute(update(model), rows[start : start + _BATCH])
 
 
-def _open_exceptions(uow: UnitOfWork, plant: Plant, person_ids: dict[str, int], now: datetime | None) -> None:
+def _open_exceptions(uow: UnitOfWork, plant: Plant, person_ids: dict[str, int]) -> None:
     """The plan's exceptions through the exception service, each step at its time and by its person."""
     for n, e in enumerate(plant.exceptions, start=1):
         opened = open_exception(uow, plant.policy, userid=e.reporter, type=e.type, source_key=f"demo:exc:{n}",
@@ -171,16 +167,14 @@ def _open_exceptions(uow: UnitOfWork, plant: Plant, person_ids: dict[str, int], 
             close_exception(uow, exception_id=opened.id, userid=e.closed_by, now=e.closed_at,
                             resolution=e.resolution or "")
         if e.type == "设备故障" and e.status == ExceptionStatus.OPEN:
-            # Today's breakdown was sent to the zone's technician, who has not answered yet: the demo's repair
-            # alert. Written as it stands (not through alerts.repair): domain imports no alerts. Asked (again)
-            # when the demo starts, if that is after the breakdown: else the demo's first round would already
-            # have moved it on to the next technician, and his walk-through (接单 → 到场 → 完成) would fail.
-            tech = handler(plant, e.type, e.wo)
-            asked = e.opened_at + timedelta(minutes=2)
+            # Today's breakdown is waiting for a technician: the demo's first round asks the nearest free one
+            # on duty (tech01, on the A区 press) through alerts.repair, card and all, at whatever hour the demo
+            # starts, so his walk-through (接单 → 到场 → 完成) works on a fresh demo. Written unassigned here:
+            # domain imports no alerts, and a ticket "asked" at 11:00 with no card sent would be moved on to
+            # the next technician by that first round.
             uow.session.add(RepairTicket(
-                exception_id=opened.id, machine=e.wo.machine, workshop=INJECTION, technician_id=person_ids[tech],
-                tried_userids=tech, status=TicketStatus.OPEN, opened_at=e.opened_at,
-                dispatched_at=max(asked, now) if now is not None else asked,
+                exception_id=opened.id, machine=e.wo.machine, workshop=INJECTION, technician_id=None,
+                tried_userids="", status=TicketStatus.OPEN, opened_at=e.opened_at, dispatched_at=None,
                 requested_by_id=person_ids[e.reporter]))
 
 
