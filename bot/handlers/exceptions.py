@@ -71,6 +71,10 @@ def _known_presses(ctx: Ctx) -> list[str]:
     return sorted({*ctx.tools.alert_policy.machine_zones, *plant_machines(ctx.uow)})
 
 
+def _presses_hint(known: list[str]) -> str:
+    return "、".join(known[:12]) + ("等" if len(known) > 12 else "")
+
+
 def _opened(ctx: Ctx, result: ExceptionResult) -> int | None:
     """Fire the alert (and, for a fault on a known press, the repair ticket); the ticket id, if any."""
     if result.duplicate:
@@ -200,7 +204,7 @@ def press_answered(msg: TextMsg, ctx: Ctx) -> Reply:
     known = _known_presses(ctx)
     machine = press_answer(text, known)
     if machine is None:
-        return Text(f"没有找到机台「{text[:20]}」。请回复机台号，如 P05（本厂机台：{'、'.join(known)}），"
+        return Text(f"没有找到机台「{text[:20]}」。请回复机台号，如 P05（本厂机台：{_presses_hint(known)}），"
                     "或回复「取消」由主管确认。")
     changed = assign_press(ctx.uow, policy, exception_id=exception_id, userid=ctx.userid, machine=machine,
                            now=ctx.now)
@@ -241,7 +245,7 @@ def repair_with_press(msg: TextMsg, ctx: Ctx) -> Reply:
     known = _known_presses(ctx)
     machine = press_answer(ctx.match["press"], known)
     if machine is None:
-        raise DomainError(f"没有找到机台「{ctx.match['press'][:20]}」。本厂机台：{'、'.join(known)}。")
+        raise DomainError(f"没有找到机台「{ctx.match['press'][:20]}」。本厂机台：{_presses_hint(known)}。")
     changed = assign_press(ctx.uow, ctx.tools.alert_policy, exception_id=exception_id, userid=ctx.userid,
                            machine=machine, now=ctx.now)
     _changed(ctx, changed)
