@@ -78,7 +78,7 @@ def to_repair(uow: UnitOfWork, policy: AlertPolicy, *, alert_id: int, userid: st
         raise DomainError(f"预警 #{alert.id} 没有关联机台，无法转维修。")
     exc = _exception_of(uow, alert)
     ticket = repair.open_ticket(uow, policy, machine=machine, workshop=alert.workshop, now=now,
-                                exception_id=exc.id if exc else None)
+                                exception_id=exc.id if exc else None, requested_by=userid)
     close(uow, alert_id=alert_id, userid=userid, now=now, resolution="转维修")
     tech = uow.session.get(Person, ticket.technician_id) if ticket.technician_id else None
     who = f"已派给 {tech.name}" if tech else "暂无空闲技术员，稍后自动派单"

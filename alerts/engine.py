@@ -242,7 +242,8 @@ def _quality_runs(uow: UnitOfWork, policy: AlertPolicy) -> dict[str, list[rules.
 def _open_exceptions(uow: UnitOfWork) -> list[rules.OpenException]:
     rows = uow.session.execute(
         select(ShopException.id, ShopException.type, WorkOrder.workshop, Person.workshop, WorkOrder.code,
-               WorkOrder.machine, Person.name, ShopException.description, ShopException.opened_at)
+               func.coalesce(ShopException.machine, WorkOrder.machine), Person.name, ShopException.description,
+               ShopException.opened_at)
         .join(Person, Person.id == ShopException.reporter_id)
         .outerjoin(WorkOrder, WorkOrder.id == ShopException.work_order_id)
         .where(ShopException.status != ExceptionStatus.CLOSED)

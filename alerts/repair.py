@@ -1,8 +1,9 @@
 """Repair tickets (维修工单): the nearest free qualified technician is asked; silence asks the next one.
 
-Only a technician on duty is asked (the plant calendar: one in a crew that is off shift is at home). With
-nobody on duty the ticket waits as it does with nobody free: each round tries again, and the
-repair_unanswered alert tells the supervisors on duty.
+Only a technician on duty is asked (the plant calendar: one in a crew that is off shift is at home). Silence
+moves a ticket at most REPAIR_MAX_REDISPATCH times; after that, or when nobody else on duty is free, the
+设备主管 on duty is told once and the ticket stops moving. A ticket nobody was free for waits for the first
+technician who is, and the repair_unanswered alert tells the supervisors on duty meanwhile.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from alerts.rules import span
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import Person, RepairTicket, ShopException
 from domain.services.exceptions import close_exception
-from domain.services.people import active_person
+from domain.services.people import active_person, find_person, person_names
 from domain.uow import UnitOfWork
 from domain.vocab import Role, TicketStatus
 from wecom.cards import Button, button_card, make_task_id
@@ -82,11 +83,14 @@ def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str
                        url=policy.detail_url({"工单": work_order}) if policy is not None and work_order else None)
 
 
-def dispatch(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: datetime) -> Person | None:
-    """Ask the nearest free technician; with nobody free the ticket waits and the next tick tries again."""
-    tech = choose_technician(uow, policy, ticket, now)
+def dispatch(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: datetime,
+             tech: Person | None = None) -> Person | None:
+    """Ask the nearest free technician on duty (or `tech`); with nobody free the ticket stays as it is.
+
+    A technician already asked keeps the ticket when nobody else is free: their card still works, and
+    nobody is told "改派" when nothing moved."""
+    tech = tech or choose_technician(uow, policy, ticket, now)
     if tech is None:
-        ticket.technician_id = None
         return None
     ticket.technician_id = tech.id
     ticket.dispatched_at = now
@@ -99,7 +103,9 @@ def dispatch(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: da
 
 
 def open_ticket(uow: UnitOfWork, policy: AlertPolicy, *, machine: str | None, workshop: str | None,
-                now: datetime, exception_id: int | None = None) -> RepairTicket:
+                now: datetime, exception_id: int | None = None, requested_by: str | None = None) -> RepairTicket:
+    """Open and dispatch a ticket; `requested_by` (a userid: the fault's reporter, or who tapped 转维修) is
+    who asked for it. A second call for the same exception or a press already under repair joins that one."""
     if exception_id is not None:
         existing = uow.session.scalar(select(RepairTicket).where(RepairTicket.exception_id == exception_id))
         if existing is not None:
@@ -110,8 +116,9 @@ def open_ticket(uow: UnitOfWork, policy: AlertPolicy, *, machine: str | None, wo
             RepairTicket.machine == machine, RepairTicket.status.in_(BUSY)).order_by(RepairTicket.id).limit(1))
         if running is not None:
             return running
+    requester = find_person(uow, requested_by) if requested_by else None
     ticket = RepairTicket(exception_id=exception_id, machine=machine, workshop=workshop, status=TicketStatus.OPEN,
-                          opened_at=now, tried_userids="")
+                          opened_at=now, tried_userids="", requested_by_id=requester.id if requester else None)
     uow.session.add(ticket)
     uow.session.flush()
     dispatch(uow, policy, ticket, now)
@@ -134,26 +141,78 @@ def dispatched(uow: UnitOfWork, ticket_id: int) -> Dispatched:
     return Dispatched(ticket.id, ticket.machine, tech.name if tech else None)
 
 
-def redispatch_unanswered(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
-    """Tickets nobody accepted in time go to the next nearest technician; the supervisors are told."""
-    moved = []
-    waiting = uow.session.scalars(select(RepairTicket).where(RepairTicket.status == TicketStatus.OPEN)).all()
+@dataclass(frozen=True)
+class RepairRound:
+    redispatched: list[int]  # tickets that went to a technician this round (the next one, or a first one)
+    escalated: list[int]  # tickets handed to the maintenance lead this round (once per ticket)
+
+
+def repair_leads(uow: UnitOfWork, policy: AlertPolicy, workshop: str | None, now: datetime) -> list[str]:
+    """Who takes over a repair no technician took: the 设备主管 on duty, else the workshop's supervisors on
+    duty, else the ops manager (on duty, else any: a stuck repair must reach somebody)."""
+    for roles, where in (((Role.MAINTENANCE_LEAD,), None), ((Role.SUPERVISOR,), workshop),
+                         ((Role.OPS_MANAGER,), None)):
+        found = people_with(uow, roles, where, on_duty_at=now, policy=policy)
+        if found:
+            return found
+    return people_with(uow, (Role.OPS_MANAGER, Role.ADMIN), None)
+
+
+def _escalate(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, now: datetime, why: str) -> None:
+    ticket.escalated_at = now
+    names = person_names(uow, _tried(ticket))
+    tried = "、".join(names.get(u, u) for u in _tried(ticket)) or "无（无空闲技术员在岗）"
+    exc = uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
+    fault = f"\n故障：{exc.description[:60]}" if exc is not None and exc.description else ""
+    text = (f"【维修无人接单】维修工单 #{ticket.id}（{ticket.machine or '-'}，{ticket.workshop or '-'}）"
+            f"已等待 {span((now - ticket.opened_at).total_seconds() / 60)}，{why}。\n已派过：{tried}{fault}\n"
+            "系统不再自动改派，请安排技术员到场。")
+    queue_text(uow, repair_leads(uow, policy, ticket.workshop, now), text, now, key=f"repair_escalated:{ticket.id}")
+
+
+def repair_round(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> RepairRound:
+    """Tickets nobody accepted in time go to the next nearest technician on duty, at most
+    policy.max_redispatch times; then, or when nobody else is free, the maintenance lead is told, once,
+    and the ticket stops moving (it stays with the last one asked, whose card still works)."""
+    moved: list[int] = []
+    escalated: list[int] = []
+    waiting = uow.session.scalars(select(RepairTicket).where(RepairTicket.status == TicketStatus.OPEN)
+                                  .order_by(RepairTicket.id)).all()
     for ticket in waiting:
         since = ticket.dispatched_at or ticket.opened_at
-        if ticket.technician_id is not None and now - since <= policy.repair_answer_within:
-            continue
+        late = now - since > policy.repair_answer_within
         before = uow.session.get(Person, ticket.technician_id) if ticket.technician_id else None
-        tech = dispatch(uow, policy, ticket, now)
-        if tech is None and before is None:
-            continue  # still nobody free: the repair_unanswered alert is already telling the supervisors
+        if before is None:
+            # Nobody was free when it opened: a technician free now gets it (a first ask, never a repeat).
+            if dispatch(uow, policy, ticket, now) is not None:
+                moved.append(ticket.id)
+            elif late and ticket.escalated_at is None:
+                _escalate(uow, policy, ticket, now, "暂无空闲技术员在岗")
+                escalated.append(ticket.id)
+            continue
+        if not late or ticket.escalated_at is not None:
+            continue
+        if len(_tried(ticket)) - 1 >= policy.max_redispatch:
+            _escalate(uow, policy, ticket, now, f"{before.name} 未接单，已改派 {policy.max_redispatch} 次")
+            escalated.append(ticket.id)
+            continue
+        tech = choose_technician(uow, policy, ticket, now)
+        if tech is None:
+            _escalate(uow, policy, ticket, now, f"{before.name} 未接单，暂无其他空闲技术员在岗")
+            escalated.append(ticket.id)
+            continue
+        dispatch(uow, policy, ticket, now, tech)
         moved.append(ticket.id)
-        if before is not None:
-            text = (f"维修工单 #{ticket.id}（{ticket.machine or '-'}）{before.name} "
-                    f"{span((now - since).total_seconds() / 60)}未接单，"
-                    + (f"已改派 {tech.name}。" if tech else "暂无其他空闲技术员，请协调。"))
-            queue_text(uow, people_with(uow, (Role.SUPERVISOR,), ticket.workshop, on_duty_at=now, policy=policy),
-                       text, now)
-    return moved
+        text = (f"维修工单 #{ticket.id}（{ticket.machine or '-'}）{before.name} "
+                f"{span((now - since).total_seconds() / 60)}未接单，已改派 {tech.name}。")
+        queue_text(uow, people_with(uow, (Role.SUPERVISOR,), ticket.workshop, on_duty_at=now, policy=policy),
+                   text, now)
+    return RepairRound(moved, escalated)
+
+
+def redispatch_unanswered(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
+    """The tickets that went to a technician this round (see repair_round)."""
+    return repair_round(uow, policy, now).redispatched
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def demo_directory(people: Iterable[Person]) -> Directory:
     for p in people:
         if p.userid in LEFT or p.userid in hires:  # a demo database synced once already holds the new hires
             continue
-        dept = MOVED.get(p.userid) or _BY_WORKSHOP.get(p.workshop or "") or (6 if p.has_role("technician") else 7)
+        dept = MOVED.get(p.userid) or _BY_WORKSHOP.get(p.workshop or "") or (6 if p.has_role("technician", "maintenance_lead") else 7)
         users.append({"userid": p.userid, "name": p.name, "department": [dept], "main_department": dept,
                       "status": 2 if p.userid in DISABLED else 1})
     users += [{"userid": u, "name": n, "department": [d], "main_department": d, "status": 1} for u, n, d in NEW_HIRES]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from domain.calendar_book import CalendarBook
 from domain.demo.catalogue import CUSTOMERS, INJECTION, PRODUCTS
 from domain.demo.history import assign_operators, execute
-from domain.demo.incidents import handler, plan_exceptions
+from domain.demo.incidents import plan_exceptions
 from domain.demo.plan import SHIP_AFTER_DAYS, DemoSummary, Plant
 from domain.demo.shifts import demo_calendar
 from domain.errors import DomainError
@@ -167,13 +167,15 @@ def _open_exceptions(uow: UnitOfWork, plant: Plant, person_ids: dict[str, int]) 
             close_exception(uow, exception_id=opened.id, userid=e.closed_by, now=e.closed_at,
                             resolution=e.resolution or "")
         if e.type == "设备故障" and e.status == ExceptionStatus.OPEN:
-            # Today's breakdown was sent to the zone's technician, who has not answered yet: the demo's repair
-            # alert. Written as it stands (not through alerts.repair): domain imports no alerts.
-            tech = handler(plant, e.type, e.wo)
+            # Today's breakdown is waiting for a technician: the demo's first round asks the nearest free one
+            # on duty (tech01, on the A区 press) through alerts.repair, card and all, at whatever hour the demo
+            # starts, so his walk-through (接单 → 到场 → 完成) works on a fresh demo. Written unassigned here:
+            # domain imports no alerts, and a ticket "asked" at 11:00 with no card sent would be moved on to
+            # the next technician by that first round.
             uow.session.add(RepairTicket(
-                exception_id=opened.id, machine=e.wo.machine, workshop=INJECTION, technician_id=person_ids[tech],
-                tried_userids=tech, status=TicketStatus.OPEN, opened_at=e.opened_at,
-                dispatched_at=e.opened_at + timedelta(minutes=2)))
+                exception_id=opened.id, machine=e.wo.machine, workshop=INJECTION, technician_id=None,
+                tried_userids="", status=TicketStatus.OPEN, opened_at=e.opened_at, dispatched_at=None,
+                requested_by_id=person_ids[e.reporter]))
 
 
 def _insert(uow: UnitOfWork, model: type[Base], rows: list[dict[str, Any]]) -> None:

@@ -39,6 +39,8 @@ FIXED_PEOPLE: tuple[_PersonSpec, ...] = (
     _PersonSpec("zhangsan", "张三", (Role.WORKER,), INJECTION),
     _PersonSpec("xiaoli", "小李", (Role.WORKER,), FINISHING),
     _PersonSpec("tech01", "刘师傅", (Role.TECHNICIAN,), zone="A区"),
+    # Told when a repair was re-dispatched REPAIR_MAX_REDISPATCH times, or nobody on duty was free for it.
+    _PersonSpec("wugong", "吴工", (Role.MAINTENANCE_LEAD,)),
 )
 
 _TEAM_LEADS = (("chenjie", "陈杰", INJECTION), ("huangwei", "黄伟", INJECTION), ("linfang", "林芳", QUALITY))

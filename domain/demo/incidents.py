@@ -68,7 +68,8 @@ def plan_exceptions(plant: Plant) -> None:
 
     if not presses_running or len(running) < 3:
         raise AssertionError("demo plan has too few running work orders for open exceptions")
-    breakdown = rng.choice(presses_running)
+    # On an A区 press when one runs: the README's technician walk-through is tech01's, the A区 technician.
+    breakdown = rng.choice([w for w in presses_running if PRESS_ZONES[w.machine] == "A区"] or presses_running)
     others = [w for w in running if w is not breakdown]
     mould_wo, quality_wo = rng.sample(others, 2)
     exc = PlanException(

@@ -9,13 +9,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import ShopException, WorkOrder
 from domain.policy import PlantPolicy
 from domain.services import handling
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
-from domain.vocab import ExceptionStatus
+from domain.vocab import ExceptionStatus, Role
 
 MAX_DESCRIPTION = 500
 
@@ -49,6 +49,23 @@ def press_named(text: str, known: Iterable[str]) -> str | None:
     return None
 
 
+# A press answered by number alone: "5", "05", "5号", "5号机" (the question was "which press?").
+_PRESS_NUMBER = re.compile(r"0*([0-9]{1,3})\s*(?:号机台|号机|号|#)?")
+
+
+def press_answer(text: str, known: Iterable[str]) -> str | None:
+    """The press a reply to "which press?" names: as press_named, or a number only one of the plant's
+    presses has ("5号机" -> "P05")."""
+    named = press_named(text, known)
+    if named is not None:
+        return named
+    m = _PRESS_NUMBER.fullmatch(text.strip())
+    if m is None:
+        return None
+    by_number = {code for code in known if (key := _press_key(code)) is not None and key[1] == int(m.group(1))}
+    return by_number.pop() if len(by_number) == 1 else None
+
+
 def plant_machines(uow: UnitOfWork) -> list[str]:
     """The presses work orders run on, as the plant writes them."""
     return [m for m in uow.session.scalars(select(WorkOrder.machine).distinct()) if m]
@@ -65,6 +82,7 @@ class ExceptionResult:
     machine: str | None
     reporter: str
     duplicate: bool = False
+    description: str = ""
 
 
 def _result(exc: ShopException, duplicate: bool = False) -> ExceptionResult:
@@ -79,6 +97,7 @@ def _result(exc: ShopException, duplicate: bool = False) -> ExceptionResult:
         machine=exc.machine or (wo.machine if wo else None),
         reporter=exc.reporter.name,
         duplicate=duplicate,
+        description=exc.description or "",
     )
 
 
@@ -126,6 +145,13 @@ def open_exception(
     return _result(exc)
 
 
+def exception_result(uow: UnitOfWork, exception_id: int) -> ExceptionResult:
+    exc = uow.session.get(ShopException, exception_id)
+    if exc is None:
+        raise NotFound(f"异常 #{exception_id} 不存在。")
+    return _result(exc)
+
+
 def _get(uow: UnitOfWork, exception_id: int) -> ShopException:
     exc = uow.session.get(ShopException, exception_id, with_for_update=True)
     if exc is None:
@@ -150,5 +176,43 @@ def close_exception(
     exc = _get(uow, exception_id)
     if not handling.close(exc, person_id=person.id, now=now, resolution=resolution.strip() or None):
         return _result(exc, duplicate=True)
+    uow.flush()
+    return _result(exc)
+
+
+# Who may name the press of someone else's exception (a supervisor confirming it after the reporter did not).
+PRESS_ROLES = (Role.TEAM_LEAD, Role.SUPERVISOR, Role.MAINTENANCE_LEAD, Role.OPS_MANAGER, Role.ADMIN)
+
+
+def _still_open(uow: UnitOfWork, exception_id: int, userid: str) -> ShopException:
+    person = active_person(uow, userid)
+    exc = _get(uow, exception_id)
+    if exc.reporter_id != person.id and not person.has_role(*PRESS_ROLES):
+        raise NotAllowed(f"异常 #{exc.id} 不是您报告的，不能修改。")
+    if exc.status == ExceptionStatus.CLOSED:
+        raise DomainError(f"异常 #{exc.id} 已关闭。")
+    return exc
+
+
+def set_machine(uow: UnitOfWork, *, exception_id: int, userid: str, machine: str) -> ExceptionResult:
+    """The press of an exception reported without one (the reporter's answer, or a supervisor's)."""
+    exc = _still_open(uow, exception_id, userid)
+    exc.machine = machine
+    uow.flush()
+    return _result(exc)
+
+
+def describe(uow: UnitOfWork, *, exception_id: int, userid: str, text: str,
+             known_machines: Iterable[str] = ()) -> ExceptionResult:
+    """What happened, typed after the exception was opened from a card; a press it names is recorded too
+    (as on open), unless the exception already has one."""
+    text = text.strip()
+    exc = _still_open(uow, exception_id, userid)
+    merged = f"{exc.description}；{text}" if exc.description else text
+    if len(merged) > MAX_DESCRIPTION:
+        raise DomainError(f"异常描述不能超过 {MAX_DESCRIPTION} 字。")
+    exc.description = merged
+    if exc.machine is None:  # with a work order it has the work order's press already
+        exc.machine = press_named(text, [*known_machines, *plant_machines(uow)])
     uow.flush()
     return _result(exc)

@@ -101,3 +101,39 @@ def test_a_kis_failure_card_has_no_repair_button(live):
     live.queue.tasks["alerts.deliver"]()
     [card] = [c for c in live.cards("admin") if "KIS" in c["main_title"]["title"]]
     assert buttons(card) == ["认领", "已处理"]
+
+
+def requester(live, ticket: RepairTicket) -> str | None:
+    with uow_for(live) as uow:
+        person = uow.session.get(Person, ticket.requested_by_id) if ticket.requested_by_id else None
+        return person.userid if person else None
+
+
+def test_the_reporter_of_a_fault_is_who_asked_for_its_repair(live):
+    add_technician(live)
+    live.say("w1", "报异常 设备故障 P05 异响严重")
+    _, [ticket] = the_exception(live)
+    assert requester(live, ticket) == "w1"
+
+
+def test_to_repair_on_a_card_records_who_tapped_it(live):
+    add_technician(live)
+    live.say("w1", "报异常 品质异常 P03 飞边")
+    [card] = live.cards("sup")
+    live.tap("sup", card, "转维修")
+    _, [ticket] = the_exception(live)
+    assert ticket.machine == "P03" and requester(live, ticket) == "sup"
+    assert any(f"已开维修工单 #{ticket.id}（P03），已派给 孙师傅" in t for t in live.texts("sup"))
+
+
+def test_a_round_keeps_the_typed_press_on_the_alert(live):
+    from alerts.tick import tick
+    from domain.models import Alert
+
+    live.say("w1", "报异常 设备故障 P05 异响严重")
+    deps = live.app.extensions["bot"]
+    with uow_for(live) as uow:
+        tick(uow, deps.runtime.alert_policy, deps.core.clock() + timedelta(minutes=1))
+        uow.commit()
+        [alert] = uow.session.scalars(select(Alert).where(Alert.rule == "exception")).all()
+        assert alert.facts["机台"] == "P05"  # not the work order's press: it has none

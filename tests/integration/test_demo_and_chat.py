@@ -138,7 +138,7 @@ def test_the_demo_pushes_its_menu_and_previews_a_sync_from_its_address_book(demo
     preview = factorybot("people", "sync", "--dry-run", "--demo")
     assert preview.returncode == 0, preview.stderr
     lines = preview.stdout.splitlines()
-    assert lines[:2] == ["仅预览，未做修改。", "企业微信通讯录：7 个部门，50 名在职成员。"]
+    assert lines[:2] == ["仅预览，未做修改。", "企业微信通讯录：7 个部门，51 名在职成员。"]
     assert "· liuyang 刘洋（注塑车间）" in lines and "· xiaoli 小李：车间 后加工车间 → 注塑车间" in lines
     assert "· fengqin 冯琴（已不在通讯录中）" in lines and "· tangchao 唐超（企业微信账号已禁用）" in lines
     shown = factorybot("people", "sync", "--dry-run", "--demo")
