@@ -27,7 +27,7 @@ from wecom.replies import truncate_utf8
 PAGE_SIZE = 10
 LINE_BYTES = 170  # 10 lines, a header and a two-line footer stay under WeCom's 2048 bytes
 ROLES = (Role.TECHNICIAN, Role.MAINTENANCE_LEAD)
-NOT_FOR_YOU = "「我的维修单」供技术员和设备主管查看派给自己（设备主管：全部）的维修单。"
+NOT_FOR_YOU = "「我的维修单」供维修技术员和设备主管使用，列出派给自己的（设备主管：全部）未完成维修单。"
 # What the resent card lets the technician do next.
 NEXT_STEP = {TicketStatus.OPEN: "接单", TicketStatus.ACCEPTED: "到场", TicketStatus.ON_SITE: "完成"}
 
@@ -66,7 +66,7 @@ def _line(ticket: RepairTicket, exc: ShopException | None, tech: Person | None, 
 
 def ticket_page(uow: UnitOfWork, *, person: Person, page: int, now: datetime) -> str:
     if not person.has_role(*ROLES):
-        raise NotAllowed(NOT_FOR_YOU)
+        return NOT_FOR_YOU  # the menu button is everyone's: it answers, it does not refuse
     everyone = sees_all(person)
     tickets = open_tickets(uow, person)
     if not tickets:

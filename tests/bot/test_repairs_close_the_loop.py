@@ -262,7 +262,7 @@ def test_someone_who_is_no_technician_is_told_it_is_not_theirs(plant, clock):
         assert plant.say("w1", text) == (
             "抱歉，您没有使用该功能的权限（需要：设备主管、维修技术员）。发送「帮助」查看您可以使用的功能。"), text
     resp, _ = plant.post(plant.builder.event("sup", "click", key="my_repairs"))
-    assert "需要：设备主管、维修技术员" in plant.reply_text(resp)
+    assert plant.reply_text(resp) == "「我的维修单」供维修技术员和设备主管使用，列出派给自己的（设备主管：全部）未完成维修单。"
     assert plant.say("tech2", "我的维修单") == "您目前没有未完成的维修单。"
 
 
