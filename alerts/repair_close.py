@@ -190,12 +190,16 @@ def answer_parts(uow: UnitOfWork, policy: AlertPolicy, *, userid: str, text: str
         ticket_id = int(subject)
     except ValueError as exc:
         raise DomainError("这张维修单已失效，请在卡片上重新点「完成」。") from exc
-    if conversation.is_cancel(text):
-        ticket, _ = my_ticket(uow, ticket_id, userid)
-        if ticket.status != TicketStatus.DONE:
-            ticket.cause = None
-        return PartsAnswer(f"已取消。维修工单 #{ticket_id} 仍未完成，修好后请在卡片上点「完成」。", False)
-    done = finish(uow, policy, ticket_id=ticket_id, userid=userid, parts=text, now=now)
+    try:
+        if conversation.is_cancel(text):
+            ticket, _ = my_ticket(uow, ticket_id, userid)
+            if ticket.status != TicketStatus.DONE:
+                ticket.cause = None
+            return PartsAnswer(f"已取消。维修工单 #{ticket_id} 仍未完成，修好后请在卡片上点「完成」。", False)
+        done = finish(uow, policy, ticket_id=ticket_id, userid=userid, parts=text, now=now)
+    except DomainError as exc:
+        # Said, and the question dropped with it (committed): a refusal must not take every later text too.
+        return PartsAnswer(exc.message, False)
     task_id, code = data.get("task_id"), data.get("response_code")
     if done.changed and task_id and code:
         queue_message(uow, [userid], now, card=current_ticket_card(uow, ticket_id, task_id=str(task_id),

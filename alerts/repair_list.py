@@ -89,7 +89,10 @@ def ticket_page(uow: UnitOfWork, *, person: Person, page: int, now: datetime) ->
     if pages > 1:
         more = f"，发送「我的维修单 {page + 1}」查看下一页" if page < pages else ""
         lines.append(f"第 {page}/{pages} 页{more}")
-    lines.append(f"发送「维修单 #{shown[0].id}」收到该维修单的卡片，可接单、到场、完成。")
+    if everyone:
+        lines.append(f"发送「维修单 #{shown[0].id}」查看该维修单的进度（派给您的会收到卡片）。")
+    else:
+        lines.append(f"发送「维修单 #{shown[0].id}」收到该维修单的卡片，可接单、到场、完成。")
     return "\n".join(lines)
 
 

@@ -94,6 +94,20 @@ def repair_parts(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(answer.message)
 
 
+@routes.text(r"(?:我的)?(?:维修单|维修工单)(?:\s*第?\s*(?P<page>\d{1,4})\s*页?)?", roles=ROLES, read_only=True,
+             help="我的维修单：查看派给您的未完成维修单（维修单 #3：收到该维修单的卡片，可接单、到场、完成）")
+def my_tickets(msg: Inbound, ctx: Ctx) -> Reply:
+    return Text(ticket_page(ctx.uow, person=ctx.user, page=int(ctx.match.get("page") or 1), now=ctx.now))
+
+
+@routes.text(r"(?:我的)?" + TICKET, roles=ROLES)
+def ticket_card_again(msg: Inbound, ctx: Ctx) -> Reply:
+    message = resend_ticket(ctx.uow, ctx.tools.alert_policy, ticket_id=int(ctx.match["ticket_id"]),
+                            person=ctx.user, now=ctx.now, request_key=ctx.key)
+    ctx.enqueue(ALERTS_DELIVER)
+    return Text(message)
+
+
 @routes.text(TICKET + r"\s*完成\s*(?P<rest>.*)", roles=ROLES,
              help="维修单 #3 完成 液压 密封圈×2：记录原因和所用备件并完成维修单（未用备件写「无」）")
 def close_by_text(msg: Inbound, ctx: Ctx) -> Reply:
@@ -111,20 +125,6 @@ def close_by_text(msg: Inbound, ctx: Ctx) -> Reply:
                                now=ctx.now, cause=cause)
     _finished(ctx, done)
     return Text(done.message)
-
-
-@routes.text(r"(?:我的)?" + TICKET, roles=ROLES)
-def ticket_card_again(msg: Inbound, ctx: Ctx) -> Reply:
-    message = resend_ticket(ctx.uow, ctx.tools.alert_policy, ticket_id=int(ctx.match["ticket_id"]),
-                            person=ctx.user, now=ctx.now, request_key=ctx.key)
-    ctx.enqueue(ALERTS_DELIVER)
-    return Text(message)
-
-
-@routes.text(r"(?:我的)?(?:维修单|维修工单)(?:\s*第?\s*(?P<page>\d{1,4})\s*页?)?", roles=ROLES, read_only=True,
-             help="我的维修单：查看派给您的未完成维修单（维修单 #3：收到该维修单的卡片，可接单、到场、完成）")
-def my_tickets(msg: Inbound, ctx: Ctx) -> Reply:
-    return Text(ticket_page(ctx.uow, person=ctx.user, page=int(ctx.match.get("page") or 1), now=ctx.now))
 
 
 # No roles: WeCom shows the menu to everyone, so a worker's tap is answered with what the button is for.

@@ -253,6 +253,7 @@ def test_my_tickets_oldest_first_each_with_its_card_on_request(plant, clock):
     assert lead_lines[0] == "未完成维修单 3 张（最早的在前）："
     assert lead_lines[1].startswith(f"· #{others} P02 待接单（吴师傅） · 已 1 小时 30 分钟")
     assert lead_lines[2].startswith(f"· #{older} P03 已到场（孙师傅）")
+    assert lead_lines[-1] == f"发送「维修单 #{others}」查看该维修单的进度（派给您的会收到卡片）。"
     assert plant.say("mlead", f"维修单 #{older}").startswith(f"维修单 #{older} P03 已到场 · 技术员 孙师傅 · 已 1 小时 10 分钟。")
 
 
@@ -277,3 +278,17 @@ def test_a_long_list_is_paged(plant, clock):
     assert [line.split()[2] for line in second if line.startswith("· #")] == ["P11", "P12"]
     assert "第 2/2 页" in second
     assert plant.say("tech", "我的维修单 3") == "维修单列表只有 2 页，请发送「我的维修单 1」到「我的维修单 2」查看。"
+
+
+def test_parts_for_a_ticket_taken_away_are_refused_once_and_the_question_dropped(plant, clock):
+    _, ticket_id = report_fault(plant, clock)
+    card = to_site(plant, clock)
+    asking = passive_card(plant, plant.tap("tech", card, "完成"))
+    plant.tap("tech", asking, "液压")
+    with uow_for(plant) as uow:
+        uow.session.get(RepairTicket, ticket_id).technician_id = uow.session.scalar(
+            select(Person.id).where(Person.userid == "tech2"))
+        uow.commit()
+    assert plant.say("tech", "密封圈×2") == f"维修工单 #{ticket_id} 已改派给其他技术员。"
+    assert "维修工单" not in plant.say("tech", "密封圈×2")  # no longer read as the answer
+    assert repaired_texts(plant, "w1") == []
