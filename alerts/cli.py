@@ -86,7 +86,8 @@ def run(at: str | None, send: bool) -> None:
 @alerts_group.command("stats")
 @click.option("--month", required=True, help="Month, e.g. 2026-10 (or 2026年10月).")
 def stats(month: str) -> None:
-    """Mean time to acknowledge and to close, and the share closed the same day, by rule and workshop."""
+    """Mean time to acknowledge and to close, and the share closed the same day, by rule and workshop; repair
+    response (派单→接单) and repair (接单→完成) times, per technician and per press."""
     try:
         wanted = Month.parse(month)  # 2026-13 is refused here in Chinese, not by a traceback further down
     except DomainError as exc:
@@ -103,6 +104,12 @@ def stats(month: str) -> None:
                    f"平均关闭 {_minutes(r.mean_close_minutes)}，当日关闭 {r.closed_same_day_pct:.0f}%")
     click.echo(f"维修工单：{repairs.count} 单，平均响应 {_minutes(repairs.mean_response_minutes)}，"
                f"平均维修 {_minutes(repairs.mean_repair_minutes)}")
+    for title, groups in (("技术员", repairs.by_technician), ("机台", repairs.by_press)):
+        if groups:
+            click.echo(f"  按{title}：")
+        for g in groups:
+            click.echo(f"    {g.label}：{g.count} 单，完成 {g.done} 单，平均响应 {_minutes(g.mean_response_minutes)}，"
+                       f"平均维修 {_minutes(g.mean_repair_minutes)}")
     left_out = sum(r.left_out for r in rows)
     if left_out or repairs.left_out:
         click.echo(f"注：{left_out + repairs.left_out} 个时间早于其开始时间的记录（旧数据，如以过去的 --at 运行的检查）"

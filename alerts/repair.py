@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from alerts.outbox import queue_card, queue_text
 from alerts.policy import AlertPolicy
+from alerts.repair_notice import repair_minutes, tell_repaired
 from alerts.routing import people_with
 from alerts.rules import span
 from domain.errors import DomainError, NotAllowed, NotFound
@@ -55,16 +56,33 @@ def choose_technician(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket
 
 def current_ticket_card(uow: UnitOfWork, ticket_id: int, *, task_id: str,
                         policy: AlertPolicy | None = None) -> dict[str, Any]:
-    """The ticket's card as it stands now (after a step), with its exception."""
+    """The ticket's card as it stands now (after a step), with its exception and technician."""
     ticket = uow.session.get(RepairTicket, ticket_id)
     if ticket is None:
         raise NotFound(f"维修工单 #{ticket_id} 不存在。")
     exc = uow.session.get(ShopException, ticket.exception_id) if ticket.exception_id else None
-    return ticket_card(ticket, exc, task_id=task_id, policy=policy)
+    tech = uow.session.get(Person, ticket.technician_id) if ticket.technician_id else None
+    return ticket_card(ticket, exc, task_id=task_id, policy=policy, technician=tech.name if tech else None)
+
+
+# What the card asks of the technician at each step (a finished ticket's card says what was done instead).
+STEP_DESC = {TicketStatus.OPEN: "请尽快接单并到场处理", TicketStatus.ACCEPTED: "到场后请点「到场」",
+             TicketStatus.ON_SITE: "修好后请点「完成」，记录原因和所用备件"}
+
+
+def finished_desc(ticket: RepairTicket) -> str:
+    """"已修复 · 原因 液压 · 用时 42 分钟": the final state, in the card's headline."""
+    bits = ["已修复"]
+    if ticket.cause:
+        bits.append(f"原因 {ticket.cause}")
+    minutes = repair_minutes(ticket)
+    if minutes is not None:
+        bits.append(f"用时 {span(minutes)}")
+    return " · ".join(bits)
 
 
 def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str,
-                policy: AlertPolicy | None = None) -> dict[str, Any]:
+                policy: AlertPolicy | None = None, technician: str | None = None) -> dict[str, Any]:
     status = TicketStatus(ticket.status)
     buttons = {
         TicketStatus.OPEN: [Button("接单", f"repair:accept:{ticket.id}")],
@@ -72,14 +90,22 @@ def ticket_card(ticket: RepairTicket, exc: ShopException | None, *, task_id: str
         TicketStatus.ON_SITE: [Button("完成", f"repair:done:{ticket.id}")],
         TicketStatus.DONE: [Button("已完成", f"repair:noop:{ticket.id}", style=2)],
     }[status]
-    rows = [("机台", ticket.machine or "-"), ("车间", ticket.workshop or "-"), ("状态", STATUS_LABELS[status])]
+    rows = [("机台", ticket.machine or "-")]
     if exc is not None:
         rows.insert(0, ("异常", f"#{exc.id} {exc.type}"))
-        if exc.description:
+    if status == TicketStatus.DONE:
+        minutes = repair_minutes(ticket)
+        rows += [("原因", ticket.cause or "-"), ("备件", ticket.parts or "-"), ("技术员", technician or "-"),
+                 ("用时", span(minutes) if minutes is not None else "-")]
+        desc = finished_desc(ticket)
+    else:
+        rows += [("车间", ticket.workshop or "-"), ("状态", STATUS_LABELS[status])]
+        if exc is not None and exc.description:
             rows.append(("说明", exc.description[:40]))
+        desc = STEP_DESC[status]
     work_order = exc.work_order.code if exc is not None and exc.work_order is not None else None
     return button_card(task_id=task_id, title=f"【维修工单】#{ticket.id} {ticket.machine or ''}".strip(),
-                       desc="请尽快接单并到场处理", rows=rows, buttons=buttons, source_desc="FactoryBot 维修",
+                       desc=desc, rows=rows, buttons=buttons, source_desc="FactoryBot 维修",
                        url=policy.detail_url({"工单": work_order}) if policy is not None and work_order else None)
 
 
@@ -222,7 +248,7 @@ class TicketStep:
     changed: bool
 
 
-def _mine(uow: UnitOfWork, ticket_id: int, userid: str) -> tuple[RepairTicket, Person]:
+def my_ticket(uow: UnitOfWork, ticket_id: int, userid: str) -> tuple[RepairTicket, Person]:
     person = active_person(uow, userid)
     ticket = uow.session.get(RepairTicket, ticket_id, with_for_update=True)
     if ticket is None:
@@ -232,9 +258,13 @@ def _mine(uow: UnitOfWork, ticket_id: int, userid: str) -> tuple[RepairTicket, P
     return ticket, person
 
 
-def step(uow: UnitOfWork, *, ticket_id: int, userid: str, action: str, now: datetime) -> TicketStep:
-    """接单 → 到场 → 完成, each once; a repeat or a late tap changes nothing."""
-    ticket, _ = _mine(uow, ticket_id, userid)
+def step(uow: UnitOfWork, *, ticket_id: int, userid: str, action: str, now: datetime,
+         cause: str | None = None, parts: str | None = None) -> TicketStep:
+    """接单 → 到场 → 完成, each once; a repeat or a late tap changes nothing.
+
+    完成 records the cause and parts (alerts/repair_close.py asks for them), closes the exception and tells
+    those waiting for the repair, once."""
+    ticket, _ = my_ticket(uow, ticket_id, userid)
     order = [TicketStatus.OPEN, TicketStatus.ACCEPTED, TicketStatus.ON_SITE, TicketStatus.DONE]
     target = {"accept": TicketStatus.ACCEPTED, "arrive": TicketStatus.ON_SITE, "done": TicketStatus.DONE}[action]
     current = TicketStatus(ticket.status)
@@ -249,7 +279,13 @@ def step(uow: UnitOfWork, *, ticket_id: int, userid: str, action: str, now: date
         ticket.arrived_at = now
     else:
         ticket.finished_at = now
+        if cause is not None:
+            ticket.cause = cause[:100]
+        if parts is not None:
+            ticket.parts = parts[:200]
         if ticket.exception_id is not None:
-            close_exception(uow, exception_id=ticket.exception_id, userid=userid, now=now, resolution="维修完成")
+            resolution = f"维修完成（原因：{ticket.cause}）" if ticket.cause else "维修完成"
+            close_exception(uow, exception_id=ticket.exception_id, userid=userid, now=now, resolution=resolution)
+        tell_repaired(uow, ticket, now)
     uow.flush()
     return TicketStep(ticket.id, target, changed=True)

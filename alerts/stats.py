@@ -1,4 +1,5 @@
-"""How fast alerts are handled: mean time to acknowledge and to close, and the share closed the same day."""
+"""How fast alerts are handled: mean time to acknowledge and to close, and the share closed the same day; how
+fast repairs are answered (派单 → 接单) and done (接单 → 完成), overall, per technician and per press."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from alerts.policy import AlertPolicy
-from domain.models import Alert, RepairTicket
+from domain.models import Alert, Person, RepairTicket
 from domain.month import Month
 from domain.uow import UnitOfWork
 
@@ -28,11 +29,25 @@ class AlertStats:
 
 
 @dataclass(frozen=True)
+class RepairGroup:
+    """The tickets of one technician (the one it was last sent to) or one press."""
+
+    label: str
+    count: int
+    done: int
+    mean_response_minutes: float | None
+    mean_repair_minutes: float | None
+    left_out: int = 0
+
+
+@dataclass(frozen=True)
 class RepairStats:
     count: int
     mean_response_minutes: float | None  # dispatched → accepted
     mean_repair_minutes: float | None  # accepted → finished
     left_out: int = 0  # steps recorded before the step they follow (old data), not in the means
+    by_technician: tuple[RepairGroup, ...] = ()  # most tickets first
+    by_press: tuple[RepairGroup, ...] = ()  # by press name
 
 
 def month_bounds(month: str, policy: AlertPolicy) -> tuple[datetime, datetime]:
@@ -68,11 +83,34 @@ def alert_stats(uow: UnitOfWork, policy: AlertPolicy, month: str) -> list[AlertS
     return out
 
 
-def repair_stats(uow: UnitOfWork, policy: AlertPolicy, month: str) -> RepairStats:
-    start, end = month_bounds(month, policy)
-    tickets = uow.session.scalars(
-        select(RepairTicket).where(RepairTicket.opened_at >= start, RepairTicket.opened_at < end)).all()
+NOBODY = "未派单"
+NO_PRESS = "未注明机台"
+
+
+def _repair_group(label: str, tickets: list[RepairTicket]) -> RepairGroup:
     response, bad_response = _minutes([(t.dispatched_at, t.accepted_at) for t in tickets
                                        if t.accepted_at and t.dispatched_at])
     repair, bad_repair = _minutes([(t.accepted_at, t.finished_at) for t in tickets if t.finished_at and t.accepted_at])
-    return RepairStats(len(tickets), _mean(response), _mean(repair), bad_response + bad_repair)
+    done = sum(1 for t in tickets if t.finished_at is not None)
+    return RepairGroup(label, len(tickets), done, _mean(response), _mean(repair), bad_response + bad_repair)
+
+
+def repair_stats(uow: UnitOfWork, policy: AlertPolicy, month: str) -> RepairStats:
+    start, end = month_bounds(month, policy)
+    tickets = list(uow.session.scalars(
+        select(RepairTicket).where(RepairTicket.opened_at >= start, RepairTicket.opened_at < end)
+        .order_by(RepairTicket.id)))
+    names = dict(uow.session.execute(select(Person.id, Person.name).where(
+        Person.id.in_({t.technician_id for t in tickets if t.technician_id}))).all())
+    by_tech: dict[str, list[RepairTicket]] = defaultdict(list)
+    by_press: dict[str, list[RepairTicket]] = defaultdict(list)
+    for t in tickets:
+        by_tech[names.get(t.technician_id, NOBODY) if t.technician_id else NOBODY].append(t)
+        by_press[t.machine or NO_PRESS].append(t)
+    whole = _repair_group("合计", tickets)
+    techs = sorted((_repair_group(name, items) for name, items in by_tech.items()),
+                   key=lambda g: (g.label == NOBODY, -g.count, g.label))
+    presses = sorted((_repair_group(press, items) for press, items in by_press.items()),
+                     key=lambda g: (g.label == NO_PRESS, g.label))
+    return RepairStats(whole.count, whole.mean_response_minutes, whole.mean_repair_minutes, whole.left_out,
+                       tuple(techs), tuple(presses))

@@ -97,6 +97,11 @@ def monthly_xlsx(r: MonthlyReport) -> bytes:
     _sheet(wb, "预警", ["预警", "车间", "条数", "平均认领（分钟）", "平均关闭（分钟）", "当日关闭"],
            [[RULE_LABELS.get(a.rule, a.rule), a.workshop, a.count, a.mean_ack_minutes, a.mean_close_minutes,
              _ratio(a.closed_same_day_pct)] for a in r.alerts], {4: "0", 5: "0", 6: "0%"})
+    if r.repairs.count:
+        _sheet(wb, "维修响应", ["按", "技术员/机台", "工单", "已完成", "平均响应（分钟）", "平均维修（分钟）"],
+               [[kind, g.label, g.count, g.done, g.mean_response_minutes, g.mean_repair_minutes]
+                for kind, groups in (("技术员", r.repairs.by_technician), ("机台", r.repairs.by_press))
+                for g in groups], {5: "0", 6: "0"})
     _sheet(wb, "KIS月末", ["料号", "产品", "完工入库", "已导入KIS", "已写入待导入", "待写入", "被拒", "差异"],
            [[k.item_number, k.product, k.finished, k.imported, k.written, k.queued, k.rejected, k.difference]
             for k in [*r.kis, r.kis_total]])

@@ -14,6 +14,7 @@ from bot.handlers import (
     labels,
     my_day,
     orders,
+    repairs,
     reports,
     scan_report,
     shifts,
@@ -25,7 +26,8 @@ from wecom.menu import build_menu
 
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [
-    help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, my_day.routes,
+    help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, repairs.routes,
+    my_day.routes,
     shifts.routes, crew.routes, handover.routes,
     labels.routes,
     reports.routes,

@@ -1,14 +1,14 @@
-"""Alert cards and repair tickets acted on from WeCom: 认领 / 已处理 / 转维修, 接单 / 到场 / 完成."""
+"""Alert cards acted on from WeCom (认领 / 已处理 / 转维修) and the 预警 list; repair tickets are repairs.py's."""
 
 from __future__ import annotations
 
-from alerts import actions, repair
+from alerts import actions
 from alerts.alert_list import alert_page, resend_card
 from bot.routing import Ctx, Routes
-from bot.task_refs import ALERTS_DELIVER, ALERTS_TICK, ALERTS_UPDATE_CARDS
+from bot.task_refs import ALERTS_DELIVER, ALERTS_UPDATE_CARDS
 from domain.errors import DomainError
 from wecom.inbound import CardClick, Inbound
-from wecom.replies import NoReply, Reply, Text, UpdateCard
+from wecom.replies import NoReply, Reply, Text
 
 routes = Routes("alerts")
 
@@ -52,34 +52,6 @@ def to_repair(msg: CardClick, ctx: Ctx) -> Reply:
 @routes.card(key_prefix="alert:noop:")
 def closed_alert(msg: CardClick, ctx: Ctx) -> Reply:
     return NoReply()
-
-
-@routes.card(key_prefix="repair:noop:")
-def finished_repair(msg: CardClick, ctx: Ctx) -> Reply:
-    return NoReply()
-
-
-def _ticket_step(msg: CardClick, ctx: Ctx, action: str) -> Reply:
-    step = repair.step(ctx.uow, ticket_id=_id(ctx), userid=ctx.userid, action=action, now=ctx.now)
-    return UpdateCard(repair.current_ticket_card(ctx.uow, step.ticket_id, task_id=msg.task_id,
-                                                 policy=ctx.tools.alert_policy))
-
-
-@routes.card(key_prefix="repair:accept:")
-def repair_accept(msg: CardClick, ctx: Ctx) -> Reply:
-    return _ticket_step(msg, ctx, "accept")
-
-
-@routes.card(key_prefix="repair:arrive:")
-def repair_arrive(msg: CardClick, ctx: Ctx) -> Reply:
-    return _ticket_step(msg, ctx, "arrive")
-
-
-@routes.card(key_prefix="repair:done:")
-def repair_done(msg: CardClick, ctx: Ctx) -> Reply:
-    reply = _ticket_step(msg, ctx, "done")
-    ctx.enqueue(ALERTS_TICK)  # the exception is closed: its alert clears at once
-    return reply
 
 
 LIST = r"(?:预警|我的预警|待处理预警)"

@@ -24,7 +24,7 @@ from domain.vocab import ROLE_LABELS, ExceptionStatus, Role
 SCAN_ROUTE = "scan_report.scan_traveller"
 REPORT_ROUTES = frozenset({"scan_report.tap_done", "text_report.report_by_text", "forms.report"})
 QUERY_PREFIXES = ("orders.", "my_day.", "forecast.")
-EXCEPTION_PREFIXES = ("exceptions.", "alerts.")
+EXCEPTION_PREFIXES = ("exceptions.", "alerts.", "repairs.")
 SCAN_TO_REPORT_WITHIN = timedelta(minutes=30)  # a report later than this is not "the scan's" report
 ADOPTION_DAYS = 90  # the adoption curve: a workshop's first 90 days of use, week by week
 WEEK = 7

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from domain.db import make_engine, make_session_factory
-from domain.models import Alert, Notice
+from domain.models import Alert, Notice, Person, RepairTicket
 from domain.uow import UnitOfWork
-from domain.vocab import AlertStatus
+from domain.vocab import AlertStatus, TicketStatus
 from factorybot.cli import main
 from tests.factories import small_plant
 
@@ -125,3 +125,50 @@ def test_alerts_stats_leaves_a_close_before_its_firing_out_of_the_means_and_says
     assert "现场异常 · 注塑车间：2 条，平均认领 10 分钟，平均关闭 30 分钟" in result.stdout, result.stdout
     assert "-89" not in result.stdout
     assert "注：2 个时间早于其开始时间的记录（旧数据，如以过去的 --at 运行的检查）未计入平均值。" in result.stdout
+
+
+def test_alerts_stats_shows_repair_response_and_repair_times_per_technician_and_press(tmp_path, monkeypatch):
+    make_uow = _store(tmp_path, monkeypatch)
+    t0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+    def at(minutes: int) -> datetime:
+        return t0 + timedelta(minutes=minutes)
+
+    with make_uow() as uow:
+        sun = Person(userid="tech", name="孙师傅", roles_csv="technician")
+        wu = Person(userid="tech2", name="吴师傅", roles_csv="technician")
+        uow.session.add_all([sun, wu])
+        uow.session.flush()
+        uow.session.add_all([
+            # 孙师傅 on P05: answered in 5 and 15 minutes, repaired in 30 and 50.
+            RepairTicket(machine="P05", technician_id=sun.id, status=TicketStatus.DONE, opened_at=at(0),
+                         dispatched_at=at(0), accepted_at=at(5), arrived_at=at(10), finished_at=at(35),
+                         cause="液压", parts="密封圈×2"),
+            RepairTicket(machine="P05", technician_id=sun.id, status=TicketStatus.DONE, opened_at=at(60),
+                         dispatched_at=at(60), accepted_at=at(75), arrived_at=at(80), finished_at=at(125)),
+            # 吴师傅 on P03: still on site, answered in 8 minutes.
+            RepairTicket(machine="P03", technician_id=wu.id, status=TicketStatus.ON_SITE, opened_at=at(10),
+                         dispatched_at=at(10), accepted_at=at(18), arrived_at=at(20)),
+            # Old data: accepted "before" it was sent, then finished: the response is left out, never negative.
+            RepairTicket(machine="P03", technician_id=wu.id, status=TicketStatus.DONE, opened_at=at(100),
+                         dispatched_at=at(100), accepted_at=at(70), finished_at=at(90)),
+            # Nobody on duty took it yet.
+            RepairTicket(machine="P01", status=TicketStatus.OPEN, opened_at=at(30)),
+        ])
+        uow.commit()
+    result = CliRunner().invoke(main, ["alerts", "stats", "--month", "2026-11"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index("维修工单：5 单，平均响应 9 分钟，平均维修 33 分钟")
+    assert lines[start + 1:start + 9] == [
+        "  按技术员：",
+        "    吴师傅：2 单，完成 1 单，平均响应 8 分钟，平均维修 20 分钟",  # most tickets first, then by name
+        "    孙师傅：2 单，完成 2 单，平均响应 10 分钟，平均维修 40 分钟",
+        "    未派单：1 单，完成 0 单，平均响应 -，平均维修 -",
+        "  按机台：",
+        "    P01：1 单，完成 0 单，平均响应 -，平均维修 -",
+        "    P03：2 单，完成 1 单，平均响应 8 分钟，平均维修 20 分钟",
+        "    P05：2 单，完成 2 单，平均响应 10 分钟，平均维修 40 分钟",
+    ]
+    assert "-30" not in result.stdout
+    assert "注：1 个时间早于其开始时间的记录" in result.stdout
