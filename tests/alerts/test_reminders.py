@@ -16,11 +16,15 @@ SHIFT_END = NOW + timedelta(hours=10)  # 20:00 plant time
 
 
 def reminders(make_uow, alert_id: int) -> list[str]:
+    """Who was reminded of the alert, by what: "card:ops" (a reminder card), "text:sup" (a reminder text)."""
     with make_uow() as uow:
-        titles = [n.card["main_title"]["title"] for n in uow.session.scalars(
+        titles = [(n.userids, n.card["main_title"]["title"]) for n in uow.session.scalars(
             select(Notice).join(AlertCard, AlertCard.id == Notice.alert_card_id)
             .where(AlertCard.alert_id == alert_id).order_by(Notice.id))]
-    return [t for t in titles if t.startswith(REMINDER)]
+        texts = [(n.userids, n.text) for n in uow.session.scalars(
+            select(Notice).where(Notice.text.startswith(REMINDER), Notice.response_code.is_(None)).order_by(Notice.id))]
+    return ([f"card:{users}" for users, t in titles if t.startswith(REMINDER)]
+            + [f"text:{users}" for users, t in texts if f"预警 #{alert_id} " in t])
 
 
 def test_an_alert_fired_after_the_shift_ended_is_reminded_at_the_next_shift_end_not_at_once(
@@ -33,11 +37,13 @@ def test_an_alert_fired_after_the_shift_ended_is_reminded_at_the_next_shift_end_
     assert reminders(make_uow, late.id) == []
     run(make_uow, alert_policy, SHIFT_END + timedelta(days=1))  # the next shift's end
     run(make_uow, alert_policy, SHIFT_END + timedelta(days=1, minutes=5))
-    assert reminders(make_uow, late.id) == [f"{REMINDER}【超计划时间未开工】#{late.id}"]
+    # Both already have its card (the supervisor, and the ops manager it climbed to): a text each, no card.
+    assert reminders(make_uow, late.id) == ["text:ops", "text:sup"]
 
 
 def test_an_alert_fired_during_the_shift_is_reminded_at_its_end(plant, make_uow, alert_policy):
     run(make_uow, alert_policy, SHIFT_END - timedelta(minutes=1))
     [late] = alerts(make_uow, "late_start")
     run(make_uow, alert_policy, SHIFT_END)
-    assert len(reminders(make_uow, late.id)) == 1
+    run(make_uow, alert_policy, SHIFT_END + timedelta(hours=3))
+    assert reminders(make_uow, late.id) == ["text:ops", "text:sup"]  # once each this shift
