@@ -3,12 +3,13 @@ after the shift has ended waits for the next shift's end instead of being "remin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from alerts.cards import REMINDER
-from domain.models import AlertCard, Notice
+from domain.models import Alert, AlertCard, Notice
 from tests.alerts.test_alert_lifecycle import alerts, run
 from tests.factories import NOW
 
@@ -47,3 +48,18 @@ def test_an_alert_fired_during_the_shift_is_reminded_at_its_end(plant, make_uow,
     run(make_uow, alert_policy, SHIFT_END)
     run(make_uow, alert_policy, SHIFT_END + timedelta(hours=3))
     assert reminders(make_uow, late.id) == ["text:ops", "text:sup"]  # once each this shift
+
+
+def test_reminders_per_shift_bounds_them_and_the_next_shift_counts_again(plant, make_uow, alert_policy):
+    twice = replace(alert_policy, reminders_per_shift=2)
+    run(make_uow, twice, SHIFT_END - timedelta(minutes=1))
+    [late] = alerts(make_uow, "late_start")
+    for hours in (0, 1, 2, 3, 5, 8, 12):  # every round of the evening and the next morning
+        run(make_uow, twice, SHIFT_END + timedelta(hours=hours))
+    assert reminders(make_uow, late.id) == ["text:ops", "text:sup"] * 2  # 20:00 and 22:00, then no more
+    run(make_uow, twice, SHIFT_END + timedelta(days=1))  # the next shift's end: its own count
+    assert reminders(make_uow, late.id) == ["text:ops", "text:sup"] * 3
+    with make_uow() as uow:
+        assert uow.session.get(Alert, late.id).reminders == 1
+    run(make_uow, alert_policy, SHIFT_END + timedelta(days=2, hours=3))
+    assert len(reminders(make_uow, late.id)) == 8  # the default, one a shift
