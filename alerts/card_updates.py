@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.cards import alert_card, people_by_id, state_line
@@ -76,13 +76,21 @@ def _plan(uow: UnitOfWork, policy: AlertPolicy, alert: Alert, now: datetime, *, 
         select(Notice.alert_card_id, Notice.id).where(
             Notice.alert_card_id.in_([r.id for r in rows]), Notice.response_code.is_(None),
             Notice.state == NoticeState.PENDING)).all()) if rows else {}
+    # An update queued by a round and not sent yet carries the row's one code: it goes out in this state.
+    queued = {int(str(key).rsplit(":", 1)[1]): nid for key, nid in uow.session.execute(
+        select(Notice.key, Notice.id).where(Notice.key.in_([_update_key(r.id) for r in rows]),
+                                           Notice.state == NoticeState.PENDING)).all()} if rows else {}
     for row in rows:
         users = [u for u in row.userids.split("|") if u]
         card = alert_card(alert, task_id=row.task_id, policy=policy, people=people)
         if row.task_id == tapped_task_id and tap_code:
             plan.updates.append(_CardUpdate(row.id, users, tap_code, card, False))
+            if row.id in queued:  # else the round's update, sent after the tap's, would show the old state
+                plan.waiting.append((queued[row.id], users, card))
         elif row.id in unsent:
             plan.waiting.append((unsent[row.id], users, card))
+        elif row.id in queued:
+            plan.waiting.append((queued[row.id], users, card))
         elif (row.response_code and not row.code_used and row.sent_at is not None
               and now - row.sent_at < CODE_TTL):
             plan.updates.append(_CardUpdate(row.id, users, row.response_code, card, True))
@@ -91,12 +99,19 @@ def _plan(uow: UnitOfWork, policy: AlertPolicy, alert: Alert, now: datetime, *, 
     return plan
 
 
+def _update_key(card_row_id: int) -> str:
+    # One update per card row ever (its stored code is single use): the row's id keys it.
+    return f"alert_card_update:{card_row_id}"
+
+
 def _patch_waiting(uow: UnitOfWork, plan: _Plan) -> set[int]:
-    """Put the new state into sends not yet taken by a sender; those already taken are returned."""
+    """Put the new state into sends (and queued updates) not yet taken by a sender; those taken are returned."""
     missed: set[int] = set()
     for notice_id, _, card in plan.waiting:
         changed = uow.session.execute(
-            update(Notice).where(Notice.id == notice_id, Notice.state == NoticeState.PENDING).values(card=card)
+            update(Notice).where(Notice.id == notice_id, Notice.state == NoticeState.PENDING)
+            # The text is a queued update's words if WeCom refuses it (a first send has none).
+            .values(card=card, text=case((Notice.response_code.is_(None), Notice.text), else_=plan.notice))
             .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         if not changed:
             missed.add(notice_id)
@@ -113,9 +128,8 @@ def queue_refresh(uow: UnitOfWork, policy: AlertPolicy, alert: Alert, now: datet
         row = uow.session.get(AlertCard, u.card_row_id)
         if row is not None:
             row.code_used = True  # single use: taken now, whether or not WeCom accepts it
-        # One update per card row ever (its code is single use): the row's id keys it.
         queue_message(uow, u.userids, now, card=u.card, response_code=u.code, text=plan.notice,
-                      key=f"alert_card_update:{u.card_row_id}")
+                      key=_update_key(u.card_row_id))
     words = plan.words_for(set(), missed)
     if words:
         queue_text(uow, words, plan.notice, now, key=f"alert_change:{alert.id}:{reason}:{now.isoformat()}"[:120])

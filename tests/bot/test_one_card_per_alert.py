@@ -114,3 +114,21 @@ def test_a_card_update_refused_for_a_spent_code_is_said_once_in_words(live):
         assert told.startswith(f"预警 #{first.id} {first.title}\n待认领 · 已升级至 运营经理（第 1 级）")
     round_at(live, now + timedelta(minutes=16))  # a later round tells nothing new
     assert len(texts_naming(live, "ops", first)) == 1
+
+
+def test_a_claim_before_the_climbs_update_went_out_goes_out_in_that_update(live):
+    now, fired = start(live)
+    first = fired[0]
+    deps = live.app.extensions["bot"]
+    at(live, now + timedelta(minutes=15))
+    with uow_for(live) as uow:  # the round climbs; its updates wait in the outbox
+        tick(uow, deps.runtime.alert_policy, now + timedelta(minutes=15))
+        uow.commit()
+    card = cards_of(live, "sup", first)[0]
+    live.tap("sup", card, "认领")
+    live.queue.tasks["alerts.deliver"]()
+    live.queue.tasks["alerts.deliver"]()
+    # ops and sup's one card: the tap's code showed the claim; the climb's update, still waiting, shows it too.
+    assert [u["sub_title_text"][:6] for u in updates_for(live, "ops", first)] == ["已认领：王五"] * 2
+    assert texts_naming(live, "ops", first) == []  # nothing to say in words: the card is current
+    assert len(cards_of(live, "ops", first)) == 1
