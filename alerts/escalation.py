@@ -2,6 +2,11 @@
 
 Both reach the people on duty now (alerts/routing.py): on a plant of several shifts the reminder comes at
 every shift's end, to the incoming shift, so nothing open is left over at handover.
+
+Neither ever sends a person a second card of an alert (issue 18: the ops manager, a first recipient of every
+card and the chain's first level, got each one three times). A climb adds the next level's people who have
+no card yet and changes the card in place for those who have one; a reminder to someone who has the card is
+a short text. Executives are woken for severe alerts only, and at night for critical ones (alerts/severity.py).
 """
 
 from __future__ import annotations
