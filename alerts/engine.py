@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlalchemy import and_, case, exists, func, select
 
 from alerts import rules
-from alerts.cards import alert_card
+from alerts.card_updates import queue_refresh
+from alerts.cards import alert_card, people_by_id
 from alerts.outbox import queue_card
 from alerts.policy import AlertPolicy
 from alerts.routing import recipients
 from alerts.rules import Finding
-from alerts.store import clear, fire, in_force, rearm
+from alerts.severity import severity_of
+from alerts.store import card_holders, clear, fire, in_force, rearm
 from domain.models import (
     Alert,
     AlertCard,
@@ -44,23 +46,22 @@ class EvalResult:
     by_rule: dict[str, int] = field(default_factory=dict)  # open alerts per rule after this run
 
 
-def people_by_id(uow: UnitOfWork, ids: set[int | None]) -> dict[int, Person]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return {p.id: p for p in uow.session.scalars(select(Person).where(Person.id.in_(wanted)))}
-
-
 def send_alert_card(uow: UnitOfWork, policy: AlertPolicy, alert: Alert, *, level: int, now: datetime,
                     userids: list[str] | None = None, prefix: str = "") -> AlertCard | None:
-    """Queue a card of this alert to the level's recipients (or the given people), remembered for updates."""
-    users = userids if userids is not None else recipients(
+    """Queue a card of this alert to the level's recipients (or the given people), remembered for updates.
+
+    One card per alert per person: whoever already has one is left out (their card is updated in place
+    instead, alerts/card_updates.py). None when nobody is left to send to.
+    """
+    wanted = userids if userids is not None else recipients(
         uow, policy, rule=alert.rule, workshop=alert.workshop, level=level, now=now)
+    have = card_holders(uow, alert.id)
+    users = sorted({u for u in wanted if u} - have)
     if not users:
         return None
     n = uow.session.scalar(select(func.count()).select_from(AlertCard).where(AlertCard.alert_id == alert.id)) or 0
     row = AlertCard(alert_id=alert.id, task_id=make_task_id("alert", alert.id, level, n + 1),
-                    userids="|".join(sorted(set(users))), level=level)
+                    userids="|".join(users), level=level)
     uow.session.add(row)
     uow.session.flush()
     people = people_by_id(uow, {alert.acknowledged_by_id, alert.closed_by_id})
@@ -92,7 +93,7 @@ def apply(uow: UnitOfWork, policy: AlertPolicy, rule: str, findings: list[Findin
         if current is not None and not each_new:
             continue  # closed by hand while the condition still holds: quiet until it clears
         fired = fire(uow, rule=rule, subject_key=f.subject_key, title=f.title, now=now, facts=dict(f.facts),
-                     workshop=f.workshop, known_absent=True)
+                     workshop=f.workshop, known_absent=True, severity=severity_of(policy, rule, f.facts))
         result.fired.append(fired.alert_id)
         alert = uow.session.get(Alert, fired.alert_id)
         assert alert is not None
@@ -107,6 +108,8 @@ def apply(uow: UnitOfWork, policy: AlertPolicy, rule: str, findings: list[Findin
         cleared = clear(uow, rule=rule, subject_key=subject, now=now)
         if cleared is not None:
             result.cleared.append(cleared)
+            # The cards still offer 认领 / 已处理 on something that is over: they show it closed.
+            queue_refresh(uow, policy, alert, now, reason="cleared")
 
 
 def evaluate(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> EvalResult:

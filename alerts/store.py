@@ -48,6 +48,12 @@ def open_alerts_carded_to(uow: UnitOfWork, userid: str) -> list[Alert]:
     return list(mine.values())
 
 
+def card_holders(uow: UnitOfWork, alert_id: int) -> set[str]:
+    """Everyone who has been sent a card of this alert (each AlertCard row is one send)."""
+    return {u for users in uow.session.scalars(select(AlertCard.userids).where(AlertCard.alert_id == alert_id))
+            for u in users.split("|") if u}
+
+
 def holds(alert: Alert) -> bool:
     """Open, or closed (by a person or the system) and not yet re-armed by its condition clearing."""
     return alert.status != AlertStatus.CLOSED or not (alert.resolution or "").endswith(CLEARED)
@@ -87,17 +93,19 @@ def in_force(uow: UnitOfWork, rule: str, now: datetime) -> dict[str, Alert]:
 def fire(
     uow: UnitOfWork, *, rule: str, subject_key: str, title: str, now: datetime,
     facts: Mapping[str, Any] | None = None, workshop: str | None = None, known_absent: bool = False,
+    severity: str = "normal",
 ) -> Fired:
     """Open an alert unless one is already open for this rule and subject (then refresh its facts).
 
     known_absent: the caller has just looked (under the same transaction) and found none open.
+    severity: decided once, as it fires (alerts/severity.py); a refresh keeps it.
     """
     current = None if known_absent else open_alert(uow, rule, subject_key)
     if current is not None:
         current.facts = dict(facts or current.facts)
         return Fired(current.id, new=False)
     alert = Alert(rule=rule, subject_key=subject_key, workshop=workshop, title=title[:200], facts=dict(facts or {}),
-                  status=AlertStatus.OPEN, level=0, fired_at=now)
+                  status=AlertStatus.OPEN, level=0, fired_at=now, severity=severity)
     uow.session.add(alert)
     uow.session.flush()
     return Fired(alert.id, new=True)

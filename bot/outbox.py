@@ -161,6 +161,8 @@ def _claim_and_send(session_factory: sessionmaker[Session], client: WeComClient,
         except TransientError as exc:
             return _transient(uow, notice, exc, now())
         except WeComAPIError as exc:
+            if _told_instead(uow, notice, str(exc), now()):
+                return "sent"
             _failed(uow, notice, str(exc))
             log.error("notice %s refused by WeCom, kept as failed: %s", notice_id, exc)
             return "failed"
@@ -179,6 +181,24 @@ def _claim_and_send(session_factory: sessionmaker[Session], client: WeComClient,
                 card_row.sent_at = done
         uow.commit()
         return "sent"
+
+
+def _told_instead(uow: UnitOfWork, notice: Notice, error: str, at: datetime) -> bool:
+    """A card update refused (its code used or expired) that carries its text: the text goes instead.
+
+    Retrying could never succeed (the code is single use), and the person must not keep a stale card
+    without knowing: the row is done, with the refusal kept, and the text is queued once (keyed by the row).
+    """
+    if notice.response_code is None or notice.card is None or not notice.text:
+        return False
+    queue_message(uow, notice.userids.split("|"), at, text=notice.text, key=f"card_update_text:{notice.id}")
+    notice.state = NoticeState.SENT
+    notice.sent_at = at
+    notice.last_error = f"卡片未能更新，已改发文字：{error}"[:300]
+    notice.next_attempt_at = None
+    uow.commit()
+    log.info("notice %s: card not updated (%s), told in a text instead", notice.id, error)
+    return True
 
 
 def _failed(uow: UnitOfWork, notice: Notice, error: str) -> None:

@@ -114,8 +114,13 @@ def test_the_night_shifts_end_reminds_the_incoming_shift_once(plant, make_uow, s
     run(make_uow, alert_policy, NIGHT_END + timedelta(minutes=5))
     cards = delivered_cards(session_factory, fake_wecom, NIGHT_END + timedelta(minutes=5))
     reminder = f"{REMINDER}【现场异常】#{alert.id} 异常 #{exc.id} 品质异常"
-    assert reminders(cards, "ld_day") == [reminder]  # the incoming lead, once
-    assert reminders(cards, "ops") == [reminder]
+    assert reminders(cards, "ld_day") == [reminder]  # the incoming lead, who never had it: the card, once
+    # The ops manager has had the card since 02:00: reminded in words, not with a second card.
+    assert reminders(cards, "ops") == []
+    told = [c["json"]["text"]["content"] for c in fake_wecom.calls(userid="ops", path="message/send")
+            if c.get("errcode") == 0 and c["json"].get("msgtype") == "text"]
+    assert [t for t in told if t.startswith(REMINDER) and f"预警 #{alert.id} " in t] == [
+        f"{REMINDER}预警 #{alert.id} 异常 #{exc.id} 品质异常，已开 6小时，发送「预警 #{alert.id}」处理"]
     assert reminders(cards, "ld_night") == []  # gone home
 
 

@@ -55,7 +55,9 @@ def handover_cards(live, userid: str) -> list[dict]:
 
 
 def updates(live) -> list[dict]:
-    return [c["json"] for c in live.fake.calls(path="message/update_template_card") if c["errcode"] == 0]
+    """Updates of handover cards (alert cards are updated in place too, as their alerts climb or clear)."""
+    return [c["json"] for c in live.fake.calls(path="message/update_template_card") if c["errcode"] == 0
+            and c["json"].get("template_card", {}).get("main_title", {}).get("title", "").startswith("【交接班】")]
 
 
 def test_the_incoming_lead_confirms_from_the_card_and_the_outgoing_leads_tap_is_refused(two_shift_live):
