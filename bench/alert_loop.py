@@ -41,10 +41,12 @@ import re
 import sys
 import tempfile
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -59,8 +61,19 @@ from sqlalchemy import func, select  # noqa: E402
 from alerts import actions, repair  # noqa: E402
 from alerts.intake import exception_opened  # noqa: E402
 from alerts.tick import tick  # noqa: E402
-from bench.loop_counts import NEW_CARD, TEXT, UPDATE, Changed, Sent, bucket, cards_per_person, duplicates  # noqa: E402
-from bench.loop_counts import BUCKETS, max_cards_per_subject, percentile  # noqa: E402
+from bench.loop_counts import (  # noqa: E402
+    BUCKETS,
+    NEW_CARD,
+    TEXT,
+    UPDATE,
+    Changed,
+    Sent,
+    bucket,
+    cards_per_person,
+    duplicates,
+    max_cards_per_subject,
+    percentile,
+)
 from domain.demo import load_demo_plant  # noqa: E402
 from domain.errors import DomainError  # noqa: E402
 from domain.migrate import upgrade  # noqa: E402
@@ -126,11 +139,14 @@ def _sender() -> Callable[..., Any] | None:
 
 
 def _card_updater() -> Callable[..., Any] | None:
+    """What the bot enqueues after 认领 / 已处理 / 转维修 to update every copy of the card, as long as its alert
+    handlers still do (a change that queues the updates in the outbox instead needs no second pass here)."""
     try:
-        from alerts.card_updates import update_cards  # what the bot enqueues after 认领 / 已处理 / 转维修
+        import bot.handlers.alerts as handlers  # read, not run: does a tap still enqueue alerts.update_cards?
+        from alerts.card_updates import update_cards
     except ImportError:
         return None
-    return update_cards
+    return update_cards if "ALERTS_UPDATE_CARDS" in inspect.getsource(handlers) else None
 
 
 # --- the people --------------------------------------------------------------------------------------------
@@ -238,7 +254,7 @@ class Sim:
     def observe(self, before: int) -> None:
         """State changes of alerts and tickets made by the unit just run, placed before what it queued."""
         with self.rt.uow(read_only=True) as uow:
-            now_state = {f"alert:{i}": (s, a) for i, s, a in uow.session.execute(
+            now_state: dict[str, tuple[Any, ...]] = {f"alert:{i}": (s, a) for i, s, a in uow.session.execute(
                 select(Alert.id, Alert.status, Alert.acknowledged_by_id))}
             now_state |= {f"ticket:{i}": (s, t) for i, s, t in uow.session.execute(
                 select(RepairTicket.id, RepairTicket.status, RepairTicket.technician_id))}
@@ -353,19 +369,20 @@ class Sim:
         for i in range(faults_per_day * max(1, minutes // 1440)):
             t = self.start + timedelta(minutes=rng.randint(10, minutes - 60))
             how = hows[i % len(hows)]
-            code, machine = None, None
+            wo_code: str | None = None
+            machine: str | None = None
             if how == "work_order" and running_codes:
-                code, machine, *_ = rng.choice(running_codes)
+                wo_code, machine, *_ = rng.choice(running_codes)
             elif how == "typed":
                 machine = rng.choice(presses)
             what = rng.choice(("液压漏油，已停机", "异响严重", "加热圈不升温", "机械手取件不到位", "报警停机"))
             text = f"{machine} {what}" if how == "typed" else what
-            self.at(t, "exception", kind=FAULT, code=code, text=text, how=how, n=i)
+            self.at(t, "exception", kind=FAULT, code=wo_code, text=text, how=how, n=i)
         others = ("品质异常", "材料不符", "模具问题")
         for i in range(3 * max(1, minutes // 1440)):
             t = self.start + timedelta(minutes=rng.randint(10, minutes - 60))
-            code = rng.choice(running_codes)[0] if running_codes else None
-            self.at(t, "exception", kind=others[i % len(others)], code=code, text="现场反馈，请确认", how="other", n=100 + i)
+            other_code = rng.choice(running_codes)[0] if running_codes else None
+            self.at(t, "exception", kind=others[i % len(others)], code=other_code, text="现场反馈，请确认", how="other", n=100 + i)
 
     def reporter(self, t: datetime) -> str:
         on = [u for u in self.moulders if self.rt.alert_policy.plant.on_duty(u, t)] or self.moulders
@@ -511,7 +528,10 @@ class Sim:
                 when, _, kind, payload = heapq.heappop(self.queue)
                 self.run_event(when, kind, payload)
             started = time.perf_counter()
-            result = self.unit(t, lambda uow: call(tick, uow, policy, now=t))
+            def round_at(uow: UnitOfWork, t: datetime = t) -> Any:
+                return call(tick, uow, policy, now=t)
+
+            result = self.unit(t, round_at)
             self.tick_seconds.append(time.perf_counter() - started)
             for name in ("escalated", "reminded", "redispatched"):
                 self.tally[f"round: {name}"] += len(getattr(result, name, None) or [])
@@ -560,10 +580,10 @@ def read_outbox(sim: Sim) -> list[Sent]:
     with sim.rt.uow(read_only=True) as uow:
         card_alert = dict(uow.session.execute(select(AlertCard.id, AlertCard.alert_id)).all())
         code_alert = {c: a for c, a in uow.session.execute(select(AlertCard.response_code, AlertCard.alert_id)) if c}
-        rows = uow.session.execute(select(Notice.id, Notice.userids, Notice.card, Notice.text, Notice.response_code,
+        rows = uow.session.execute(select(Notice.id, Notice.userids, Notice.card, Notice.response_code,
                                           Notice.alert_card_id).order_by(Notice.id)).all()
     out = []
-    for nid, userids, card, text, code, card_id, in rows:
+    for nid, userids, card, code, card_id in rows:
         kind = UPDATE if code is not None else NEW_CARD if card is not None else TEXT
         alert_id = card_alert.get(card_id) if card_id is not None else code_alert.get(code) if code else None
         if alert_id is not None:
@@ -600,6 +620,10 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
     def who(u: str) -> str:
         return f"{u} ({names.get(u, '?')})"
 
+    def col(u: str, width: int = 24) -> str:  # a CJK character takes two columns
+        text = who(u)
+        return text + " " * max(0, width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+
     print(line)
     print("Outgoing messages (outbox)")
     kinds = Counter(s.kind for s in sent)
@@ -620,9 +644,9 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
     per = cards_per_person(sent)
     print(f"New cards per person (recipient deliveries: {sum(per.values())}; top {sim.top})")
     for u, n in per.most_common(sim.top):
-        print(f"  {who(u):24} {n:5d}")
+        print(f"  {col(u)} {n:5d}")
     for u in (OPS, BOSS):
-        print(f"  {who(u):24} {per.get(u, 0):5d}   ← {'ops manager' if u == OPS else 'executive'}")
+        print(f"  {col(u)} {per.get(u, 0):5d}   ← {'ops manager' if u == OPS else 'executive'}")
 
     dups = duplicates(sent, sim.changes)
     print(line)
@@ -637,7 +661,26 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
     n_ops, subject = max_cards_per_subject(sent, OPS)
     print(f"Ops manager's most cards of one alert  {n_ops:5d}   goal ≤ 1   ({subject or '-'})")
     n_boss, _ = max_cards_per_subject(sent, BOSS)
-    print(f"Executive's most cards of one alert    {n_boss:5d}")
+    with sim.rt.uow(read_only=True) as uow:
+        created = {i: aware(c, sim.tz) for i, c in uow.session.execute(select(Notice.id, Notice.created_at))}
+    quiet = getattr(policy, "quiet_hours", None) or (dt_time(22, 0), dt_time(7, 0))
+
+    def in_quiet(t: datetime) -> bool:
+        local = t.astimezone(sim.tz).time()
+        lo, hi = quiet
+        return (lo <= local or local < hi) if lo > hi else lo <= local < hi
+
+    boss_cards = [s for s in sent if s.kind == NEW_CARD and BOSS in s.userids]
+    boss_quiet = sum(in_quiet(created[int(s.pos)]) for s in boss_cards)
+    print(f"Executive's most cards of one alert    {n_boss:5d};  cards in quiet hours "
+          f"({quiet[0]:%H:%M}-{quiet[1]:%H:%M}) {boss_quiet} of {len(boss_cards)}")
+    per_shift: Counter[tuple[str, datetime]] = Counter()
+    for s in sent:
+        if s.kind == NEW_CARD and s.subject and s.subject.startswith("alert:") and "提醒" in s.label:
+            per_shift[(s.subject, policy.plant.shift_of(created[int(s.pos)]).start)] += 1
+    most = max(per_shift.values(), default=0)
+    print(f"Most reminder cards of one alert in one shift  {most:3d}   goal ≤ "
+          f"{getattr(policy, 'reminders_per_shift', '-')} (ALERT_REMINDERS_PER_SHIFT)")
 
     with sim.rt.uow(read_only=True) as uow:
         alerts = [Row(rule=a.rule, fired_at=a.fired_at, acknowledged_at=a.acknowledged_at, closed_at=a.closed_at,
@@ -665,8 +708,6 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
 
     print(line)
     ticket_sends: dict[int, list[tuple[float, str]]] = defaultdict(list)
-    with sim.rt.uow(read_only=True) as uow:
-        created = dict(uow.session.execute(select(Notice.id, Notice.created_at)).all())
     for s in ticket_cards:
         assert s.subject is not None
         for u in s.userids:
@@ -676,7 +717,7 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
         if ticket_id is None:
             return False
         for pos, u in ticket_sends.get(ticket_id, []):
-            at = aware(created[int(pos)], sim.tz)
+            at = created[int(pos)]
             if Role.TECHNICIAN in sim.roles.get(u, set()) and policy.plant.on_duty(u, at):
                 return True
         return False
@@ -695,9 +736,9 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
     print(f"  转维修 tapped {sim.tally['转维修 tapped']}, refused {sim.tally['转维修 refused']}")
     sim_tickets = [t for t in tickets if aware(t.opened_at, sim.tz) >= sim.start]
     first_sent = {tid: min(p for p, _ in sends) for tid, sends in ticket_sends.items()}
-    response = Counter()
+    response: Counter[str] = Counter()
     for t in sim_tickets:
-        first = aware(created[int(first_sent[t.id])], sim.tz) if t.id in first_sent else None
+        first = created[int(first_sent[t.id])] if t.id in first_sent else None
         response[bucket(minutes(first, t.accepted_at) if first and t.accepted_at else None)] += 1
     order = [label for _, label in BUCKETS] + [">60 分钟", "未接单"]
     print(f"Repairs opened {len(sim_tickets)} by response (first dispatch → 接单): "
@@ -715,7 +756,7 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
     print(line)
     print(f"Rounds {len(sim.tick_seconds)} every {sim.step.total_seconds() / 60:.0f} min: escalated "
           f"{sim.tally['round: escalated']}, reminded {sim.tally['round: reminded']}; round time median "
-          f"{percentile(sim.tick_seconds, 50) * 1000:.0f} ms, max {max(sim.tick_seconds) * 1000:.0f} ms")
+          f"{(percentile(sim.tick_seconds, 50) or 0) * 1000:.0f} ms, max {max(sim.tick_seconds) * 1000:.0f} ms")
     print(f"People who never answer: {', '.join(who(u) for u in sim.silent)}, and every 陈总/admin/worker; "
           f"(person, alert) pairs left unanswered by chance or silence {sim.tally['cards never answered (person, alert)']}")
     acted = {k: v for k, v in sim.tally.items() if k.startswith(("acknowledged", "closed", "repair "))}
