@@ -198,7 +198,8 @@ class Sim:
     scanned: int = 0  # the highest Notice id looked at
     state: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     changes: list[Changed] = field(default_factory=list)
-    seen: set[tuple[str, str]] = field(default_factory=set)  # (userid, subject) already reacted to
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (userid, subject) answered or being answered
+    asks: Counter[tuple[str, int]] = field(default_factory=Counter)  # (technician, ticket): dispatches seen
     handovers: list[tuple[datetime, int, Counter[str]]] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
     tally: Counter[str] = field(default_factory=Counter)
@@ -271,6 +272,9 @@ class Sim:
                        Notice.created_at).where(Notice.id > self.scanned).order_by(Notice.id)).all()
             card_alert = dict(uow.session.execute(select(AlertCard.id, AlertCard.alert_id)).all())
             alerts = {a.id: (a.rule, a.subject_key) for a in uow.session.scalars(select(Alert))}
+            # A ticket is named by its fault (or press) for the draws: its id depends on the engine's order.
+            ticket_names = {i: f"exc{e}" if e is not None else f"{m}@{o:%H%M}" for i, e, m, o in uow.session.execute(
+                select(RepairTicket.id, RepairTicket.exception_id, RepairTicket.machine, RepairTicket.opened_at))}
         for nid, userids, card, code, card_id, created in rows:
             self.scanned = max(self.scanned, nid)
             if card is None or code is not None:
@@ -284,19 +288,26 @@ class Sim:
                     rule, key = alerts.get(alert_id, ("?", "?"))
                     self.answer(u, got, "ack", alert_id=alert_id, key=f"{rule}|{key}")
                 elif ticket_id is not None and (u, f"ticket:{ticket_id}") not in self.seen:
+                    # A technician answers each time a ticket is dispatched to them (it may come back after a
+                    # round of the others): one answer at a time, each drawn for its own ask.
                     self.seen.add((u, f"ticket:{ticket_id}"))
-                    self.answer(u, got, "accept", ticket_id=ticket_id, key=f"ticket|{ticket_id}")
+                    self.asks[(u, ticket_id)] += 1
+                    if not self.answer(u, got, "accept", ticket_id=ticket_id,
+                                       key=f"ticket|{ticket_names.get(ticket_id)}|{self.asks[(u, ticket_id)]}"):
+                        self.seen.discard((u, f"ticket:{ticket_id}"))
 
-    def answer(self, userid: str, got: datetime, kind: str, **payload: Any) -> None:
+    def answer(self, userid: str, got: datetime, kind: str, **payload: Any) -> bool:
+        """Schedule this person's answer, or not (silence); whether one was scheduled."""
         prof = self.profile.get(userid)
         if prof is None:
-            return
+            return False
         draw = random.Random(f"{self.seed}|{userid}|{payload['key']}")  # the same whatever order cards come in
         if draw.random() >= prof.answers:
-            self.tally["cards never answered (person, alert)"] += 1
-            return
+            self.tally["cards never answered (person, alert)" if kind == "ack" else "ticket cards never answered"] += 1
+            return False
         when = self.awake(userid, got) + timedelta(minutes=draw.randint(*prof.delay))
         self.at(when, kind, userid=userid, draw=draw.random(), **payload)
+        return True
 
     def awake(self, userid: str, t: datetime) -> datetime:
         prof = self.profile[userid]
@@ -510,6 +521,8 @@ class Sim:
     def ticket_step(self, t: datetime, p: dict[str, Any], action: str, then: str | None, wait: tuple[int, int]) -> None:
         res = self.unit(t, lambda uow: call(repair.step, uow, ticket_id=p["ticket_id"], userid=p["userid"],
                                             action=action, now=t))
+        if res is None or not getattr(res, "changed", True) or then is None:
+            self.seen.discard((p["userid"], f"ticket:{p['ticket_id']}"))  # free to answer a later dispatch
         if res is None or not getattr(res, "changed", True):
             return
         self.tally[f"repair {action}"] += 1
@@ -758,7 +771,8 @@ def report(sim: Sim, sent: list[Sent], wall: float) -> None:
           f"{sim.tally['round: escalated']}, reminded {sim.tally['round: reminded']}; round time median "
           f"{(percentile(sim.tick_seconds, 50) or 0) * 1000:.0f} ms, max {max(sim.tick_seconds) * 1000:.0f} ms")
     print(f"People who never answer: {', '.join(who(u) for u in sim.silent)}, and every 陈总/admin/worker; "
-          f"(person, alert) pairs left unanswered by chance or silence {sim.tally['cards never answered (person, alert)']}")
+          f"(person, alert) pairs left unanswered by chance or silence {sim.tally['cards never answered (person, alert)']}, "
+          f"ticket cards unanswered {sim.tally['ticket cards never answered']}")
     acted = {k: v for k, v in sim.tally.items() if k.startswith(("acknowledged", "closed", "repair "))}
     print("Actions: " + ", ".join(f"{k} {v}" for k, v in acted.items())
           + f"; reports {sim.tally['reports']}")
