@@ -63,7 +63,7 @@ if str(ROOT) not in sys.path:  # run as a script, not only as `-m bench.alert_lo
 from sqlalchemy import func, select  # noqa: E402
 
 from alerts import actions, repair  # noqa: E402
-from alerts.intake import exception_opened  # noqa: E402
+from alerts.intake import assign_press, exception_opened  # noqa: E402
 from alerts.tick import tick  # noqa: E402
 from bench.loop_counts import (  # noqa: E402
     BUCKETS,
@@ -453,6 +453,35 @@ class Sim:
         got = self.unit(t, work)
         if got is not None and p["kind"] == FAULT:
             self.faults.append(got)
+            if not got["machine"]:
+                # Asked which press: most reporters answer within minutes; some never do, and ten minutes
+                # later the supervisor on duty is told and names it with 转维修 N P05 (if they answer at all).
+                draw = random.Random(f"{self.seed}|press|{p['n']}")
+                press = draw.choice(sorted(self.rt.alert_policy.machine_zones) or ["P01"])
+                if draw.random() < 0.6:
+                    self.at(t + timedelta(minutes=draw.randint(1, 6)), "press", userid=who,
+                            exception_id=got["exception_id"], machine=press)
+                else:
+                    self.tally["press question left unanswered"] += 1
+                    sup = self.supervisor_on_duty(t + timedelta(minutes=12))
+                    if sup is not None:
+                        self.at(t + timedelta(minutes=12 + draw.randint(2, 20)), "press", userid=sup,
+                                exception_id=got["exception_id"], machine=press)
+
+    def supervisor_on_duty(self, t: datetime) -> str | None:
+        """The first supervisor or team lead of the moulding workshop awake and on duty then (who is told)."""
+        for u, prof in sorted(self.profile.items()):
+            roles = self.roles.get(u, set())
+            if ({Role.SUPERVISOR, Role.TEAM_LEAD} & roles and prof.answers > 0
+                    and self.rt.alert_policy.plant.on_duty(u, t) and self.awake(u, t) == t):
+                return u
+        return None
+
+    def on_press(self, t: datetime, p: dict[str, Any]) -> None:
+        res = self.unit(t, lambda uow: call(assign_press, uow, self.rt.alert_policy, exception_id=p["exception_id"],
+                                            userid=p["userid"], machine=p["machine"], now=t))
+        if res is not None:
+            self.tally["press named after the question"] += 1
 
     def on_ack(self, t: datetime, p: dict[str, Any]) -> None:
         u, alert_id = p["userid"], p["alert_id"]
@@ -597,7 +626,8 @@ def ticket_of(card: dict[str, Any] | None) -> int | None:
 
 def card_label(card: dict[str, Any] | None) -> str:
     title = str(((card or {}).get("main_title") or {}).get("title", ""))
-    m = re.match(r"^(【[^】]+】)(?=【)", title)
+    # Only the sends' own prefixes (【升级】, 【未关闭提醒】); a severity mark (【严重】, 【紧急】) is the card itself.
+    m = re.match(r"^(【[^】]+】)(?=【)", title.removeprefix("【严重】").removeprefix("【紧急】"))
     return m.group(1) if m else "first card"
 
 
