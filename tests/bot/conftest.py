@@ -6,11 +6,13 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
 import xmltodict
 
+from alerts.tick import tick
 from bot.app import create_app
 from bot.queue import RecordingQueue
 from domain.uow import UnitOfWork
@@ -85,6 +87,21 @@ def harness(db_url, plant_db, fake_wecom) -> BotHarness:
 
 def uow_for(harness: BotHarness) -> UnitOfWork:
     return harness.app.extensions["bot"].runtime.uow()
+
+
+def set_clock(harness: BotHarness, moment: datetime) -> None:
+    """The bot's clock stands at `moment` (callbacks and their handlers see it)."""
+    harness.app.extensions["bot"].core.clock = lambda: moment
+
+
+def run_round(harness: BotHarness, moment: datetime, *, deliveries: int = 1) -> None:
+    """A scheduled alert round at `moment` (the clock moved there), committed, then the outbox sent."""
+    set_clock(harness, moment)
+    with uow_for(harness) as uow:
+        tick(uow, harness.app.extensions["bot"].runtime.alert_policy, moment)
+        uow.commit()
+    for _ in range(deliveries):
+        harness.queue.tasks["alerts.deliver"]()
 
 
 LABEL_KEY = "test-label-key"

@@ -8,18 +8,17 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from alerts.tick import tick
 from domain.models import Handover, Person, WorkOrder
 from domain.plant_calendar import PlantCalendar
 from domain.services.calendar_store import save_calendar
 from domain.services.exceptions import open_exception
 from domain.vocab import WorkOrderStatus
 from tests.alerts.test_handover import SPEC, TZ, local  # the same two-shift plant and its clock
-from tests.bot.conftest import uow_for
+from tests.bot.conftest import run_round, set_clock, uow_for
 
 
 def at(live, moment: datetime) -> None:
-    live.app.extensions["bot"].core.clock = lambda: moment
+    set_clock(live, moment)
 
 
 @pytest.fixture
@@ -42,12 +41,7 @@ def two_shift_live(live):
 
 
 def shift_end(live, moment: datetime) -> None:
-    deps = live.app.extensions["bot"]
-    at(live, moment)
-    with uow_for(live) as uow:
-        tick(uow, deps.runtime.alert_policy, moment)
-        uow.commit()
-    live.queue.tasks["alerts.deliver"]()
+    run_round(live, moment)
 
 
 def handover_cards(live, userid: str) -> list[dict]:

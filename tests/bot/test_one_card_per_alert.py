@@ -11,23 +11,17 @@ from sqlalchemy import select
 from alerts.tick import tick
 from domain.models import Alert, Person
 from domain.vocab import AlertStatus
-from tests.bot.conftest import uow_for
+from tests.bot.conftest import run_round, set_clock, uow_for
 from tests.factories import NOW
 
 
 def at(live, moment: datetime) -> None:
-    live.app.extensions["bot"].core.clock = lambda: moment
+    set_clock(live, moment)
 
 
 def round_at(live, moment: datetime) -> None:
     """A scheduled round at `moment`, then the outbox sent (twice: a text queued by a refusal goes too)."""
-    deps = live.app.extensions["bot"]
-    at(live, moment)
-    with uow_for(live) as uow:
-        tick(uow, deps.runtime.alert_policy, moment)
-        uow.commit()
-    live.queue.tasks["alerts.deliver"]()
-    live.queue.tasks["alerts.deliver"]()
+    run_round(live, moment, deliveries=2)
 
 
 def start(live) -> tuple[datetime, list[Alert]]:
