@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from alerts import repair
+from alerts.cards import can_repair
 from alerts.policy import AlertPolicy
 from alerts.rules import EXCEPTION
 from domain.errors import DomainError, NotAllowed, NotFound
@@ -73,13 +74,17 @@ def to_repair(uow: UnitOfWork, policy: AlertPolicy, *, alert_id: int, userid: st
     alert, _ = _load(uow, alert_id, userid)
     if alert.status == AlertStatus.CLOSED:
         return ActionResult(alert.id, alert.status, False, f"预警 #{alert.id} 已关闭。")
-    machine = alert.facts.get("机台")
-    if not machine or machine == "-":
-        raise DomainError(f"预警 #{alert.id} 没有关联机台，无法转维修。")
+    if not can_repair(alert):
+        if alert.rule == EXCEPTION:
+            raise DomainError(f"预警 #{alert.id} 没有关联机台，无法转维修。")
+        raise DomainError(f"预警 #{alert.id} 不是设备故障，无法转维修。")
+    machine = str(alert.facts.get("机台"))
     exc = _exception_of(uow, alert)
     ticket = repair.open_ticket(uow, policy, machine=machine, workshop=alert.workshop, now=now,
                                 exception_id=exc.id if exc else None, requested_by=userid)
+    joined = ticket.opened_at < now  # the press already had a repair open: this one joins it
     close(uow, alert_id=alert_id, userid=userid, now=now, resolution="转维修")
     tech = uow.session.get(Person, ticket.technician_id) if ticket.technician_id else None
     who = f"已派给 {tech.name}" if tech else "暂无空闲技术员，稍后自动派单"
-    return ActionResult(alert.id, AlertStatus.CLOSED, True, f"已开维修工单 #{ticket.id}（{machine}），{who}。")
+    verb = "已并入进行中的维修工单" if joined else "已开维修工单"
+    return ActionResult(alert.id, AlertStatus.CLOSED, True, f"{verb} #{ticket.id}（{machine}），{who}。")

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from alerts.policy import AlertPolicy
-from alerts.rules import EXCEPTION, REPAIR_UNANSWERED, RULE_LABELS
+from alerts.rules import EXCEPTION, RULE_LABELS
 from alerts.severity import LABELS as SEVERITY_LABELS
 from domain.models import Alert, Person
 from domain.uow import UnitOfWork
@@ -19,9 +19,10 @@ FACT_ORDER = ("订单", "工单", "产品", "车间", "班次", "机台", "模�
               "应完成", "实际完成", "完成率", "当日计划", "班次计划", "前一单", "本单", "上限", "维修单", "已派给", "等待",
               "时间", "预计完工", "原因", "建议")
 REMINDER = "【未关闭提醒】"
-# 转维修 needs a press to send a technician to, and only a fault report or a waiting repair is about one:
-# a late start or a defect streak names a press too, but a technician is not what fixes it.
-REPAIRABLE = (EXCEPTION, REPAIR_UNANSWERED)
+# 转维修 needs a press to send a technician to, and only a fault report is about one: a late start or a
+# defect streak names a press too, but a technician is not what fixes it; a waiting repair already has its
+# ticket (the round moves it on, then tells the 设备主管), so 转维修 there would only close the alarm.
+REPAIRABLE = (EXCEPTION,)
 
 
 def can_repair(alert: Alert) -> bool:

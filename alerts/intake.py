@@ -19,9 +19,10 @@ from alerts.routing import people_with
 from alerts.rules import EXCEPTION, OpenException, exceptions_open
 from alerts.store import open_alert
 from domain.errors import DomainError, NotFound
-from domain.models import ShopException
+from domain.models import RepairTicket, ShopException
 from domain.services import conversation
 from domain.services.exceptions import set_machine
+from domain.services.people import active_person
 from domain.uow import UnitOfWork
 from domain.vocab import ExceptionStatus, Role
 
@@ -93,7 +94,13 @@ def assign_press(uow: UnitOfWork, policy: AlertPolicy, *, exception_id: int, use
     waiting = conversation.pending(uow, exc.reporter.userid, now)
     if waiting is not None and waiting.kind == FAULT_PRESS and waiting.subject == f"exc:{exc.id}":
         conversation.finish(uow, exc.reporter.userid, FAULT_PRESS)
-    return exception_changed(uow, policy, exc.id, now)
+    changed = exception_changed(uow, policy, exc.id, now)
+    if changed.ticket_id is not None and userid != exc.reporter.userid:
+        # A supervisor who named the press asked for the repair: he is told when it is done, as the reporter is.
+        ticket = uow.session.get(RepairTicket, changed.ticket_id)
+        if ticket is not None and ticket.exception_id == exc.id:
+            ticket.requested_by_id = active_person(uow, userid).id
+    return changed
 
 
 def exception_of(subject: str) -> int:
@@ -124,8 +131,9 @@ def hand_over_press(uow: UnitOfWork, policy: AlertPolicy, exception_id: int, now
 
 
 def questions_lapsed(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[int]:
-    """The round's part: faults whose reporter did not name the press in time go to the supervisors;
-    lapsed description questions are just dropped. Returns the exceptions handed over."""
+    """The round's part: faults whose reporter did not name the press in time go to the supervisors, whether
+    the question was which press or what happened (a fault picked on the card without a press). Returns the
+    exceptions handed over."""
     handed: list[int] = []
     for q in conversation.expired(uow, now, kind=FAULT_PRESS):
         conversation.finish(uow, q.userid, FAULT_PRESS)
@@ -137,4 +145,10 @@ def questions_lapsed(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> lis
             handed.append(exception_id)
     for q in conversation.expired(uow, now, kind=EXC_DESCRIPTION):
         conversation.finish(uow, q.userid, EXC_DESCRIPTION)
+        try:
+            exception_id = exception_of(q.subject)
+        except DomainError:
+            continue
+        if hand_over_press(uow, policy, exception_id, now):  # nothing for a press known or another type
+            handed.append(exception_id)
     return handed

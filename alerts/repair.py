@@ -229,6 +229,9 @@ def repair_round(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> RepairR
             continue
         dispatch(uow, policy, ticket, now, tech)
         moved.append(ticket.id)
+        # The one passed over still holds a card saying 待接单: tell him it has moved on, once per move.
+        queue_text(uow, [before.userid], f"维修工单 #{ticket.id}（{ticket.machine or '-'}）已改派给 {tech.name}，"
+                   "您无需再接单。", now, key=f"repair_moved:{ticket.id}:{len(_tried(ticket))}")
         text = (f"维修工单 #{ticket.id}（{ticket.machine or '-'}）{before.name} "
                 f"{span((now - since).total_seconds() / 60)}未接单，已改派 {tech.name}。")
         queue_text(uow, people_with(uow, (Role.SUPERVISOR,), ticket.workshop, on_duty_at=now, policy=policy),

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from alerts.card_updates import queue_refresh
 from alerts.policy import AlertPolicy
 from alerts.repair import STATUS_LABELS, current_ticket_card, my_ticket, step
 from alerts.repair_notice import NO_PARTS, repaired_line, told_of_repair
+from alerts.rules import EXCEPTION
+from alerts.store import open_alert
 from domain.errors import DomainError
 from domain.models import RepairTicket, ShopException
-from domain.services import conversation
+from domain.services import conversation, handling
 from domain.services.outbox import queue_message
-from domain.services.people import person_names
+from domain.services.people import active_person, person_names
 from domain.uow import UnitOfWork
 from domain.vocab import TicketStatus
 from wecom.cards import MAX_BUTTONS, Button, button_card
@@ -125,6 +128,20 @@ class Finished:
     message: str  # for the technician
 
 
+def _close_fault_alert(uow: UnitOfWork, policy: AlertPolicy, ticket: RepairTicket, userid: str,
+                       now: datetime) -> None:
+    """The fault's alert closes as repaired, by the technician, with the cause: not later as "条件已解除",
+    which reads as if the press had mended itself. Its cards are updated in the same transaction."""
+    if ticket.exception_id is None:
+        return
+    alert = open_alert(uow, EXCEPTION, f"exc:{ticket.exception_id}")
+    if alert is None:
+        return
+    resolution = f"已修复（{ticket.machine or '-'}，原因：{ticket.cause or '-'}）"[:100]
+    if handling.close(alert, person_id=active_person(uow, userid).id, now=now, resolution=resolution):
+        queue_refresh(uow, policy, alert, now, reason="repaired")
+
+
 def finish(uow: UnitOfWork, policy: AlertPolicy, *, ticket_id: int, userid: str, parts: str, now: datetime,
            cause: str | None = None) -> Finished:
     """完成 with the cause (picked before, or given here) and the parts: closes the ticket and its exception and
@@ -139,6 +156,7 @@ def finish(uow: UnitOfWork, policy: AlertPolicy, *, ticket_id: int, userid: str,
         raise DomainError(f"请先选择维修工单 #{ticket.id} 的故障原因：{'、'.join(policy.repair_causes)}。\n"
                           + text_hint(ticket.id, policy.repair_causes))
     step(uow, ticket_id=ticket.id, userid=userid, action="done", now=now, cause=chosen, parts=parts_of(parts))
+    _close_fault_alert(uow, policy, ticket, userid, now)
     waiting = conversation.pending(uow, userid, now)
     if waiting is not None and waiting.kind == PARTS_KIND and waiting.subject == str(ticket.id):
         conversation.finish(uow, userid, PARTS_KIND)

@@ -223,6 +223,10 @@ def description_answered(msg: TextMsg, ctx: Ctx) -> Reply:
         return closed
     if conversation.is_cancel(text):
         conversation.finish(ctx.uow, ctx.userid, EXC_DESCRIPTION)
+        if hand_over_press(ctx.uow, ctx.tools.alert_policy, exception_id, ctx.now):
+            ctx.enqueue(ALERTS_DELIVER)
+            return Text(f"好的，异常 #{exception_id} 不补充说明；未注明机台，已请当班主管确认机台后派维修。"
+                        "可继续发送现场照片。")
         return Text(f"好的，异常 #{exception_id} 不补充说明。可继续发送现场照片。")
     result = describe(ctx.uow, exception_id=exception_id, userid=ctx.userid, text=text,
                       known_machines=_known_presses(ctx))

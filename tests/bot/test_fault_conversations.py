@@ -106,7 +106,8 @@ def test_cancel_drops_the_question_and_the_supervisor_is_asked_to_name_the_press
     _, [ticket] = state(live)
     assert reply == (f"已记录异常 #{exc.id} 的机台：P05。\n"
                      f"已开维修工单 #{ticket.id}（P05），已通知技术员 孙师傅 到场处理。")
-    assert ticket.requested_by_id == person_id(live, "w1")  # the fault is still the reporter's
+    # The supervisor who named the press asked for the repair (the reporter is told as the fault's reporter).
+    assert ticket.requested_by_id == person_id(live, "sup")
     assert len(live.cards("tech")) == 1
     # A worker cannot name the press of someone else's fault.
     assert "已报告异常" in live.say("w2", "报异常 设备故障 有异味")
@@ -206,3 +207,27 @@ def test_cancel_leaves_the_description_empty(live):
     assert live.say("w1", "取消") == f"好的，异常 #{exc.id} 不补充说明。可继续发送现场照片。"
     assert ORDER_SEARCH in live.say("w1", "颜色偏黄")
     assert state(live)[0].description == ""
+
+
+def test_a_fault_picked_on_the_card_without_a_press_reaches_the_supervisor_on_cancel(live):
+    add_technician(live)
+    live.say("w1", "报异常")
+    live.tap("w1", live.cards("w1")[-1], "设备故障")
+    exc, _ = state(live)
+    reply = live.say("w1", "取消")
+    assert reply == (f"好的，异常 #{exc.id} 不补充说明；未注明机台，已请当班主管确认机台后派维修。"
+                     "可继续发送现场照片。")
+    [told] = [t for t in live.texts("sup") if f"异常 #{exc.id}" in t]
+    assert told.startswith(f"异常 #{exc.id} 设备故障（报告人 张三）未注明机台，尚未派维修。")
+    assert f"转维修 {exc.id} 机台号" in told
+
+
+def test_a_fault_picked_on_the_card_without_a_press_reaches_the_supervisor_when_the_question_lapses(live):
+    live.say("w1", "报异常")
+    live.tap("w1", live.cards("w1")[-1], "设备故障")
+    exc, _ = state(live)
+    later(live, 11)
+    run_round(live)
+    run_round(live)  # a second round tells nobody again
+    told = [t for t in live.texts("sup") if f"异常 #{exc.id}" in t]
+    assert len(told) == 1 and "未注明机台，尚未派维修" in told[0]

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from alerts import actions
 from alerts.tick import TickResult, tick
+from domain.errors import DomainError
 from domain.models import Person, RepairTicket
 from tests.bot.conftest import uow_for
 
@@ -114,3 +116,35 @@ def test_with_no_technician_on_duty_the_lead_is_told_once_and_a_free_one_later_g
     assert len(repair_cards(live, tech)) == 1
     assert round_at(live, start, 45).redispatched == []  # and it does not cycle after the escalation
     assert len(repair_cards(live, tech)) == 1 and len(escalations(live, "wugong")) == 1
+
+
+def test_the_technician_passed_over_is_told_the_ticket_moved_on(live):
+    technicians(live, 2)
+    live.say("w1", "报异常 设备故障 P05 异响严重")
+    ticket = the_ticket(live)
+    first = ticket.tried_userids
+    round_at(live, ticket.opened_at, 11)
+    moved = the_ticket(live)
+    second = moved.tried_userids.split("|")[-1]
+    names = dict((u, n) for u, n, _ in TECHS)
+    assert live.texts(first) == [f"维修工单 #{ticket.id}（P05）已改派给 {names[second]}，您无需再接单。"]
+    assert live.texts(second) == []
+
+
+def test_a_waiting_repair_card_offers_no_repair_button_and_the_action_is_refused(live):
+    technicians(live, 1)
+    live.say("w1", "报异常 设备故障 P05 异响严重")
+    ticket = the_ticket(live)
+    round_at(live, ticket.opened_at, 11)
+    [waiting] = [c for c in live.cards("sup") if "维修工单未响应" in c["main_title"]["title"]]
+    assert [b["text"] for b in waiting["button_list"]] == ["认领", "已处理"]
+    alert_id = int(waiting["main_title"]["title"].rsplit("#", 1)[1])
+    with uow_for(live) as uow:
+        deps = live.app.extensions["bot"]
+        try:
+            actions.to_repair(uow, deps.runtime.alert_policy, alert_id=alert_id, userid="sup",
+                              now=deps.core.clock())
+        except DomainError as exc:
+            assert exc.message == f"预警 #{alert_id} 不是设备故障，无法转维修。"
+        else:
+            raise AssertionError("转维修 on a waiting repair was accepted")

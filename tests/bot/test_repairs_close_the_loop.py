@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from domain.models import Notice, Person, RepairTicket, ShopException
+from domain.models import Alert, Notice, Person, RepairTicket, ShopException
 from domain.vocab import ExceptionStatus, TicketStatus
 from tests.bot.conftest import uow_for
 from tests.bot.shift_plant import Clock, live_plant, plant_time
@@ -292,3 +292,23 @@ def test_parts_for_a_ticket_taken_away_are_refused_once_and_the_question_dropped
     assert plant.say("tech", "密封圈×2") == f"维修工单 #{ticket_id} 已改派给其他技术员。"
     assert "维修工单" not in plant.say("tech", "密封圈×2")  # no longer read as the answer
     assert repaired_texts(plant, "w1") == []
+
+
+def test_the_fault_alert_closes_as_repaired_by_the_technician_not_as_cleared(plant, clock):
+    exc_id, ticket_id = report_fault(plant, clock)
+    card = to_site(plant, clock)
+    asking = passive_card(plant, plant.tap("tech", card, "完成"))
+    plant.tap("tech", asking, "液压")
+    plant.say("tech", "无")
+    plant.queue.tasks["alerts.deliver"]()
+    with uow_for(plant) as uow:
+        alert = uow.session.scalars(select(Alert).where(Alert.subject_key == f"exc:{exc_id}")).one()
+        tech_id = uow.session.scalar(select(Person.id).where(Person.userid == "tech"))
+        assert (alert.status, alert.closed_by_id) == ("closed", tech_id)
+        # The round that saw the exception closed adds "，条件已解除" (re-armed); what happened comes first.
+        assert alert.resolution.startswith("已修复（P05，原因：液压）")
+    seen = [c["sub_title_text"] for c in card_updates(plant, "sup") if "现场异常" in c["main_title"]["title"]]
+    seen += [t for t in plant.texts("sup") if "已关闭" in t]
+    assert any("已关闭：孙师傅" in s and "已修复（P05，原因：液压）" in s for s in seen), seen
+    assert not any("条件已解除" in s for s in seen)
+
