@@ -135,20 +135,13 @@ def questions_lapsed(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> lis
     the question was which press or what happened (a fault picked on the card without a press). Returns the
     exceptions handed over."""
     handed: list[int] = []
-    for q in conversation.expired(uow, now, kind=FAULT_PRESS):
-        conversation.finish(uow, q.userid, FAULT_PRESS)
-        try:
-            exception_id = exception_of(q.subject)
-        except DomainError:
-            continue
-        if hand_over_press(uow, policy, exception_id, now):
-            handed.append(exception_id)
-    for q in conversation.expired(uow, now, kind=EXC_DESCRIPTION):
-        conversation.finish(uow, q.userid, EXC_DESCRIPTION)
-        try:
-            exception_id = exception_of(q.subject)
-        except DomainError:
-            continue
-        if hand_over_press(uow, policy, exception_id, now):  # nothing for a press known or another type
-            handed.append(exception_id)
+    for kind in (FAULT_PRESS, EXC_DESCRIPTION):
+        for q in conversation.expired(uow, now, kind=kind):
+            conversation.finish(uow, q.userid, kind)
+            try:
+                exception_id = exception_of(q.subject)
+            except DomainError:
+                continue
+            if hand_over_press(uow, policy, exception_id, now):  # nothing for a press known or another type
+                handed.append(exception_id)
     return handed
