@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from domain.errors import DomainError
 from domain.models import Person
 from domain.policy import PlantPolicy
 from domain.tasks_registry import TaskRef
@@ -58,6 +59,13 @@ class Ctx:
     @property
     def today(self) -> date:
         return self.policy.work_day(self.now)
+
+    def card_record_id(self) -> int:
+        """The record id a card button's key ends with ("alert:ack:12" → 12); any other is a stale card."""
+        try:
+            return int(self.match["arg"])
+        except (KeyError, ValueError) as exc:
+            raise DomainError("卡片已失效。") from exc
 
     def send_text(self, userids: Iterable[str], text: str) -> None:
         self.outbox.append(Outgoing(tuple(userids), text=text))

@@ -6,18 +6,11 @@ from alerts import actions
 from alerts.alert_list import alert_page, resend_card
 from bot.routing import Ctx, Routes
 from bot.task_refs import ALERTS_DELIVER, ALERTS_UPDATE_CARDS
-from domain.errors import DomainError
 from wecom.inbound import CardClick, Inbound
 from wecom.replies import NoReply, Reply, Text
 
 routes = Routes("alerts")
 
-
-def _id(ctx: Ctx) -> int:
-    try:
-        return int(ctx.match["arg"])
-    except ValueError as exc:
-        raise DomainError("卡片已失效。") from exc
 
 
 def _after_action(msg: CardClick, ctx: Ctx, alert_id: int) -> None:
@@ -29,21 +22,21 @@ def _after_action(msg: CardClick, ctx: Ctx, alert_id: int) -> None:
 
 @routes.card(key_prefix="alert:ack:")
 def acknowledge(msg: CardClick, ctx: Ctx) -> Reply:
-    result = actions.acknowledge(ctx.uow, alert_id=_id(ctx), userid=ctx.userid, now=ctx.now)
+    result = actions.acknowledge(ctx.uow, alert_id=ctx.card_record_id(), userid=ctx.userid, now=ctx.now)
     _after_action(msg, ctx, result.alert_id)
     return NoReply()
 
 
 @routes.card(key_prefix="alert:close:")
 def close(msg: CardClick, ctx: Ctx) -> Reply:
-    result = actions.close(ctx.uow, alert_id=_id(ctx), userid=ctx.userid, now=ctx.now)
+    result = actions.close(ctx.uow, alert_id=ctx.card_record_id(), userid=ctx.userid, now=ctx.now)
     _after_action(msg, ctx, result.alert_id)
     return NoReply()
 
 
 @routes.card(key_prefix="alert:repair:")
 def to_repair(msg: CardClick, ctx: Ctx) -> Reply:
-    result = actions.to_repair(ctx.uow, ctx.tools.alert_policy, alert_id=_id(ctx), userid=ctx.userid, now=ctx.now)
+    result = actions.to_repair(ctx.uow, ctx.tools.alert_policy, alert_id=ctx.card_record_id(), userid=ctx.userid, now=ctx.now)
     _after_action(msg, ctx, result.alert_id)
     ctx.send_text([ctx.userid], result.message)
     return NoReply()

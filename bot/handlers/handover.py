@@ -5,7 +5,6 @@ from __future__ import annotations
 from alerts import handover
 from bot.routing import Ctx, Routes
 from bot.task_refs import ALERTS_DELIVER
-from domain.errors import DomainError
 from domain.services import handover as service
 from domain.services.handover import HandoverView
 from wecom.inbound import CardClick, Inbound
@@ -15,12 +14,6 @@ routes = Routes("handover")
 
 MAX_LINES = 10
 
-
-def _id(ctx: Ctx) -> int:
-    try:
-        return int(ctx.match["arg"])
-    except ValueError as exc:
-        raise DomainError("卡片已失效。") from exc
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -55,7 +48,7 @@ def last(msg: Inbound, ctx: Ctx) -> Reply:
 
 @routes.card(key_prefix="handover:ack:")
 def confirm(msg: CardClick, ctx: Ctx) -> Reply:
-    result = handover.acknowledge(ctx.uow, ctx.tools.alert_policy, handover_id=_id(ctx), userid=ctx.userid,
+    result = handover.acknowledge(ctx.uow, ctx.tools.alert_policy, handover_id=ctx.card_record_id(), userid=ctx.userid,
                                   now=ctx.now, response_code=msg.response_code)
     if not result.changed:
         return Text(result.message)  # a card tap's text goes out as a message (bot/dispatch.py)

@@ -19,12 +19,6 @@ ROLES = (Role.TECHNICIAN, Role.MAINTENANCE_LEAD)
 TICKET = r"(?:维修单|维修工单)\s*[#＃]\s*(?P<ticket_id>\d{1,9})"
 
 
-def _id(ctx: Ctx) -> int:
-    try:
-        return int(ctx.match["arg"])
-    except ValueError as exc:
-        raise DomainError("卡片已失效。") from exc
-
 
 def _card(ctx: Ctx, msg: CardClick, ticket_id: int) -> Reply:
     return UpdateCard(repair.current_ticket_card(ctx.uow, ticket_id, task_id=msg.task_id,
@@ -37,7 +31,7 @@ def finished_repair(msg: CardClick, ctx: Ctx) -> Reply:
 
 
 def _ticket_step(msg: CardClick, ctx: Ctx, action: str) -> Reply:
-    step = repair.step(ctx.uow, ticket_id=_id(ctx), userid=ctx.userid, action=action, now=ctx.now)
+    step = repair.step(ctx.uow, ticket_id=ctx.card_record_id(), userid=ctx.userid, action=action, now=ctx.now)
     return _card(ctx, msg, step.ticket_id)
 
 
@@ -54,7 +48,7 @@ def repair_arrive(msg: CardClick, ctx: Ctx) -> Reply:
 @routes.card(key_prefix="repair:done:")
 def repair_done(msg: CardClick, ctx: Ctx) -> Reply:
     """完成 (or 重选原因): the card now asks why it broke."""
-    return UpdateCard(repair_close.ask_cause(ctx.uow, ctx.tools.alert_policy, ticket_id=_id(ctx),
+    return UpdateCard(repair_close.ask_cause(ctx.uow, ctx.tools.alert_policy, ticket_id=ctx.card_record_id(),
                                              userid=ctx.userid, task_id=msg.task_id))
 
 
@@ -77,7 +71,7 @@ def _finished(ctx: Ctx, done: repair_close.Finished) -> None:
 
 @routes.card(key_prefix="repair:noparts:")
 def repair_no_parts(msg: CardClick, ctx: Ctx) -> Reply:
-    done = repair_close.finish(ctx.uow, ctx.tools.alert_policy, ticket_id=_id(ctx), userid=ctx.userid,
+    done = repair_close.finish(ctx.uow, ctx.tools.alert_policy, ticket_id=ctx.card_record_id(), userid=ctx.userid,
                                parts=NO_PARTS, now=ctx.now)
     _finished(ctx, done)
     if done.changed:
