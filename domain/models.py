@@ -210,9 +210,39 @@ class WorkReport(Base):
     # The shift and the crew on it when the report was made (None: reported before shifts were recorded).
     shift: Mapped[str | None] = mapped_column(String(20))
     crew: Mapped[str | None] = mapped_column(String(40))
+    # When the reporter took it back with 撤销 (its quantities are then 0; the old ones are in its correction).
+    undone_at: Mapped[datetime | None]
 
     operation: Mapped[Operation] = relationship()
     operator: Mapped[Person] = relationship()
+
+
+class ReportCorrection(Base):
+    """A report's quantities changed after it was counted: undone by its reporter (kind undo) or corrected by
+    a team lead or supervisor with a reason (kind correct). Kept for good, shown on the order's timeline."""
+
+    __tablename__ = "report_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The delivery's identity (card event key, MsgId): a repeated tap or message corrects once.
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    work_report_id: Mapped[int] = mapped_column(ForeignKey("work_reports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # undo | correct
+    by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    old_good: Mapped[int] = mapped_column(Integer)
+    old_defect: Mapped[int] = mapped_column(Integer)
+    new_good: Mapped[int] = mapped_column(Integer)
+    new_defect: Mapped[int] = mapped_column(Integer)
+    old_points: Mapped[int] = mapped_column(Integer)
+    new_points: Mapped[int] = mapped_column(Integer)
+    # When the KIS write-back took this correction into account (kis/push.collect); None: not yet. A
+    # correction of a day outside the push's look-back still reaches KIS through it.
+    kis_seen_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    report: Mapped[WorkReport] = relationship()
+    by: Mapped[Person] = relationship()
 
 
 class ShopException(Base):

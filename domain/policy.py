@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from domain import qr_payload
 from domain.calendar_book import CalendarBook
 from domain.plant_calendar import PlantCalendar
+from domain.points import PointsRule
 
 DEFAULT_EXCEPTION_TYPES = ("设备故障", "材料不符", "模具问题", "品质异常", "其他")
 
@@ -27,8 +28,11 @@ class PlantPolicy:
     book: CalendarBook | None = field(default=None, compare=False)
     # Presses may over-shoot the plan a little (runner scrap, set-up shots counted good).
     tolerance_pct: float = 5.0
-    points_per_report: int = 1
-    points_per_hundred_good: int = 1
+    # What a point is worth (domain/points.py) and a person's most points in a production day.
+    points_rule: PointsRule = field(default_factory=PointsRule)
+    points_daily_cap: int = 30
+    # How long the reporter may take back their own report with 撤销 (a lead corrects it after that).
+    undo_minutes: int = 10
     exception_types: tuple[str, ...] = DEFAULT_EXCEPTION_TYPES
     # Signs the QR codes on travellers (domain/qr_payload.py); empty means labels cannot be made or read.
     label_key: bytes = field(default=b"", repr=False)
@@ -52,5 +56,7 @@ class PlantPolicy:
     def tolerance(self, base_qty: int) -> int:
         return math.floor(base_qty * self.tolerance_pct / 100)
 
-    def points_for(self, good_qty: int) -> int:
-        return self.points_per_report + (good_qty // 100) * self.points_per_hundred_good
+    def points_share(self, good_qty: int, daily_plan_qty: int, day: date) -> float:
+        """A report's good pieces in points, before the day's floor and cap (domain/points.py)."""
+        return self.points_rule.share(good_qty, daily_plan_qty=daily_plan_qty,
+                                      day_minutes=self.calendar.day_minutes(day))

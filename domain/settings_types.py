@@ -17,6 +17,7 @@ from pydantic import PlainValidator, ValidationInfo
 
 from domain.errors import ConfigError
 from domain.plant_calendar import ShiftPattern, parse_clock, parse_shifts
+from domain.points import PointsRule, parse_points_rule
 from domain.vocab import Role
 
 T = TypeVar("T")
@@ -142,3 +143,4 @@ ClocksSetting = Annotated[tuple[time, ...], from_text(parse_clocks, tuple)]
 RestDaysSetting = Annotated[frozenset[int], from_text(parse_rest_days, frozenset)]
 ShiftsSetting = Annotated[tuple[ShiftPattern, ...], from_text(parse_optional_shifts, tuple)]
 HolidaysSetting = Annotated[frozenset[date], from_text(parse_holidays, frozenset)]
+PointsRuleSetting = Annotated[PointsRule, from_text(parse_points_rule, PointsRule)]

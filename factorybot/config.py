@@ -28,6 +28,7 @@ from domain.services.people_sync import parse_department_workshops
 from domain.settings_types import (
     ClocksSetting,
     HolidaysSetting,
+    PointsRuleSetting,
     RestDaysSetting,
     SameDayShiftSetting,
     ShiftsSetting,
@@ -104,10 +105,15 @@ class Settings(BaseSettings):
     # Public base URL of the bot, used in links inside cards (mini-forms, detail pages).
     public_url: str = "http://127.0.0.1:8000"
 
-    # Reporting policy: share of the planned quantity a press may over-produce, and points per report.
+    # Reporting policy: share of the planned quantity a press may over-produce; what a point is worth
+    # (minute:30, piece:100 or batch:1; domain/points.py) and a person's most points a production day.
     report_tolerance_pct: float = 5.0
-    points_per_report: int = 1
-    points_per_hundred_good: int = 1
+    points_rule: PointsRuleSetting = _typed("minute:30")
+    points_daily_cap: int = Field(default=30, ge=0)
+    # How long a worker may take back their own report with 撤销; after that a team lead corrects it.
+    undo_minutes: int = Field(default=10, ge=0)
+    # A press counts as 停机中 (risk orders, board) only after this long with nothing reported on it.
+    press_stopped_minutes: int = Field(default=60, ge=1)
     exception_types: str = ",".join(DEFAULT_EXCEPTION_TYPES)
     # WeCom sends each callback up to ~4 times; seen keys are kept this long.
     dedup_ttl_seconds: int = 600

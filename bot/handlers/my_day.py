@@ -31,7 +31,7 @@ def today_text(s: DaySummary) -> str:
 def points_text(s: DaySummary, policy: PlantPolicy) -> str:
     return (f"{s.name}的积分：今日 {s.points_today} 分，本月 {s.points_month} 分。\n"
             f"今天报工 {len(s.reports)} 次，完成 {s.good_total} 件。\n"
-            f"每次报工得 {policy.points_per_report} 分，每 100 件良品再加 {policy.points_per_hundred_good} 分。")
+            f"计分规则：{policy.points_rule.describe(policy.points_daily_cap)}")
 
 
 @routes.text(r"今天|今日|今日报工|今天报工", read_only=True, help="今天：查看您今天的报工记录和积分")

@@ -35,7 +35,7 @@ from domain.policy import PlantPolicy
 from domain.services.calendar_store import save_calendar
 from domain.services.exceptions import acknowledge_exception, close_exception, open_exception
 from domain.services.report_batch import count_report
-from domain.services.reporting import ReportRows
+from domain.services.reporting import DayWork, ReportRows
 from domain.services.stages import advance
 from domain.uow import UnitOfWork
 from domain.vocab import ExceptionStatus, OperationStatus, OrderStatus, Stage, TicketStatus, WorkOrderStatus
@@ -93,13 +93,14 @@ def _count_reports(uow: UnitOfWork, plant: Plant) -> tuple[dict[str, SalesOrder]
     people = {p.userid: p for p in session.scalars(select(Person))}
     work_orders = {w.code: w for o in orders.values() for line in o.lines for w in line.work_orders}
     counted: list[ReportRows] = []
+    days: dict[tuple[int, date], DayWork] = {}
     # Nothing is flushed until _store has the result: the rule works on the loaded objects alone.
     with session.no_autoflush:
         for r in plant.reports:
             counted.append(count_report(
                 uow, plant.policy, work_orders[r.wo.code], people[r.operator],
                 operation_name=r.wo.ops[r.op_index].name, good_qty=r.good, defect_qty=r.defect,
-                source_key=r.source_key, now=r.at))
+                source_key=r.source_key, now=r.at, days=days))
     # The plan learns what the rule made of its reports: shipping and the exceptions are drawn from that.
     for w in plant.work_orders:
         row = work_orders[w.code]

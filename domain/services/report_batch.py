@@ -9,11 +9,12 @@ and inserts the returned rows in bulk. Not for chat: no row lock, no duplicate c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from domain.models import Person, WorkOrder
 from domain.policy import PlantPolicy
 from domain.services.reporting import (
+    DayWork,
     ReportRows,
     _choose_operation,
     after_count,
@@ -36,8 +37,12 @@ def count_report(
     defect_qty: int,
     source_key: str,
     now: datetime,
+    days: dict[tuple[int, date], DayWork],
 ) -> ReportRows:
-    """Count one report on a loaded work order as report_work would, or raise its DomainError."""
+    """Count one report on a loaded work order as report_work would, or raise its DomainError.
+
+    days: each person's production days counted so far (for points), kept by the caller across reports; the
+    builder starts from an empty store, so it is all there is."""
     check_quantities(good_qty, defect_qty)
     check_open(wo)
     op = _choose_operation(wo, person, operation_name)
@@ -47,5 +52,6 @@ def count_report(
     op.good_qty += good_qty
     op.defect_qty += defect_qty
     after_count(uow, wo, op, now)
+    day = days.setdefault((person.id, policy.calendar.shift_of(now).day), DayWork())
     return report_rows(policy, wo, op, person, good_qty=good_qty, defect_qty=defect_qty, source_key=source_key,
-                       now=now)
+                       now=now, day=day)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import Operation, Person, PointsEntry, WorkOrder, WorkReport
+from domain.points import points_earned
 from domain.policy import PlantPolicy
 from domain.services.people import active_person
 from domain.services.stages import advance_after_report
@@ -113,8 +114,9 @@ def report_work(
         raise DomainError(_over_message(wo, op, capacity(wo, op, policy), taken))
     session.refresh(op)
 
+    day = day_work(uow, policy, person.id, policy.calendar.shift_of(now).day)
     rows = report_rows(policy, wo, op, person, good_qty=good_qty, defect_qty=defect_qty, source_key=source_key,
-                       now=now)
+                       now=now, day=day)
     report = WorkReport(**rows.report)
     session.add(report)
     try:
@@ -163,6 +165,30 @@ def check_room(wo: WorkOrder, op: Operation, policy: PlantPolicy, good_qty: int,
     return cap, taken
 
 
+@dataclass
+class DayWork:
+    """A person's reports of one production day, as points count them: each report's share of a point
+    (domain/points.py) and the points the day's reports hold."""
+
+    shares: list[float] = field(default_factory=list)
+    points: int = 0
+
+
+def day_work(uow: UnitOfWork, policy: PlantPolicy, person_id: int, work_day: date, *,
+             leave_out: int | None = None) -> DayWork:
+    """The person's counted reports of the day (leave_out: a report id left out, the one being corrected)."""
+    q = (select(WorkReport.id, WorkReport.good_qty, WorkReport.points, WorkOrder.daily_plan_qty)
+         .join(WorkOrder, WorkOrder.id == WorkReport.work_order_id)
+         .where(WorkReport.operator_id == person_id, WorkReport.work_day == work_day))
+    out = DayWork()
+    for rid, good, points, daily in uow.session.execute(q):
+        if rid == leave_out:
+            continue
+        out.shares.append(policy.points_share(int(good), int(daily or 0), work_day))
+        out.points += int(points)
+    return out
+
+
 @dataclass(frozen=True)
 class ReportRows:
     """A counted report's rows: `report` for WorkReport, `points` for its PointsEntry (without work_report_id)."""
@@ -172,12 +198,16 @@ class ReportRows:
 
 
 def report_rows(policy: PlantPolicy, wo: WorkOrder, op: Operation, person: Person, *, good_qty: int, defect_qty: int,
-                source_key: str, now: datetime) -> ReportRows:
+                source_key: str, now: datetime, day: DayWork) -> ReportRows:
+    """day: the person's reports of the production day so far; the new report is added to it."""
     # The shift the report is counted in (a report at 02:00 is the night shift of the day before), its
     # production day and the crew on it: today's totals, points and the per-shift figures all follow it.
     shift = policy.calendar.shift_of(now)
     work_day = shift.day
-    points = policy.points_for(good_qty)
+    share = policy.points_share(good_qty, wo.daily_plan_qty, work_day)
+    points = points_earned(day.shares, day.points, share, policy.points_daily_cap)
+    day.shares.append(share)
+    day.points += points
     report = dict(source_key=source_key, work_order_id=wo.id, operation_id=op.id, operator_id=person.id,
                   good_qty=good_qty, defect_qty=defect_qty, points=points, reported_at=now, work_day=work_day,
                   shift=shift.name, crew=shift.crew)

@@ -113,7 +113,7 @@ def test_typed_report_answers_with_the_day_total_and_points(live):
     assert reply.splitlines() == [
         "已完成! 今日累计完成 800 件",
         f"工单 {WO} 注塑：良品 800 不良 12",
-        "积分 +9，今日积分 9",
+        "积分 +19，今日积分 19",  # 800 good: 576 standard minutes at 1000 a 720-minute day
         "工序「注塑」累计良品 800，剩余 200",
     ]
     assert live.say("w1", f"报工 {WO} 150 3").startswith("已完成! 今日累计完成 950 件")
@@ -155,8 +155,8 @@ def test_today_and_points_show_the_workers_own_day(live):
     live.say("w1", f"报工 {WO} 良品 200 不良 4")
     today = live.say("w1", "今天")
     assert "报工 2 次" in today
-    assert f"· {WO} 注塑 良品 200 不良 4 +3分" in today
-    assert "今日累计完成 500 件，不良 4 件" in today and "今日积分 7" in today
+    assert f"· {WO} 注塑 良品 200 不良 4 +5分" in today
+    assert "今日累计完成 500 件，不良 4 件" in today and "今日积分 12" in today
     points = live.say("w1", "我的积分")
-    assert points.startswith("张三的积分：今日 7 分，本月 7 分。")
+    assert points.startswith("张三的积分：今日 12 分，本月 12 分。")
     assert "还没有报工记录" in live.say("w2", "今天")

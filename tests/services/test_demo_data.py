@@ -31,6 +31,7 @@ from domain.models import (
     WorkOrder,
     WorkReport,
 )
+from domain.points import day_points
 from domain.policy import PlantPolicy
 from domain.services.calendar_store import stored_spec_text
 from domain.services.stages import derived_stage
@@ -261,9 +262,12 @@ def test_work_order_plan_fields(session: Session) -> None:
 
 
 def test_reports_are_within_the_shift_and_earn_points(session: Session) -> None:
-    reports = session.scalars(select(WorkReport).options(selectinload(WorkReport.operation))).all()
+    reports = session.scalars(select(WorkReport).options(
+        selectinload(WorkReport.operation).selectinload(Operation.work_order))).all()
     people = {p.id: p for p in session.scalars(select(Person))}
     points = {e.work_report_id: e for e in session.scalars(select(PointsEntry))}
+    shares: dict[tuple[int, date], list[float]] = defaultdict(list)
+    held: dict[tuple[int, date], int] = defaultdict(int)
     assert len(points) == len(reports)
     assert len({r.source_key for r in reports}) == len(reports)
     for r in reports:
@@ -273,11 +277,18 @@ def test_reports_are_within_the_shift_and_earn_points(session: Session) -> None:
         assert (r.work_day, r.shift, r.crew) == (shift.day, shift.name, shift.crew), r.source_key
         assert r.work_day <= TODAY and r.reported_at <= datetime.combine(TODAY, clock(12), POLICY.tz)
         assert r.good_qty >= 0 and r.defect_qty >= 0 and r.good_qty + r.defect_qty > 0
-        assert r.points == POLICY.points_for(r.good_qty)
+        shares[(r.operator_id, r.work_day)].append(POLICY.points_rule.share(
+            r.good_qty, daily_plan_qty=r.operation.work_order.daily_plan_qty,
+            day_minutes=DEMO_CALENDAR.day_minutes(r.work_day)))
+        held[(r.operator_id, r.work_day)] += r.points
+        assert r.points >= 0 and (r.points == 0 or r.good_qty > 0), r.source_key
         assert people[r.operator_id].workshop == r.operation.workshop, r.source_key
         entry = points[r.id]
         assert (entry.person_id, entry.points, entry.work_day) == (r.operator_id, r.points, r.work_day)
         assert entry.reason.startswith("报工 WO") and entry.reason.endswith(r.operation.name)
+    # Points follow the work, per person and production day, within the daily cap (domain/points.py).
+    assert held == {k: day_points(v, POLICY.points_daily_cap) for k, v in shares.items()}
+    assert max(held.values()) <= POLICY.points_daily_cap and sum(held.values()) > 0
 
 
 def test_the_moulding_shop_runs_two_shifts_with_its_crews(session: Session) -> None:

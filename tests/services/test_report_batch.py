@@ -34,6 +34,7 @@ def test_count_report_counts_and_refuses_as_report_work(make_uow, policy) -> Non
         add_order(uow, bill_no="SEORD000002", wo_code="WO20261125-02")
         uow.commit()
     outcomes: list[tuple[str, str]] = []
+    days: dict = {}  # the batch's running points per person and day, as the demo builder keeps them
     for n, (op, good, defect) in enumerate(REPORTS):
         now = NOW + timedelta(minutes=10 * n)
         with make_uow() as uow:
@@ -50,7 +51,7 @@ def test_count_report_counts_and_refuses_as_report_work(make_uow, policy) -> Non
             assert wo is not None and person is not None
             try:
                 counted = count_report(uow, policy, wo, person, operation_name=op, good_qty=good,
-                                       defect_qty=defect, source_key=f"b{n}", now=now)
+                                       defect_qty=defect, source_key=f"b{n}", now=now, days=days)
                 batch_says = f"ok {counted.report['points']}"
             except DomainError as exc:
                 batch_says = str(exc)

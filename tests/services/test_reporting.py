@@ -43,9 +43,12 @@ def count_reports(make_uow):
 def test_report_counts_and_returns_todays_total_and_points(plant, make_uow, policy):
     first = report(make_uow, policy, good=300, defect=5, key="a")
     assert (first.operation, first.good_qty, first.today_good_total) == ("注塑", 300, 300)
-    assert first.points_earned == 1 + 3  # one per report + one per hundred good
+    # minute:30 at the work order's rate (1000 a day over the 720 working minutes): 300 good are 216 standard
+    # minutes, 7.2 points, floored for the day so far; the next 250 bring the day to 396 minutes, 13 points.
+    assert first.points_earned == 7
     second = report(make_uow, policy, good=250, key="b")
     assert second.today_good_total == 550
+    assert second.points_earned == 13 - 7
     assert second.points_today == first.points_earned + second.points_earned
     assert second.operation_remaining == 450
     assert op_totals(make_uow, "注塑") == (550, 5, OperationStatus.IN_PROGRESS)
