@@ -22,7 +22,7 @@ from bot.dedup import DedupStore, Seen, StillRunning
 from bot.observability import log_callback
 from bot.outbox import queue_outgoing
 from bot.queue import TaskQueue
-from bot.routing import Ctx, Outgoing, Route, Router
+from bot.routing import Ctx, Outgoing, Route, Router, normalized
 from bot.task_refs import ALERTS_DELIVER, RUN_DEFERRED
 from domain.errors import DomainError
 from domain.models import ActionEvent
@@ -87,6 +87,7 @@ class BotCore:
     def handle(self, msg: Inbound) -> str:
         """Plaintext reply XML for a verified, parsed callback ('' means: answer with an empty body)."""
         started = time.perf_counter()
+        msg = normalized(msg)
         key = msg.dedup_key
         seen = self.dedup.claim(key)
         if seen is not None and seen.running:

@@ -7,8 +7,9 @@ python-telegram-bot (the match result handed to the callback, checks at construc
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -25,6 +26,30 @@ Handler = Callable[[Any, "Ctx"], Reply]
 # Slow I/O a handler needs (a media download): run before its transaction opens, never inside it.
 Prepare = Callable[[Any, Any], Any]
 Matcher = Callable[[Inbound], Mapping[str, str] | None]
+
+# The Chinese sentence marks stay as typed: every route reads them, and a person's own words (an exception's
+# description, a handover note) keep their punctuation. Every other full-width form (ＳＥＯＲＤ０００５５２,
+# －, ／) is a phone keyboard's way of typing ASCII.
+_KEPT_FULL_WIDTH = frozenset("，：；（）！？")
+_FULL_WIDTH = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFF01, 0xFF5F)
+               if chr(cp) not in _KEPT_FULL_WIDTH}
+_FULL_WIDTH[0x3000] = " "  # the ideographic space
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+def normalized_text(text: str) -> str:
+    """What a person typed, as the routes read it: full-width letters, digits and signs made half-width, runs
+    of spaces made one, the ends trimmed (line breaks stay: a note may have several lines)."""
+    lines = (_SPACES.sub(" ", line).strip() for line in text.translate(_FULL_WIDTH).split("\n"))
+    return "\n".join(lines).strip()
+
+
+def normalized(msg: Inbound) -> Inbound:
+    """The message every route, handler and deferred run sees: a text's content normalised once, here."""
+    if isinstance(msg, TextMsg):
+        text = normalized_text(msg.content)
+        return msg if text == msg.content else replace(msg, content=text)
+    return msg
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from domain.services.orders import LineProgress, OrderProgress, OrderSummary
+from domain.services.orders import LineProgress, OrderProgress, OrderSummary, WorkOrderDetail
 from domain.services.usage import UsageReport
 from forecast.projection import OrderForecast
-from forecast.text import eta_text, order_forecast_text
+from forecast.text import eta_text, order_forecast_text, overdue_text
 from wecom.replies import MAX_TEXT_BYTES
 
 MAX_LINES_SHOWN = 6
@@ -41,13 +42,14 @@ def order_detail_text(p: OrderProgress, forecast: OrderForecast | None = None, t
     What must never be cut comes first: the header and the open exceptions. Then the lines, each with its
     work orders, as many as fit; the rest are summed up in one line pointing at the board.
     """
-    late = "（已逾期）" if p.late else ""
+    # A late order says how late and when it will now be made, in place of the forecast's 会逾期.
+    late = f"（{overdue_text(p.days_late or 1, forecast)}）" if p.late else ""
     out = [
         f"订单 {p.bill_no} · {p.customer}",
         f"阶段：{stage_strip(p)}",
         f"交期：{p.due_date}{late}",
     ]
-    if forecast is not None:
+    if forecast is not None and not p.late:
         out.append(order_forecast_text(forecast, today))
     for exc in p.open_exceptions[:MAX_EXCEPTIONS_SHOWN]:
         on = f" {exc.work_order_code}" if exc.work_order_code else ""
@@ -79,6 +81,33 @@ def order_detail_text(p: OrderProgress, forecast: OrderForecast | None = None, t
     elif cut and board_url:
         out.append(f"详见看板：{board_url}")
     return "\n".join(out)
+
+
+def work_order_text(d: WorkOrderDetail, forecast: OrderForecast | None, today: date, tz: ZoneInfo) -> str:
+    """A work order typed in chat: each step against the plan, where and when it runs, and its order."""
+    wo, o = d.work_order, d.order
+    kis = f"（KIS 生产任务单 {d.kis_task_no}）" if d.kis_task_no and d.kis_task_no.upper() != wo.code.upper() else ""
+    where = "/".join(x for x in (wo.machine, wo.mould) if x) or "-"
+    out = [
+        f"工单 {wo.code} · {wo.status_label}{kis}",
+        f"产品：{d.product_name}（{d.item_number}）计划 {wo.planned_qty} 件",
+        f"机台/模具：{where} · {wo.workshop}",
+        f"计划：{_local(d.planned_start, tz)} 开工，{_local(d.planned_finish, tz)} 完工",
+    ]
+    for op in wo.operations:
+        defect = f"，不良 {op.defect_qty}" if op.defect_qty else ""
+        out.append(f"· {op.name} 良品 {op.good_qty}/{op.target_qty}{defect}（{op.status_label}）")
+    line = next((ln for ln in forecast.lines if ln.line.entry_id == d.entry_id), None) if forecast else None
+    if line is not None and not line.done:
+        out.append(f"本行{eta_text(line)}")
+    late = f"（{overdue_text(o.days_late or 1, forecast)}）" if o.late else ""
+    out.append(f"订单 {o.bill_no} · {o.customer} 【{o.stage_label}】 交期 {o.due_date}{late}")
+    out.append(f"发送「{o.bill_no}」查看整张订单。")
+    return "\n".join(out)
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    return f"{moment.astimezone(tz):%m-%d %H:%M}"
 
 
 def _with_lines(head: list[str], lines: tuple[LineProgress, ...], etas: list[str | None],

@@ -72,7 +72,8 @@ def build_forecast_policy(settings: Settings, book: CalendarBook | None = None) 
     return ForecastPolicy(book=book or calendar_book(settings), rate_days=settings.forecast_rate_days,
                           at_risk_days=settings.forecast_at_risk_days, warn_days=settings.forecast_warn_days,
                           finishing_hours=settings.forecast_finishing_hours,
-                          overtime_max_hours=settings.forecast_overtime_max_hours)
+                          overtime_max_hours=settings.forecast_overtime_max_hours,
+                          press_stopped_minutes=settings.press_stopped_minutes)
 
 
 def build_alert_policy(settings: Settings, book: CalendarBook | None = None) -> AlertPolicy:

@@ -57,3 +57,6 @@ class ForecastPolicy:
     changeover_hours: float = 2.0
     # How far back the machine/mould and product history reaches, for a work order with little data.
     history_days: int = 90
+    # A press is 停机 only when it has moulded nothing for this long (PRESS_STOPPED_MINUTES): a work order with
+    # no output over its rate window whose press has just moulded is running, at its history's or plan's speed.
+    press_stopped_minutes: int = 60

@@ -53,6 +53,8 @@ class WorkOrderFacts:
     window_good: int = 0  # moulding output over the rate window (the last `rate_days` full working days)
     window_defect: int = 0
     exceptions: tuple[str, ...] = ()  # types of its open exceptions
+    # Its press (or itself) moulded within the last `press_stopped_minutes`: not stopped, whatever the window.
+    press_running: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,13 +173,15 @@ class OrderForecast:
 
 
 def _rate(days: int, started: bool, window_good: int, daily: int, hours: float, recent_hours: float,
-          machine: str | None, mould: str | None, product_id: int, history: History) -> Rate:
+          machine: str | None, mould: str | None, product_id: int, history: History,
+          press_running: bool = False) -> Rate:
     """`hours`: a production day's working hours (the plan's day); `recent_hours`: the working hours of the
-    `days` window days the work order was moulding on (a night shift, a make-up day count; breaks do not)."""
+    `days` window days the work order was moulding on (a night shift, a make-up day count; breaks do not).
+    A window with no output says 停机 only if the press is not moulding now (`press_running`)."""
     plan = Rate(daily / hours, "plan")
     if not started:
         return plan  # no reports yet: the plan is all there is
-    if days and recent_hours > 0:
+    if days and recent_hours > 0 and (window_good > 0 or not press_running):
         return Rate(window_good / recent_hours, "recent", days)
     if machine and mould and (machine, mould) in history.machine_mould:
         return Rate(history.machine_mould[(machine, mould)], "machine_mould")
@@ -233,7 +237,7 @@ class Projector:
     def rate(self, f: WorkOrderFacts) -> Rate:
         days = self.rate_days(f.first_report_day)
         return _rate(days, f.first_report_day is not None, f.window_good, f.daily_plan_qty, self.hours,
-                     self._recent[days], f.machine, f.mould, f.product_id, self.history)
+                     self._recent[days], f.machine, f.mould, f.product_id, self.history, f.press_running)
 
     def _hours(self, f: WorkOrderFacts, per_hour: float) -> tuple[float, float | None, float | None,
                                                                    float | None] | None:

@@ -71,6 +71,14 @@ _OUTPUT = (
 )
 _OUTPUT_OF = _OUTPUT.where(WorkReport.work_order_id.in_(bindparam("ids", expanding=True)))
 
+# Work orders and presses that moulded good pieces lately: a press that did is not 停机, whatever its window.
+_MOULDING_SINCE = (
+    select(WorkOrder.id, WorkOrder.machine).distinct()
+    .join(WorkReport, WorkReport.work_order_id == WorkOrder.id)
+    .join(Operation, and_(Operation.id == WorkReport.operation_id, Operation.seq == 1))
+    .where(WorkReport.reported_at >= bindparam("since"), WorkReport.good_qty > 0)
+)
+
 _TROUBLES = select(ShopException.work_order_id, ShopException.type).where(
     ShopException.status != ExceptionStatus.CLOSED, ShopException.work_order_id.is_not(None))
 _TROUBLES_OF = _TROUBLES.where(ShopException.work_order_id.in_(bindparam("ids", expanding=True)))
@@ -131,6 +139,10 @@ def load_snapshot(uow: UnitOfWork, policy: ForecastPolicy, now: datetime, *,
         if wo_id is not None:  # always: the query leaves out exceptions without a work order
             troubles[wo_id].append(kind)
 
+    moulding = conn.execute(_MOULDING_SINCE, {"since": now - timedelta(minutes=policy.press_stopped_minutes)}).all()
+    running_ids = {wo_id for wo_id, _ in moulding}
+    running_presses = {machine for _, machine in moulding if machine}
+
     lines: dict[int, LineFacts] = {}
     work_orders: list[WorkOrderFacts] = []
     for (wo_id, code, line_id, status, planned, daily, start, finish, machine, mould, product_id, workshop,
@@ -145,10 +157,13 @@ def load_snapshot(uow: UnitOfWork, policy: ForecastPolicy, now: datetime, *,
             workshop=workshop, finished_at=finished_at, moulded=moulded or 0, has_downstream=bool(has_downstream),
             first_report_day=cal.production_day(started_at) if started_at else None, window_good=good,
             window_defect=defect, exceptions=tuple(troubles.get(wo_id, ())),
+            press_running=wo_id in running_ids or machine in running_presses,
         ))
-    # Only a work order that started within the current shift borrows history: skip the query otherwise.
+    # Only a work order that started within the current shift, or is moulding again after a window without
+    # output, borrows history: skip the query otherwise.
     thin = [f for f in work_orders
-            if f.first_report_day is not None and f.first_report_day > last_full and f.status != "done"]
+            if f.first_report_day is not None and f.status != "done"
+            and (f.first_report_day > last_full or (f.press_running and not f.window_good))]
     if history is None:
         history = _history(uow, policy, now, {f.mould for f in thin if f.mould}, {f.product_id for f in thin})
     return Snapshot(lines, work_orders, history)

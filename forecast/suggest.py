@@ -20,6 +20,8 @@ class Suggestion:
     machine: str | None = None  # the press to move the mould to
     ready: datetime | None = None  # when that press would finish the work order
     overtime_hours: float | None = None  # or: overtime that closes the gap on the current press
+    # False when it asks for nothing to change ("保持进度"): a warning card then leaves its 建议 row out.
+    acts: bool = True
 
 
 def _merged(intervals: Iterable[Interval]) -> list[Interval]:
@@ -90,16 +92,20 @@ def overtime(wo: WorkOrderProjection, due: date, now: datetime, policy: Forecast
     gap = need - available
     days = sum(1 for d in cal.work_days(cal.production_day(wo.begin), due) if cal.shift(d)[1] > cal.local(wo.begin))
     restart = "恢复生产后按计划速度" if wo.stopped else "按当前速度"
-    if gap <= 0:
-        return Suggestion(f"{restart}交期前约余 {-gap:.0f} 小时，请{'尽快恢复生产' if wo.stopped else '保持进度'}",
-                          overtime_hours=0.0)
+    # Hours are shown whole: a gap that rounds to 0 is no gap, and "约余 0 小时" or "加班约 0 小时" says nothing.
+    if round(gap) <= 0:
+        spare = f"交期前约余 {-gap:.0f} 小时" if round(-gap) > 0 else "可按期完工"
+        return Suggestion(f"{restart}{spare}，请{'尽快恢复生产' if wo.stopped else '保持进度'}",
+                          overtime_hours=0.0, acts=wo.stopped)
     if days == 0:
         return Suggestion("交期前已无班次，请与客户协商交期或分批出货", overtime_hours=gap)
     per_day = gap / days
-    if per_day <= policy.overtime_max_hours:
+    short = gap - policy.overtime_max_hours * days
+    # A shortfall that rounds to 0 hours is none: the most overtime closes the gap.
+    if per_day <= policy.overtime_max_hours or round(short) <= 0:
+        per_day = min(per_day, policy.overtime_max_hours)
         return Suggestion(f"{'恢复后' if wo.stopped else ''}加班约 {gap:.0f} 小时可赶上（{days} 个工作日，每天约 {per_day:.1f} 小时）",
                           overtime_hours=gap)
-    short = gap - policy.overtime_max_hours * days
     return Suggestion(f"每天加班 {policy.overtime_max_hours:g} 小时仍差约 {short:.0f} 小时，需转机或分批出货",
                       overtime_hours=gap)
 

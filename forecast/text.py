@@ -18,15 +18,39 @@ def eta_text(line: LineForecast) -> str:
 
 def risk_text(line: LineForecast, today: date | None = None) -> str:
     """会逾期 3 天 · 有风险（余 1 天）· 按期（余 5 天）; a stopped line is judged by its earliest restart.
-    Given today, a line already past its due date says so: 已逾期，预计晚 3 天完工."""
+    Given today, a line already past its due date says by how much: 已逾期 2 天 (its eta says when it will
+    finish; "会逾期" would speak of a lateness that has already happened)."""
     slack = line.slack_days
-    if line.risk == Risk.LATE and today is not None and line.line.due < today and not line.done:
-        return f"已逾期，{'至少' if line.stopped else '预计'}晚 {-slack} 天完工"
+    if today is not None and line.line.due < today and not line.done:
+        return f"已逾期 {(today - line.line.due).days} 天"
     if line.risk == Risk.LATE:
         return f"{'至少' if line.stopped else ''}会逾期 {-slack} 天"
     if line.risk == Risk.AT_RISK:
         return "有风险" if line.stopped else "有风险（交期当天完工）" if slack == 0 else f"有风险（余 {slack} 天）"
     return f"按期（余 {slack} 天）"
+
+
+def order_finish_text(order: OrderForecast) -> str:
+    """When the order will now be made: 预计 12-10 完工 · 停机中，恢复后最早 12-10 完工 · 已全部完工."""
+    if order.done:
+        return "已全部完工"
+    if order.ship_day is not None:
+        return f"预计 {order.ship_day:%m-%d} 完工"
+    days = [ln.finish_day or ln.earliest_day for ln in order.lines if not ln.done]
+    known = [d for d in days if d is not None]
+    return f"停机中，恢复后最早 {max(known):%m-%d} 完工" if known and len(known) == len(days) else "停机中"
+
+
+def overdue_text(days_late: int, order: OrderForecast | None = None) -> str:
+    """An order past its due date: 已逾期 5 天，预计 12-10 完工 — how late it is and when it will now finish,
+    in place of any 会逾期 (which speaks of a lateness still to come)."""
+    late = f"已逾期 {days_late} 天"
+    return f"{late}，{order_finish_text(order)}" if order is not None else late
+
+
+def overdue_days(order: OrderForecast, today: date) -> int:
+    """Days past the earliest due date among the lines still in work (0: none is past due)."""
+    return max(((today - ln.line.due).days for ln in order.lines if not ln.done and ln.line.due < today), default=0)
 
 
 def order_forecast_text(order: OrderForecast, today: date | None = None) -> str:

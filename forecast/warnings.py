@@ -99,11 +99,11 @@ def _findings(uow: UnitOfWork, policy: AlertPolicy, warned: list[tuple[OrderFore
         usable_busy: dict[str, list[Interval]] = {p: busy.get(p, []) for p in usable}
         advice = suggest(wo, line.line.due, now, fp, usable, usable_busy)
         why = _fit(order_reasons(order, now, fp, policy.defect_limit_pct)) or "-"
-        out.append(Finding(
-            LATE_FORECAST, subject_key(order.bill_no, level), _title(order, level), f.workshop,
-            {"订单": f"{order.bill_no} {order.customer}", "预计完工": due_text(line), "原因": why,
-             "建议": advice.text, "工单": f.code, "机台": f.machine or "-"},
-        ))
+        facts = {"订单": f"{order.bill_no} {order.customer}", "预计完工": due_text(line), "原因": why,
+                 "建议": advice.text, "工单": f.code, "机台": f.machine or "-"}
+        if not advice.acts:  # nothing to suggest: no row that only says so
+            del facts["建议"]
+        out.append(Finding(LATE_FORECAST, subject_key(order.bill_no, level), _title(order, level), f.workshop, facts))
     return out
 
 

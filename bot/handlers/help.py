@@ -23,7 +23,11 @@ def help_text(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-@routes.text(r"帮助|help|菜单|功能|\?|？", read_only=True, help="帮助：显示本说明")
+# A greeting is how a new user starts: it gets the same answer as 帮助, not a customer search.
+GREETING = r"(?:你好|您好|哈喽|嗨|在吗|在不在|hi|hello|hey|早上好|下午好|晚上好)[啊呀吗呢!！~。.]*"
+
+
+@routes.text(rf"帮助|help|菜单|功能|\?|？|{GREETING}", read_only=True, help="帮助：显示本说明")
 def show_help(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(help_text(ctx))
 

@@ -17,14 +17,19 @@ routes = Routes("orders")
 BILL = r"(?:订单\s*|查询?\s*)?(?P<bill>[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*)"
 
 
-@routes.text(BILL, read_only=True, help="发送订单号（如 SEORD000123）：查看订单阶段、各工序进度、交期和异常")
+@routes.text(BILL, read_only=True,
+             help="发送订单号（如 SEORD000123）或工单号（如 WO20261125-01）：查看阶段、各工序进度、交期和异常")
 def order_by_bill(msg: TextMsg, ctx: Ctx) -> Reply:
-    progress = orders.order_progress(ctx.uow, ctx.match["bill"], today=ctx.today)
-    # The board's rule: an order outside the asker's workshop is refused here as on its order page.
-    visibility.require_order_visible(ctx.uow, progress.bill_no, person=ctx.user)
-    ahead = order_forecast(ctx.uow, forecast_policy(ctx), ctx.now, progress.bill_no)
-    board = f"{ctx.public_url.rstrip('/')}/board/order/{quote(progress.bill_no)}" if ctx.public_url else None
-    return Text(views.order_detail_text(progress, ahead, ctx.today, board_url=board))
+    found = orders.find_by_number(ctx.uow, ctx.match["bill"], today=ctx.today)
+    bill_no = found.bill_no if isinstance(found, orders.OrderProgress) else found.order.bill_no
+    # The board's rule: an order outside the asker's workshop is refused here as on its order page, and a
+    # work order is seen by whoever may see its order.
+    visibility.require_order_visible(ctx.uow, bill_no, person=ctx.user)
+    ahead = order_forecast(ctx.uow, forecast_policy(ctx), ctx.now, bill_no)
+    if isinstance(found, orders.WorkOrderDetail):
+        return Text(views.work_order_text(found, ahead, ctx.today, ctx.policy.tz))
+    board = f"{ctx.public_url.rstrip('/')}/board/order/{quote(bill_no)}" if ctx.public_url else None
+    return Text(views.order_detail_text(found, ahead, ctx.today, board_url=board))
 
 
 @routes.text(r"我的订单|我的工单|my\s*orders?", read_only=True, help="我的订单：查看您参与的未完成订单")

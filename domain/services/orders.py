@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -22,7 +22,15 @@ from domain.models import (
 )
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
-from domain.vocab import STAGE_ORDER, ExceptionStatus, OrderStatus, Role, Stage, WorkOrderStatus
+from domain.vocab import (
+    STAGE_ORDER,
+    ExceptionStatus,
+    OperationStatus,
+    OrderStatus,
+    Role,
+    Stage,
+    WorkOrderStatus,
+)
 
 BILL_NO_RE = re.compile(r"^[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*$")
 MAX_MATCHES = 10
@@ -37,6 +45,10 @@ class OperationProgress:
     defect_qty: int
     target_qty: int
     status: str
+
+    @property
+    def status_label(self) -> str:
+        return OperationStatus(self.status).label
 
     @property
     def percent(self) -> int:
@@ -94,6 +106,7 @@ class OrderProgress:
     late: bool
     lines: tuple[LineProgress, ...]
     open_exceptions: tuple[ExceptionInfo, ...]
+    days_late: int = 0  # days past the earliest due date, while late
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +121,23 @@ class OrderSummary:
     qty: int
     done_qty: int
     late: bool
+    days_late: int = 0
+
+
+@dataclass(frozen=True)
+class WorkOrderDetail:
+    """One work order typed in chat, with the order it makes."""
+
+    work_order: WorkOrderProgress
+    kis_task_no: str | None
+    product_name: str
+    item_number: str
+    line_qty: int
+    line_due: str
+    entry_id: int
+    order: OrderSummary
+    planned_start: datetime
+    planned_finish: datetime
 
 
 def _order_query() -> Any:
@@ -135,6 +165,42 @@ def order_progress(uow: UnitOfWork, bill_no: str, *, today: date) -> OrderProgre
     return _progress(order, exceptions, today)
 
 
+def work_order_detail(uow: UnitOfWork, code: str, *, today: date) -> WorkOrderDetail | None:
+    """A work order by its code (WO20261202-04) or its KIS production-task number (WORK000201); None if
+    neither is one."""
+    wanted = code.strip().upper()
+    wo = uow.session.scalar(
+        select(WorkOrder).options(selectinload(WorkOrder.operations))
+        .where(or_(func.upper(WorkOrder.code) == wanted, func.upper(WorkOrder.kis_icmo_bill_no) == wanted))
+        .order_by(WorkOrder.id).limit(1))
+    if wo is None:
+        return None
+    line = wo.line
+    return WorkOrderDetail(
+        work_order=_work_order(wo),
+        kis_task_no=wo.kis_icmo_bill_no,
+        product_name=line.product.name,
+        item_number=line.product.item_number,
+        line_qty=line.qty,
+        line_due=line.due_date.isoformat(),
+        entry_id=line.entry_id,
+        order=_summary(line.order, today),
+        planned_start=wo.planned_start,
+        planned_finish=wo.planned_finish,
+    )
+
+
+def find_by_number(uow: UnitOfWork, number: str, *, today: date) -> OrderProgress | WorkOrderDetail:
+    """What a number typed in chat is: an order's bill number, else a work order's code or KIS task number."""
+    try:
+        return order_progress(uow, number, today=today)
+    except NotFound:
+        detail = work_order_detail(uow, number, today=today)
+    if detail is None:
+        raise NotFound(f"没有找到单号为 {number.strip()} 的订单或工单，请核对单号。")
+    return detail
+
+
 def _progress(order: SalesOrder, exceptions: Any, today: date) -> OrderProgress:
     lines = tuple(_line(line) for line in order.lines)
     due = min((line.due_date for line in order.lines), default=order.order_date)
@@ -150,6 +216,7 @@ def _progress(order: SalesOrder, exceptions: Any, today: date) -> OrderProgress:
         stages=tuple(s.label for s in STAGE_ORDER),
         due_date=due.isoformat(),
         late=_is_late(order, today),
+        days_late=_days_late(order, today),
         lines=lines,
         open_exceptions=tuple(
             ExceptionInfo(
@@ -223,6 +290,13 @@ def _is_late(order: SalesOrder, today: date) -> bool:
     return any(line.due_date < today for line in order.lines)
 
 
+def _days_late(order: SalesOrder, today: date) -> int:
+    """How late a late order is: counted from the earliest due date it has missed."""
+    if not _is_late(order, today):
+        return 0
+    return max(((today - line.due_date).days for line in order.lines if line.due_date < today), default=0)
+
+
 def _summary(order: SalesOrder, today: date) -> OrderSummary:
     return OrderSummary(
         bill_no=order.bill_no,
@@ -232,6 +306,7 @@ def _summary(order: SalesOrder, today: date) -> OrderSummary:
         qty=sum(line.qty for line in order.lines),
         done_qty=sum(_line_done(line) for line in order.lines),
         late=_is_late(order, today),
+        days_late=_days_late(order, today),
     )
 
 

@@ -23,9 +23,34 @@ def advance(order: SalesOrder, stage: Stage, now: datetime) -> bool:
 def advance_after_report(uow: UnitOfWork, wo: WorkOrder, op: Operation, now: datetime) -> None:
     order = wo.line.order
     advance(order, Stage.PRODUCTION, now)
-    if op.name == QC_OPERATION:
+    # Any step can be the one that brings the last line into inspection (trimming finishing under a 质检
+    # already begun), so every report asks.
+    if _all_at_qc(order):
         advance(order, Stage.QC, now)
     advance_when_made(order, now)
+
+
+def _owed_work_orders(order: SalesOrder) -> list[WorkOrder]:
+    """The live work orders of the lines still owed (all lines once every one is closed)."""
+    lines = [ln for ln in order.lines if ln.closed_at is None] or list(order.lines)
+    return [w for ln in lines for w in ln.work_orders if w.status != WorkOrderStatus.VOIDED]
+
+
+def _at_qc(wo: WorkOrder) -> bool:
+    """Made and in inspection: every step before 质检 done and 质检 begun (or the work order finished)."""
+    if wo.status in (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED):
+        return True
+    ops = sorted(wo.operations, key=lambda o: o.seq)
+    qc = next((i for i, o in enumerate(ops) if o.name == QC_OPERATION), None)
+    return (qc is not None and ops[qc].status != OperationStatus.PENDING
+            and all(o.status == OperationStatus.DONE for o in ops[:qc]))
+
+
+def _all_at_qc(order: SalesOrder) -> bool:
+    """质检 is the order's stage only when no line it still owes is being made: the least advanced line
+    decides, so a second line still moulding keeps the order in 生产."""
+    work_orders = _owed_work_orders(order)
+    return bool(work_orders) and all(_at_qc(w) for w in work_orders)
 
 
 def advance_when_made(order: SalesOrder, now: datetime) -> bool:
@@ -59,7 +84,7 @@ def derived_stage(order: SalesOrder) -> Stage:
     if all(w.status == WorkOrderStatus.DONE for w in work_orders):
         return Stage.STOCKED
     ops = [o for w in work_orders for o in w.operations]
-    if any(o.name == QC_OPERATION and o.status != OperationStatus.PENDING for o in ops):
+    if _all_at_qc(order) and any(o.name == QC_OPERATION and o.status != OperationStatus.PENDING for o in ops):
         return Stage.QC
     if any(o.status != OperationStatus.PENDING for o in ops):
         return Stage.PRODUCTION

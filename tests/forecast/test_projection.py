@@ -134,7 +134,7 @@ def test_the_words_for_each_risk():
     assert risk_text(forecast_line(line(date(2026, 11, 27)), [p], POLICY)) == "有风险（余 1 天）"
     assert risk_text(forecast_line(line(date(2026, 11, 26)), [p], POLICY)) == "有风险（交期当天完工）"
     late = forecast_line(line(date(2026, 11, 24)), [p], POLICY)
-    assert risk_text(late) == "会逾期 2 天" and risk_text(late, date(2026, 11, 25)) == "已逾期，预计晚 2 天完工"
+    assert risk_text(late) == "会逾期 2 天" and risk_text(late, date(2026, 11, 25)) == "已逾期 1 天"
     assert eta_text(late) == "预计 11-26 完工"
     stopped = project_work_order(wo(first_report_day=date(2026, 11, 20), window_good=0), NOW, POLICY)
     gone = forecast_line(line(date(2026, 11, 25)), [stopped], POLICY)
