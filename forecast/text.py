@@ -49,8 +49,11 @@ def overdue_text(days_late: int, order: OrderForecast | None = None) -> str:
 
 
 def overdue_days(order: OrderForecast, today: date) -> int:
-    """Days past the earliest due date among the lines still in work (0: none is past due)."""
-    return max(((today - ln.line.due).days for ln in order.lines if not ln.done and ln.line.due < today), default=0)
+    """Days past the earliest due date of an order still in work (0: none is past due or all is made). A line
+    made but past due counts, as on the order's page: the order is late until it ships."""
+    if order.done:
+        return 0
+    return max(((today - ln.line.due).days for ln in order.lines if ln.line.due < today), default=0)
 
 
 def order_forecast_text(order: OrderForecast, today: date | None = None) -> str:

@@ -7,7 +7,7 @@ from forecast.explain import order_reasons
 from forecast.policy import ForecastPolicy
 from forecast.projection import OrderForecast, Risk
 from forecast.service import risky_orders
-from forecast.text import eta_text, risk_text
+from forecast.text import eta_text, overdue_days, overdue_text, risk_text
 from wecom.inbound import Inbound
 from wecom.replies import Reply, Text
 
@@ -26,6 +26,10 @@ def risky_line(order: OrderForecast, ctx: Ctx, policy: ForecastPolicy) -> str:
     # A stopped line already says so; the next reason (an open exception, scrap) tells more.
     why = [r for r in order_reasons(order, ctx.now, policy) if not (worst.stopped and r.startswith("停机"))]
     reason = f"：{why[0]}" if why else ""
+    late = overdue_days(order, ctx.today)
+    if late:  # how late it is and when it will now be made, never a 会逾期 still to come
+        first_due = min(ln.line.due for ln in order.lines)
+        return f"· {order.bill_no} {order.customer} {overdue_text(late, order)}（交期 {first_due:%m-%d}）{reason}"
     return (f"· {order.bill_no} {order.customer} {eta_text(worst)}（交期 {worst.line.due:%m-%d}）"
             f"{risk_text(worst, ctx.today)}{reason}")
 
@@ -37,8 +41,8 @@ def risky(msg: Inbound, ctx: Ctx) -> Reply:
     scope = ctx.user.workshop or "全厂"
     if not found:
         return Text(f"{scope}目前没有预计会逾期或有风险的订单。")
-    overdue = sum(1 for o in found if o.risk == Risk.LATE and o.due < ctx.today)
-    late = sum(1 for o in found if o.risk == Risk.LATE) - overdue
+    overdue = sum(1 for o in found if overdue_days(o, ctx.today))
+    late = sum(1 for o in found if o.risk == Risk.LATE and not overdue_days(o, ctx.today))
     counts = "，".join(f"{label} {n} 单" for label, n in (("已逾期", overdue), ("会逾期", late),
                                                          ("有风险", len(found) - late - overdue)) if n)
     out = [f"{scope}风险订单 {len(found)} 单（{counts}），按实际生产速度预测："]

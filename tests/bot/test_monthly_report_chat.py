@@ -74,13 +74,23 @@ def test_the_numbers_come_as_excel_on_request(october) -> None:
 @pytest.mark.parametrize(("userid", "text", "reply"), [
     ("boss", "月报 2026-12", "2026年12月还没有到，无法生成月报。最近可查的是上月（2026-10），或本月至今（2026-11）。"),
     ("boss", "月报 2025-10", "2025年10月没有订单和报工数据，无法生成月报。系统中的数据从 2026年9月开始。"),
-    ("boss", "月报 上个月", "无法识别月份「上个月」。"),
+    ("boss", "月报 13月", "无法识别月份「13月」。\n月报格式：\n· 月报（上月的月度订单达成分析表，PDF）\n"
+                        "· 月报 11月、11月月报、月报 2026-11、月报 2026年11月（指定月份）"),
+    # A month without a year is the latest that has begun: December, asked in November, is last year's.
+    ("boss", "月报 12月", "2025年12月没有订单和报工数据，无法生成月报。"),
     ("w1", "月报 2026-10", "抱歉，您没有使用该功能的权限（需要：系统管理员、管理层、运营经理）。"),
 ])
 def test_requests_that_cannot_be_met_are_answered_at_once(october, userid, text, reply) -> None:
     assert october.say(userid, text).startswith(reply)
     assert october.fake.calls(path="media/upload") == []
     assert october.texts(userid) == []
+
+
+@pytest.mark.parametrize("text", ["月报 10月", "月报 上月", "月报 2026年10月", "月报 2026-10", "10月月报",
+                                  "月报　１０月", "月报上个月", "2026年10月月报"])
+def test_the_month_is_understood_as_people_write_it(october, text) -> None:
+    assert october.say("boss", f"{text} Excel") == \
+        "正在生成2026年10月月度订单达成分析表（Excel 表格），完成后以文件发给您，请稍候……"
 
 
 def test_a_file_over_wecoms_limit_is_explained_not_sent(october, monkeypatch) -> None:

@@ -20,7 +20,7 @@ def test_bill_number_shows_stage_progress_and_new_reports(harness):
 
 
 def test_unknown_bill_number(harness):
-    assert "没有找到订单 SEORD999999" in harness.say("w1", "SEORD999999")
+    assert "没有找到单号为 SEORD999999 的订单或工单" in harness.say("w1", "SEORD999999")
 
 
 def test_customer_name_lists_open_orders_and_points_to_the_full_list(harness):
