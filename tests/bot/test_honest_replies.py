@@ -133,5 +133,8 @@ def test_what_a_phone_keyboard_types_is_understood(live):
     assert wide.startswith("订单 SEORD000001 · 美的集团\n")  # was 没有找到与「ＳＥＯＲＤ０００００１」相关的订单
     assert live.say("w1", "seord000001  ") == wide
     assert live.say("w1", "查询\u3000ｓｅｏｒｄ０００００１") == wide
+
+
+def test_a_greeting_shows_the_help(live):
     for greeting in ("你好", "您好", "hi", "Hello", "在吗", "嗨", "你好！"):
         assert live.say("w1", greeting).startswith("张三您好（操作工），您可以："), greeting
