@@ -93,16 +93,17 @@ def test_a_late_order_says_how_late_and_when_it_will_be_made(live):
     with uow_for(live) as uow:
         add_order(uow, bill_no="SEORD000401", qty=500, wo_code="WO20261120-01", due=date(2026, 11, 23))
         uow.commit()
-    for n, (who, op) in enumerate((("w1", "注塑"), ("t1", "修边"), ("q1", "质检"), ("t1", "包装"))):
-        _report(live, "WO20261120-01", who, 500, f"first-{n}", at(21, 9 + n), op=op)
     # The second line's press moulded on 11-20 and nothing since: stopped, due today.
     _second_line(live, "SEORD000401", qty=4000, due=date(2026, 11, 25), code="WO20261120-02",
                  planned_start=at(20, 8))
     _report(live, "WO20261120-02", "w1", 500, "second-m", at(20, 15))
+    for n, (who, op) in enumerate((("w1", "注塑"), ("t1", "修边"), ("q1", "质检"), ("t1", "包装"))):
+        _report(live, "WO20261120-01", who, 500, f"first-{n}", at(21, 9 + n), op=op)
     reply = live.say("sup", "SEORD000401")
     # Was "交期：2026-11-23（已逾期）" over "预计完工：停机中，恢复后最早 11-27 完工 · 至少会逾期 2 天".
     assert "交期：2026-11-23（已逾期 2 天，停机中，恢复后最早 11-27 完工）\n" in reply
     assert "会逾期" not in reply and "预计完工：" not in reply
+    assert "【生产】" in reply  # the first line is made, the second is not
     risky = live.say("sup", "风险订单")
     assert "已逾期 1 单" in risky
     assert "· SEORD000401 美的集团 已逾期 2 天，停机中，恢复后最早 11-27 完工（交期 11-23）" in risky

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from factorybot.config import Settings
+from factorybot.runtime import build_forecast_policy
 from forecast.projection import OrderForecast, forecast_line, project_work_order
 from forecast.suggest import overtime
 from forecast.text import eta_text, order_finish_text, overdue_days, overdue_text, risk_text
@@ -49,3 +51,8 @@ def test_a_shortfall_that_rounds_to_nothing_is_not_one():
         close = overtime(project_work_order(sg.running(window_good=good), sg.NOW, sg.POLICY), date(2026, 11, 26),
                          sg.NOW, sg.POLICY)
         assert close.text == "按当前速度可按期完工，请保持进度" and not close.acts
+
+
+def test_press_stopped_minutes_reaches_the_forecast():
+    assert build_forecast_policy(Settings(database_url="sqlite://")).press_stopped_minutes == 60
+    assert build_forecast_policy(Settings(database_url="sqlite://", press_stopped_minutes=15)).press_stopped_minutes == 15
