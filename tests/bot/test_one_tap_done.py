@@ -7,10 +7,13 @@ The plant is one 08:00-20:00 shift (720 working minutes); the clock is set to th
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 
+from bot.web_auth import SESSION_USER
 from domain import qr_payload
 from domain.models import Operation, WorkOrder, WorkReport
 from tests.bot.conftest import LABEL_KEY, set_clock, uow_for
@@ -125,40 +128,43 @@ def test_tomorrows_work_order_offers_no_done_and_a_typed_report_says_early_start
 
 
 def test_a_stale_card_records_nothing_and_offers_the_figure_that_holds_now(live):
+    # At the shift's end a whole day's plan is plausible: the old card offered the same 完成 12000 件, and
+    # its stale tap recorded 12000 on top of what was reported meanwhile.
     plan(live)
-    set_clock(live, local(10))
+    set_clock(live, local(20))
     _, card = live.scan("w1", label())
-    assert buttons(card)[0] == "完成 2000 件"
+    assert buttons(card)[0] == "完成 12000 件"
     assert live.say("w2", f"报工 {WO} 良品 1500").startswith("已完成!")  # someone reports meanwhile
 
     refused = updated_card(live.reply(live.tap("w1", card, "完成")))
-    assert live.texts("w1")[-1] == ("未记录：卡片上的「完成 2000 件」已过时，现在一键完成记 500 件良品："
-                                    "本班按标准产能至今约 2000 件，已报 1500 件。卡片已更新，请核对后再点。")
-    assert [b["text"] for b in refused["button_list"]] == ["完成 500 件", "填写数量", "报异常"]
+    assert live.texts("w1")[-1] == ("未记录：卡片上的「完成 12000 件」已过时，现在一键完成记 10500 件良品："
+                                    "本班按标准产能至今约 12000 件，已报 1500 件。卡片已更新，请核对后再点。")
+    assert [b["text"] for b in refused["button_list"]] == ["完成 10500 件", "填写数量", "报异常"]
     assert refused["task_id"] == card["task_id"]
     assert reports(live) == [1500]  # nothing recorded by the stale tap
 
     done = live.reply(live.tap("w1", refused, "完成"))
-    assert done["TemplateCard"]["MainTitle"]["Title"] == "已完成! 今日累计完成 500 件"
-    assert reports(live) == [1500, 500]
+    assert done["TemplateCard"]["MainTitle"]["Title"] == "已完成! 今日累计完成 10500 件"
+    assert reports(live) == [1500, 10500]
     again = live.reply(live.tap("w1", refused, "完成"))  # the same button tapped twice is the same report
-    assert again["TemplateCard"]["MainTitle"]["Title"] == "已完成! 今日累计完成 500 件"
-    assert reports(live) == [1500, 500]
+    assert again["TemplateCard"]["MainTitle"]["Title"] == "已完成! 今日累计完成 10500 件"
+    assert reports(live) == [1500, 10500]
 
 
 def test_a_stale_card_with_nothing_left_to_offer_is_refused(live):
-    plan(live)
-    set_clock(live, local(10))
+    plan(live, qty=30000)
+    set_clock(live, local(20))
     _, card_a = live.scan("w1", label())
     _, card_b = live.scan("w2", label())
-    assert buttons(card_a)[0] == buttons(card_b)[0] == "完成 2000 件"
+    assert buttons(card_a)[0] == buttons(card_b)[0] == "完成 12000 件"
     live.reply(live.tap("w2", card_b, "完成"))
 
+    # The old tap recorded a second 12000 in a shift that could make 12000.
     refused = updated_card(live.reply(live.tap("w1", card_a, "完成")))
-    assert live.texts("w1")[-1] == ("未记录：卡片上的「完成 2000 件」已过时，本班已报 2000 件，已达按标准产能推算的 "
-                                    "2000 件，暂不能一键完成。卡片已更新，请点「填写数量」。")
+    assert live.texts("w1")[-1] == ("未记录：卡片上的「完成 12000 件」已过时，本班已报 12000 件，已达按标准产能推算的 "
+                                    "12000 件，暂不能一键完成。卡片已更新，请点「填写数量」。")
     assert [b["text"] for b in refused["button_list"]] == ["填写数量", "报异常"]
-    assert reports(live) == [2000] and moulded(live) == (2000, 0)
+    assert reports(live) == [12000] and moulded(live) == (12000, 0)
 
 
 def test_a_tap_later_records_exactly_the_cards_figure(live):
@@ -169,3 +175,47 @@ def test_a_tap_later_records_exactly_the_cards_figure(live):
     set_clock(live, local(11))  # 3000 would be plausible now: the tap still records what the card said
     live.reply(live.tap("w1", card, "完成"))
     assert reports(live) == [2000]
+
+
+class _Inputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_name: dict[str, dict[str, str | None]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "input":
+            found = dict(attrs)
+            self.by_name[found.get("name") or ""] = found
+
+
+def form_page(live, userid: str, code: str = WO) -> tuple[Any, str, dict[str, dict[str, str | None]]]:
+    """A signed-in worker's form page: the client, the page and its inputs by name."""
+    client = live.app.test_client()
+    with client.session_transaction() as s:
+        s[SESSION_USER] = userid
+    page = client.get(f"/forms/report?wo={quote(label(code))}").get_data(as_text=True)
+    inputs = _Inputs()
+    inputs.feed(page)
+    return client, page, inputs.by_name
+
+
+def test_the_form_prefills_nothing_and_the_server_still_checks(live):
+    client, _, inputs = form_page(live, "w1")
+    # The old form pre-filled 良品 with the whole remainder (value="1000") and 不良 with 0.
+    assert (inputs["good"]["value"], inputs["good"]["placeholder"]) == ("", "剩余 1000 件")
+    assert (inputs["defect"]["value"], inputs["defect"]["placeholder"]) == ("", "0")
+    token = inputs["token"]["value"]
+
+    empty = client.post("/forms/report", data={"wo": label(), "token": token, "good": "", "defect": ""})
+    assert empty.status_code == 400 and "数量必须大于0" in empty.get_data(as_text=True)
+    over = client.post("/forms/report", data={"wo": label(), "token": token, "good": "1051"})
+    assert over.status_code == 400 and "最多还能报 1050 件" in over.get_data(as_text=True)
+    assert 'value="1051"' in over.get_data(as_text=True)  # what was typed stays, to correct it
+    assert report_count(live) == 0
+
+
+def test_the_form_on_tomorrows_work_order_says_so(live):
+    plan(live, TOMORROWS, qty=5000, daily=5000, start=local(8, day=26))
+    set_clock(live, local(15))
+    _, page, _ = form_page(live, "w1", TOMORROWS)
+    assert '<div class="card" id="early">计划 11-26 开工，提前开工请按实际数量填写</div>' in page
