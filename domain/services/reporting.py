@@ -268,23 +268,27 @@ def prepare_report(uow: UnitOfWork, policy: PlantPolicy, *, work_order_code: str
                    operation_seq: int | None = None) -> ReportPrompt:
     """The operation this worker would report on, and what one tap on 完成 records.
 
-    完成 records, as good pieces, the operation's remainder capped by what the shift could plausibly have
-    made and nobody has reported yet:
+    One tap on 完成 records, as good pieces, the operation's remainder capped by what the shift could
+    plausibly have made on it that nobody has reported yet:
     - the remainder (capacity()): for the first operation, the plan less the good pieces made so far; for a
       later one, what the previous operation has passed and this one has not yet taken (good and defect);
     - the shift's plausible output: the press's standard rate (the work order's daily plan over the
-      production day's working minutes, the rate points count by) times the shift's working minutes so far,
-      counted from the shift's start (or from the work order's planned start, if later), less every piece,
-      good or defect, already reported on this operation in this shift by anyone. So at 10:00 on an 08:00
-      shift, with a daily plan of 12000 over a 720-minute day and 1345 already reported, 完成 offers
-      2000 - 1345 = 655 pieces; with a daily plan of 2000 (333 by 10:00) it offers nothing.
-    When that figure is 0 (before the shift's first working minute, on a rest day, with no daily plan, or
-    when the shift's reports already reach it) there is no one-tap 完成; the card says why and the form
-    still takes a counted quantity. A work order not started whose planned start is still to come (a later
-    production day: 计划 12-05 开工，暂不能一键完成; or later in this shift) offers no 完成 either; a
-    typed or form report on it is recorded as an early start, with the quantity typed.
-    The card's button shows exactly this figure (完成 N 件) and a tap records exactly N, after confirm_done
-    has checked that N is still allowed at the moment of the tap.
+      production day's working minutes, the rate points count standard minutes at) times the working
+      minutes of the shift so far (breaks left out), less every piece, good or defect, already reported on
+      this operation in this shift, by anyone. The minutes count from the shift's start (or from the work
+      order's start, if that came later in the shift), not from the operation's last report: the shift's
+      reports then never add up to more than the press could make, however often and by whomever they were
+      made, and splitting the shift into many taps gains nothing.
+    So at 10:00 on an 08:00-20:00 shift, with 1345 pieces already reported, a daily plan of 12000 (2000 by
+    10:00) gives 完成 655 件, and a daily plan of 2000 (333 by 10:00) gives no 完成 at all.
+    There is no one-tap 完成 when that figure is 0 (before the shift's first working minute, on a rest day,
+    with no daily plan, or once the shift's reports reach the plausible output), nor on a work order not
+    started whose planned start is still to come (a later production day: 计划 12-05 开工，暂不能一键完成;
+    or later in this shift); the card says why and offers the form. A quantity typed in chat or on the form
+    is still recorded (a press freed early may start the next job), the chat reply naming it an early start.
+    The card's button shows exactly this figure (完成 N 件) and the tap records exactly N, once confirm_done
+    has checked at the moment of the tap that N is still allowed (else it records nothing and the card is
+    replaced by the current one).
 
     operation_seq: the operation a card was made for (a tap's re-check); None: the worker's own, the first
     operation of their workshop that is not done.
@@ -326,6 +330,8 @@ def _early_start(wo: WorkOrder, policy: PlantPolicy, now: datetime) -> str | Non
 
 
 def _prompt(uow: UnitOfWork, policy: PlantPolicy, wo: WorkOrder, op: Operation, now: datetime) -> ReportPrompt:
+    if op.status == OperationStatus.DONE:  # finished by a report that won the operation's lock
+        raise DomainError(_done_message(wo, op))
     cap = capacity(wo, op, policy)
     if cap.remaining <= 0:
         if op.seq == wo.operations[0].seq:
