@@ -382,8 +382,8 @@ def _one_tap(uow: UnitOfWork, policy: PlantPolicy, wo: WorkOrder, op: Operation,
     rate = shift_output.standard_rate(cal, wo.daily_plan_qty, shift.day)
     if rate <= 0:
         return 0, "工单没有日计划产量，无法按标准产能推算" + NO_ONE_TAP
-    # A work order started before its plan began counting at its first report; one planned to start
-    # mid-shift could not have been made on the press before that.
+    # Nothing of a work order was made before it began: its planned start, or its first report if it was
+    # started ahead of plan (the earliest moment it is known to have run). The shift's start bounds both.
     since = wo.planned_start if wo.started_at is None else min(wo.planned_start, wo.started_at)
     out = shift_output.plausible_output(cal, shift, rate=rate, since=since, now=now)
     if out.minutes <= 0:
