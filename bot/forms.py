@@ -67,12 +67,14 @@ def _render_form(userid: str, payload: str, *, error: str = "", good: str = "", 
     try:
         code = deps.runtime.policy.read_label(payload, deps.core.clock())
         prompt = run_unit(deps.core.session_factory, lambda uow: reporting.prepare_report(
-            uow, deps.runtime.policy, work_order_code=code, userid=userid), read_only=True)
+            uow, deps.runtime.policy, work_order_code=code, userid=userid, now=deps.core.clock()), read_only=True)
     except DomainError as exc:
         return _page(400 if status == 200 else status, "无法报工", exc.message)
     token = token or _form_token(userid, secrets.token_urlsafe(12))
+    # The counted quantities are the worker's to type: the inputs start empty (the remainder is only a
+    # placeholder), and hold what was typed when a refusal sends the form back.
     return render_template("report_form.html", p=prompt, wo=payload, token=token, error=error,
-                           good=good or str(prompt.suggested_qty), defect=defect or "0"), status
+                           good=good, defect=defect), status
 
 
 @bp.post("/report")

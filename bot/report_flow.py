@@ -105,7 +105,8 @@ def form_url(public_url: str, policy: PlantPolicy, work_order_code: str) -> str:
 
 
 def done_key(prompt: ReportPrompt) -> str:
-    return f"rpt:done:{prompt.work_order_code}:{prompt.operation_seq}:{prompt.suggested_qty}"
+    """The 完成 button's key: the figure it records travels with it, so the tap records what the card said."""
+    return f"rpt:done:{prompt.work_order_code}:{prompt.operation_seq}:{prompt.done_qty}"
 
 
 def detail_url(public_url: str, work_order_code: str) -> str:
@@ -114,12 +115,19 @@ def detail_url(public_url: str, work_order_code: str) -> str:
 
 def prompt_card(prompt: ReportPrompt, *, task_id: str, form_link: str, detail_link: str | None = None
                 ) -> dict[str, object]:
-    """The card a scan answers with: one tap on 完成 reports the suggested quantity as good."""
+    """The card a scan answers with: 完成 N 件 records exactly N good pieces (reporting.prepare_report says
+    how N is reached); with no N the card says why and offers the form."""
     extra = f"（可超产 {prompt.tolerance}）" if prompt.tolerance else ""
+    buttons = [Button(f"完成 {prompt.done_qty} 件", done_key(prompt), style=1)] if prompt.done_qty else []
+    buttons += [
+        Button("填写数量", url=form_link, style=1 if not prompt.done_qty else 2),
+        Button("报异常", f"exc:start:{prompt.work_order_code}", style=3),
+    ]
     return button_card(
         task_id=task_id,
         title=f"{prompt.work_order_code} · {prompt.operation}",
         desc=f"{prompt.product_name}（{prompt.item_number}）",
+        sub_title=prompt.done_note if prompt.done_qty else f"{prompt.done_note}，请点「填写数量」",
         rows=[
             ("订单", f"{prompt.bill_no} {prompt.customer}"),
             ("模具/机台", f"{prompt.mould or '-'} / {prompt.machine or '-'}"),
@@ -128,13 +136,25 @@ def prompt_card(prompt: ReportPrompt, *, task_id: str, form_link: str, detail_li
             ("剩余", f"{prompt.remaining} 件{extra}"),
             ("工序", _route_strip(prompt)),
         ],
-        buttons=[
-            Button(f"完成 {prompt.suggested_qty} 件", done_key(prompt), style=1),
-            Button("填写数量", url=form_link, style=2),
-            Button("报异常", f"exc:start:{prompt.work_order_code}", style=3),
-        ],
+        buttons=buttons,
         url=detail_link,
     )
+
+
+def scan_text(prompt: ReportPrompt) -> str:
+    """The passive reply to a scan, with the card as an active message below it."""
+    if prompt.done_qty:
+        return f"已识别工单 {prompt.work_order_code}（{prompt.operation}），请在下方卡片上点「完成」或「填写数量」。"
+    return (f"已识别工单 {prompt.work_order_code}（{prompt.operation}）：{prompt.done_note}，"
+            "请在下方卡片上点「填写数量」。")
+
+
+def stale_done_text(card_qty: int, now: ReportPrompt) -> str:
+    """A tap on 完成 whose figure is no longer allowed: nothing was recorded, and the card now says why."""
+    if now.done_qty:
+        return (f"未记录：卡片上的「完成 {card_qty} 件」已过时，现在{now.done_note}。"
+                "卡片已更新，请核对后再点。")
+    return f"未记录：卡片上的「完成 {card_qty} 件」已过时，{now.done_note}。卡片已更新，请点「填写数量」。"
 
 
 def done_card(r: ReportResult, *, task_id: str, detail_link: str | None = None) -> dict[str, object]:

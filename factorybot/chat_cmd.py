@@ -188,7 +188,8 @@ def describe_call(call: dict[str, Any], fake_url: str = "", userid: str = "") ->
         buttons = " ".join(_button_text(b, fake_url, userid) for b in card.get("button_list", []))
         main = card.get("main_title", {})
         title = " ".join(x for x in (main.get("title", ""), main.get("desc", "")) if x)
-        return f"卡片《{title}》{rows}\n  按钮：{buttons}（/tap 按钮文字 点击）"
+        sub = f"{card['sub_title_text']}；" if card.get("sub_title_text") else ""  # e.g. why there is no 完成
+        return f"卡片《{title}》{sub}{rows}\n  按钮：{buttons}（/tap 按钮文字 点击）"
     if "update_template_card" in call.get("path", ""):
         card = body.get("template_card") or {}
         main = card.get("main_title", {})

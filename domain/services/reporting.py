@@ -13,6 +13,7 @@ from domain.errors import DomainError, NotAllowed, NotFound
 from domain.models import Operation, Person, PointsEntry, WorkOrder, WorkReport
 from domain.points import points_earned
 from domain.policy import PlantPolicy
+from domain.services import shift_output
 from domain.services.people import active_person
 from domain.services.stages import advance_after_report
 from domain.uow import UnitOfWork
@@ -239,7 +240,8 @@ def _op_name(wo: WorkOrder, name: str | None, seq: int | None) -> str | None:
 
 @dataclass(frozen=True)
 class ReportPrompt:
-    """What a worker sees after scanning a traveller: the operation that is theirs and how much is left."""
+    """What a worker sees after scanning a traveller: the operation that is theirs, how much is left, and
+    what one tap on 完成 records (prepare_report says how that figure is reached)."""
 
     work_order_code: str
     bill_no: str
@@ -256,15 +258,80 @@ class ReportPrompt:
     defect_so_far: int
     remaining: int
     tolerance: int
-    suggested_qty: int
     route: tuple[tuple[str, str], ...]  # (operation, status label) in order
+    done_qty: int  # the good pieces one tap on 完成 records; 0: no one-tap 完成 (the form still works)
+    done_note: str  # how done_qty was reached, or why there is none, as the card says it
+    early_start: str | None = None  # "计划 12-05 开工": not started, planned for a later production day
 
 
-def prepare_report(uow: UnitOfWork, policy: PlantPolicy, *, work_order_code: str, userid: str) -> ReportPrompt:
-    """The operation this worker would report on, with a suggested quantity for the one-tap 完成."""
+def prepare_report(uow: UnitOfWork, policy: PlantPolicy, *, work_order_code: str, userid: str, now: datetime,
+                   operation_seq: int | None = None) -> ReportPrompt:
+    """The operation this worker would report on, and what one tap on 完成 records.
+
+    One tap on 完成 records, as good pieces, the operation's remainder capped by what the shift could
+    plausibly have made on it that nobody has reported yet:
+    - the remainder (capacity()): for the first operation, the plan less the good pieces made so far; for a
+      later one, what the previous operation has passed and this one has not yet taken (good and defect);
+    - the shift's plausible output: the press's standard rate (the work order's daily plan over the
+      production day's working minutes, the rate points count standard minutes at) times the working
+      minutes of the shift so far (breaks left out), less every piece, good or defect, already reported on
+      this operation in this shift, by anyone. The minutes count from the shift's start (or from the work
+      order's start, if that came later in the shift), not from the operation's last report: the shift's
+      reports then never add up to more than the press could make, however often and by whomever they were
+      made, and splitting the shift into many taps gains nothing.
+    So at 10:00 on an 08:00-20:00 shift, with 1345 pieces already reported, a daily plan of 12000 (2000 by
+    10:00) gives 完成 655 件, and a daily plan of 2000 (333 by 10:00) gives no 完成 at all.
+    There is no one-tap 完成 when that figure is 0 (before the shift's first working minute, on a rest day,
+    with no daily plan, or once the shift's reports reach the plausible output), nor on a work order not
+    started whose planned start is still to come (a later production day: 计划 12-05 开工，暂不能一键完成;
+    or later in this shift); the card says why and offers the form. A quantity typed in chat or on the form
+    is still recorded (a press freed early may start the next job), the chat reply naming it an early start.
+    The card's button shows exactly this figure (完成 N 件) and the tap records exactly N, once confirm_done
+    has checked at the moment of the tap that N is still allowed (else it records nothing and the card is
+    replaced by the current one).
+
+    operation_seq: the operation a card was made for (a tap's re-check); None: the worker's own, the first
+    operation of their workshop that is not done.
+    """
     person = active_person(uow, userid)
     wo = _open_work_order(uow, work_order_code)
-    op = _choose_operation(wo, person, None)
+    op = _choose_operation(wo, person, _op_name(wo, None, operation_seq))
+    return _prompt(uow, policy, wo, op, now)
+
+
+def confirm_done(uow: UnitOfWork, policy: PlantPolicy, *, work_order_code: str, operation_seq: int, qty: int,
+                 userid: str, source_key: str, now: datetime) -> ReportPrompt | None:
+    """A tap on 完成 N, before it records N: None when it may (N is within what prepare_report allows now,
+    or this very tap was recorded already and report_work answers the repeat); else the prompt as it
+    stands now, whose done_qty is not N, and nothing may be recorded. The operation's row is locked first,
+    so a second tap racing this one waits and then sees what this one recorded."""
+    if uow.session.scalar(select(WorkReport.id).where(WorkReport.source_key == source_key)) is not None:
+        return None
+    person = active_person(uow, userid)
+    wo = _open_work_order(uow, work_order_code)
+    op = _choose_operation(wo, person, _op_name(wo, None, operation_seq))
+    uow.session.execute(select(Operation.id).where(Operation.id == op.id).with_for_update())
+    uow.session.refresh(op)
+    prompt = _prompt(uow, policy, wo, op, now)
+    return None if 0 < qty <= prompt.done_qty else prompt
+
+
+def early_start(uow: UnitOfWork, policy: PlantPolicy, work_order_code: str, now: datetime) -> str | None:
+    """"计划 12-05 开工" for a work order not started and planned for a later production day, else None."""
+    wo = uow.session.scalar(select(WorkOrder).where(WorkOrder.code == work_order_code.strip().upper()))
+    return _early_start(wo, policy, now) if wo is not None else None
+
+
+def _early_start(wo: WorkOrder, policy: PlantPolicy, now: datetime) -> str | None:
+    cal = policy.calendar
+    if wo.status != WorkOrderStatus.PLANNED or cal.production_day(wo.planned_start) <= cal.production_day(now):
+        return None
+    return f"计划 {cal.production_day(wo.planned_start):%m-%d} 开工"
+
+
+def _prompt(uow: UnitOfWork, policy: PlantPolicy, wo: WorkOrder, op: Operation, now: datetime) -> ReportPrompt:
+    if op.status == OperationStatus.DONE:  # finished by a report that won the operation's lock
+        raise DomainError(_done_message(wo, op))
     cap = capacity(wo, op, policy)
     if cap.remaining <= 0:
         if op.seq == wo.operations[0].seq:
@@ -274,8 +341,8 @@ def prepare_report(uow: UnitOfWork, policy: PlantPolicy, *, work_order_code: str
             f"工单 {wo.code} 上道工序「{prev.name}」的良品已全部报完（{prev.good_qty} 件），"
             f"工序「{op.name}」暂无可报数量。"
         )
-    # One tap should finish what is left, but never more than a shift's plan on a long run.
-    suggested = min(cap.remaining, wo.daily_plan_qty) if wo.daily_plan_qty else cap.remaining
+    early = _early_start(wo, policy, now)
+    done_qty, note = _one_tap(uow, policy, wo, op, cap.remaining, now, early)
     return ReportPrompt(
         work_order_code=wo.code,
         bill_no=wo.line.order.bill_no,
@@ -292,9 +359,47 @@ def prepare_report(uow: UnitOfWork, policy: PlantPolicy, *, work_order_code: str
         defect_so_far=op.defect_qty,
         remaining=cap.remaining,
         tolerance=cap.tolerance,
-        suggested_qty=suggested,
         route=tuple((o.name, OperationStatus(o.status).label) for o in wo.operations),
+        done_qty=done_qty,
+        done_note=note,
+        early_start=early,
     )
+
+
+NO_ONE_TAP = "，暂不能一键完成"
+
+
+def _one_tap(uow: UnitOfWork, policy: PlantPolicy, wo: WorkOrder, op: Operation, remaining: int, now: datetime,
+             early: str | None) -> tuple[int, str]:
+    """(what 完成 records, the card's note): prepare_report's rule."""
+    if early:
+        return 0, early + NO_ONE_TAP
+    cal = policy.calendar
+    shift = cal.shift_of(now)
+    tz = cal.tz
+    if wo.status == WorkOrderStatus.PLANNED and wo.planned_start > now:
+        return 0, f"计划 {wo.planned_start.astimezone(tz):%H:%M} 开工" + NO_ONE_TAP
+    rate = shift_output.standard_rate(cal, wo.daily_plan_qty, shift.day)
+    if rate <= 0:
+        return 0, "工单没有日计划产量，无法按标准产能推算" + NO_ONE_TAP
+    # Nothing of a work order was made before it began: its planned start, or its first report if it was
+    # started ahead of plan (the earliest moment it is known to have run). The shift's start bounds both.
+    since = wo.planned_start if wo.started_at is None else min(wo.planned_start, wo.started_at)
+    out = shift_output.plausible_output(cal, shift, rate=rate, since=since, now=now)
+    if out.minutes <= 0:
+        if not shift.working:
+            return 0, "今天是休息日" + NO_ONE_TAP
+        if out.since > shift.start:  # started (or planned) later in the shift, a moment ago
+            return 0, f"{out.since.astimezone(tz):%H:%M} 开工，还推算不出产量" + NO_ONE_TAP
+        return 0, f"{shift.name} {shift.start:%H:%M} 开始" + NO_ONE_TAP
+    reported = shift_output.operation_shift_qty(uow, cal, shift, op.id)
+    left = out.made - reported
+    if left <= 0:
+        return 0, f"本班已报 {reported} 件，已达按标准产能推算的 {out.made} 件" + NO_ONE_TAP
+    if remaining <= left:
+        return remaining, f"一键完成记剩余的 {remaining} 件良品"
+    note = f"一键完成记 {left} 件良品：本班按标准产能至今约 {out.made} 件"
+    return left, note + (f"，已报 {reported} 件" if reported else "")
 
 
 def _choose_operation(wo: WorkOrder, person: Person, name: str | None) -> Operation:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from domain.models import Operation, WorkOrder, WorkReport
 from domain.plant_calendar import PlantCalendar, Shift, plan_share
+from domain.points import FALLBACK_DAY_MINUTES
 from domain.uow import UnitOfWork
 from domain.vocab import WorkOrderStatus
 
@@ -97,3 +99,39 @@ def workshop_output(presses: list[PressShift]) -> dict[str, tuple[int, int]]:
         planned, good = out.get(p.workshop, (0, 0))
         out[p.workshop] = (planned + p.planned, good + p.good)
     return out
+
+
+def standard_rate(calendar: PlantCalendar, daily_plan_qty: int, day: date) -> float:
+    """A work order's standard rate, in pieces a working minute: its daily plan over the production day's
+    working minutes, the rate points count standard minutes at (domain/points.py). 0 with no daily plan."""
+    if daily_plan_qty <= 0:
+        return 0.0
+    return daily_plan_qty / (calendar.day_minutes(day) or FALLBACK_DAY_MINUTES)
+
+
+def operation_shift_qty(uow: UnitOfWork, calendar: PlantCalendar, shift: Shift, operation_id: int) -> int:
+    """The pieces (good and defect) reported on one operation in the shift, by anyone. An undone report's
+    quantities are 0, so it counts nothing."""
+    total = uow.session.scalar(
+        select(func.coalesce(func.sum(WorkReport.good_qty + WorkReport.defect_qty), 0))
+        .where(WorkReport.operation_id == operation_id, _report_in_shift(calendar, shift)))
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class PlausibleOutput:
+    """What a press could have made for one work order in the shift so far, at its standard rate."""
+
+    made: int  # rate × the shift's working minutes since `since`, rounded down
+    minutes: float
+    since: datetime
+
+
+def plausible_output(calendar: PlantCalendar, shift: Shift, *, rate: float, since: datetime,
+                     now: datetime) -> PlausibleOutput:
+    """since: the moment the shift's count starts (its start, or the work order's start if later). Breaks,
+    rest days and the time after the shift's end add no minutes (calendar.working_minutes)."""
+    begin = max(since, shift.start)
+    minutes = calendar.working_minutes(begin, min(now, shift.end))
+    # The float product of a whole day's rate and minutes may fall a hair under the plan: counted as reached.
+    return PlausibleOutput(int(rate * minutes + 1e-6), minutes, begin)

@@ -46,12 +46,15 @@ def test_worker_reports_through_the_form_once_even_when_resubmitted(served, brow
     assert page.inner_text("#remaining").startswith("1000 件")
     assert "code=" not in page.url  # the used OAuth code is dropped from the address
     token = page.input_value("input[name=token]")
+    # Nothing the form cannot know is filled in: the remainder is a hint, not a value.
+    assert (page.input_value("#good"), page.get_attribute("#good", "placeholder")) == ("", "剩余 1000 件")
+    assert page.input_value("#defect") == ""
 
     page.fill("#good", "700")
     page.fill("#defect", "5")
     page.click("#submit")
     assert page.inner_text("#headline") == "已完成! 今日累计完成 700 件"
-    assert page.inner_text("#points") == "积分 +8，今日积分 8"
+    assert page.inner_text("#points") == "积分 +16，今日积分 16"  # 504 standard minutes at 1000 a 720-minute day
     assert moulded(app) == (700, 5, 1)
 
     # The same form posted again (a double tap, a reload) is the same report.

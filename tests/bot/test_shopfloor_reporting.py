@@ -6,15 +6,19 @@ Every step goes through real encrypted callbacks, and active messages really rea
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from domain import qr_payload
 from domain.models import Operation, WorkOrder, WorkReport
 from domain.vocab import WorkOrderStatus
-from tests.bot.conftest import LABEL_KEY, uow_for
+from tests.bot.conftest import LABEL_KEY, set_clock, uow_for
 
 WO = "WO20261125-01"
+# 20:00 on the work order's day, its shift over: a whole day's plan is what the press could have made, so
+# 完成 offers the whole remainder (tests/bot/test_one_tap_done.py has the figures earlier in the shift).
+SHIFT_END = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def label(code: str = WO) -> str:
@@ -38,10 +42,12 @@ def report_count(h) -> int:
 
 
 def test_scan_tap_done_updates_the_card_and_tells_the_next_operation_once(live):
+    set_clock(live, SHIFT_END)
     text, card = live.scan("w1", label())
     assert text == f"已识别工单 {WO}（注塑），请在下方卡片上点「完成」或「填写数量」。"
     assert card["main_title"]["title"] == f"{WO} · 注塑"
     assert [b["text"] for b in card["button_list"]] == ["完成 1000 件", "填写数量", "报异常"]
+    assert card["sub_title_text"] == "一键完成记剩余的 1000 件良品"
     form_button = card["button_list"][1]
     assert form_button["type"] == 1 and "/forms/report?wo=FB1%3A" not in form_button["url"]
     assert form_button["url"].endswith(f"/forms/report?wo={label()}")
@@ -63,6 +69,7 @@ def test_scan_tap_done_updates_the_card_and_tells_the_next_operation_once(live):
 
 
 def test_a_repeated_delivery_of_the_tap_is_answered_from_the_first_run(live):
+    set_clock(live, SHIFT_END)
     _, card = live.scan("w1", label())
     button = card["button_list"][0]
     resp, signed = live.post(live.builder.card_click("w1", button["key"], card["task_id"], "rc"))
@@ -80,6 +87,7 @@ def test_hand_made_and_foreign_codes_report_nothing(live):
 
 
 def test_the_next_workshop_gets_what_the_previous_one_made(live):
+    set_clock(live, SHIFT_END)
     # Nothing moulded yet: trimming has nothing to report.
     text, card = live.scan("t1", label())
     assert card is None and "上道工序「注塑」的良品已全部报完（0 件）" in text
@@ -94,6 +102,7 @@ def test_the_next_workshop_gets_what_the_previous_one_made(live):
 
 
 def test_two_workers_racing_for_the_same_units_never_over_count(live):
+    set_clock(live, SHIFT_END)
     _, card_a = live.scan("w1", label())
     _, card_b = live.scan("w2", label())
     with ThreadPoolExecutor(2) as pool:
