@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from alerts.rules import DEFECT_STREAK, LATE_START, RULE_LABELS
 from domain.models import Alert, Customer, Product, SalesOrder, SalesOrderLine, ShopException, WorkOrder
-from domain.services import on_time as rule
+from domain.services import on_time as the_rule
 from domain.services.on_time import LATE, ON_TIME, PENDING
 from domain.uow import UnitOfWork
 from domain.vocab import OrderStatus, WorkOrderStatus
@@ -107,12 +107,12 @@ class LateLine:
 
 def verdict(line: LineFact, as_of: date) -> str:
     """on_time, late, or pending (not done by the report day, and its due date is that day or later)."""
-    return rule.verdict(line.due, line.done_on, as_of)
+    return the_rule.verdict(line.due, line.done_on, as_of)
 
 
 def delay_days(line: LineFact, as_of: date) -> int:
     """Days past due: to the day it was done, or to the report day if it was not done by then."""
-    return rule.delay_days(line.due, line.done_on, as_of)
+    return the_rule.delay_days(line.due, line.done_on, as_of)
 
 
 def on_time(lines: Iterable[LineFact], as_of: date) -> OnTime:
@@ -155,7 +155,7 @@ def late_lines(lines: Iterable[LineFact], as_of: date, recorded: dict[int, list[
         if line.start_delay_days > 0:
             reasons.append(f"开工比计划晚 {line.start_delay_days} 天")
         out.append(LateLine(line.bill_no, line.entry_id, line.customer, line.item_number, line.product, line.qty,
-                            line.due, rule.seen_by(line.done_on, as_of), delay_days(line, as_of), tuple(reasons)))
+                            line.due, the_rule.seen_by(line.done_on, as_of), delay_days(line, as_of), tuple(reasons)))
     return sorted(out, key=lambda x: (-x.delay_days, x.due, x.bill_no, x.entry_id))
 
 
@@ -195,13 +195,13 @@ def due_lines(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> list[LineFact]:
         .order_by(WorkOrder.code)
     ):
         work_orders[line_id].append(_WorkOrder(code, status, started, finished, planned_start))
-    closed = rule.close_dates(s, {r[1]: r[12] for r in rows if r[11] == OrderStatus.CLOSED})
+    closed = the_rule.close_dates(s, {r[1]: r[12] for r in rows if r[11] == OrderStatus.CLOSED})
 
     facts = []
     for (line_id, order_id, bill_no, entry_id, customer, item, product, qty, due, shipped_qty, shipped_at, _status,
          _updated, line_shipped_at, line_closed_at) in rows:
         wos = work_orders.get(line_id, [])
-        record = rule.LineRecord(qty, shipped_qty, tuple((w.status, w.finished_at) for w in wos), line_shipped_at,
+        record = the_rule.LineRecord(qty, shipped_qty, tuple((w.status, w.finished_at) for w in wos), line_shipped_at,
                                  shipped_at, line_closed_at, closed.get(order_id))
         start_delay = max(
             ((w.started_at.astimezone(tz).date() - w.planned_start.astimezone(tz).date()).days
@@ -209,7 +209,7 @@ def due_lines(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> list[LineFact]:
             default=0,
         )
         facts.append(LineFact(line_id, bill_no, entry_id, customer, item, product, qty, due,
-                              rule.done_on(record, tz), max(0, start_delay), tuple(w.code for w in wos)))
+                              the_rule.done_on(record, tz), max(0, start_delay), tuple(w.code for w in wos)))
     return facts
 
 
