@@ -65,6 +65,15 @@ class MonthlyReport:
         return self.as_of > self.month.last
 
     @property
+    def kis_write_back(self) -> bool:
+        """Whether FactoryBot wrote the month's completions back to KIS: any write-back row for it. The push
+        queues every finished day locally, even while KIS is down, so a month with none had it switched off
+        (no KIS_ODBC), and there is no KIS difference to chase. The cover, the KIS page and the workbook all
+        go by this."""
+        k = self.kis_total
+        return bool(k.imported or k.written or k.queued or k.rejected)
+
+    @property
     def previous(self) -> TrendPoint | None:
         return self.trend[-2] if len(self.trend) > 1 else None
 
