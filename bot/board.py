@@ -182,7 +182,7 @@ def order_page(bill_no: str) -> Any:
         if not allowed:
             return page(403, "无法查看", "您的企业微信账号尚未开通 FactoryBot，请联系系统管理员。")
         try:
-            progress = orders.order_progress(uow, bill_no, today=deps.runtime.today())
+            progress = orders.order_progress(uow, bill_no, today=deps.runtime.today(), tz=deps.runtime.policy.tz)
         except DomainError as exc:
             return page(404, "没有这张订单", exc.message)
         if not may_see_order(uow, bill_no, person=person, screen_workshop=screen):

@@ -183,7 +183,7 @@ def orders_show(bill_no: str, as_json: bool) -> None:
     rt = cli_runtime()
     try:
         with rt.uow() as uow:
-            progress = order_progress(uow, bill_no, today=rt.today())
+            progress = order_progress(uow, bill_no, today=rt.today(), tz=rt.policy.tz)
             ahead = order_forecast(uow, rt.alert_policy.forecast, rt.now(), progress.bill_no)
     except DomainError as exc:
         fail(exc)

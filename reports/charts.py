@@ -51,45 +51,52 @@ def _text(x: float, y: float, s: str, *, anchor: str = "middle", size: float = 1
             f"{transform}>{escape(s)}</text>")
 
 
-def _nice_max(value: float) -> float:
-    """A round axis top at or above value: 1, 2, 2.5 or 5 times a power of ten."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return step * power
-    return 10 * power
+def nice_ticks(value: float, *, intervals: int = 4, integer: bool = False, start: float = 0.0) -> list[float]:
+    """Axis ticks from `start` up to a round top at or above `value`: distinct, evenly spaced by a step of
+    1, 2, 2.5 or 5 times a power of ten (never below 1 when counting whole things), about `intervals` of
+    them. 2 defects give 0, 1, 2 rather than 0, 0.5, 1, 1.5, 2 printed as "0, 0, 1, 2, 2"."""
+    span = max(value - start, 0.0)
+    if span <= 0:
+        return [start, start + 1.0]
+    raw = span / intervals
+    power = 10 ** math.floor(math.log10(raw))
+    steps = (1, 2, 2.5, 5, 10) if not integer or power >= 10 else (1, 2, 5, 10)
+    step = next(k * power for k in steps if k * power >= raw - 1e-9)
+    if integer:
+        step = max(1.0, step)
+    n = math.ceil(span / step - 1e-9)
+    return [start + step * i for i in range(n + 1)]
 
 
-def _grid(canvas: Canvas, top_value: float, ticks: int, fmt: str) -> list[str]:
+def _grid(canvas: Canvas, ticks: Sequence[float], fmt: str) -> list[str]:
+    """Grid lines and labels at `ticks` (the first at the bottom, the last at the top of the plot)."""
     out = []
-    for i in range(ticks + 1):
-        value = top_value * i / ticks
-        y = canvas.top + canvas.plot_h * (1 - i / ticks)
+    low, top = ticks[0], ticks[-1]
+    for value in ticks:
+        y = canvas.top + canvas.plot_h * (1 - (value - low) / (top - low))
         out.append(f'<line x1="{canvas.left}" y1="{y:.1f}" x2="{canvas.left + canvas.plot_w}" y2="{y:.1f}" '
                    f'stroke="{GRID}" stroke-width="1"/>')
         out.append(_text(canvas.left - 6, y + 4, fmt.format(value), anchor="end", size=10, fill=MUTED))
     return out
 
 
+def _tick_format(ticks: Sequence[float], suffix: str = "") -> str:
+    """As many decimals as the step needs, so no two ticks print alike."""
+    step = ticks[1] - ticks[0]
+    decimals = 0 if float(step).is_integer() else (1 if float(step * 10).is_integer() else 2)
+    return "{:,." + str(decimals) + "f}" + suffix
+
+
 def rate_trend(points: Sequence[tuple[str, float | None]], *, title: str, floor: float | None = None) -> str:
     """A percentage over months: a line with a marker and label per month; months without data leave a gap."""
     canvas = Canvas(height=190, top=18, bottom=30)
     known = [v for _, v in points if v is not None]
-    # Start the axis near the data so a few points of change are visible, never above 0 for an empty chart.
-    low = floor if floor is not None else (max(0.0, math.floor((min(known) - 5) / 10) * 10) if known else 0.0)
-    step = 10 if 100 - low <= 50 else 20
-    low = math.floor(low / step) * step  # ticks on round numbers: 40, 60, 80, 100 rather than 30, 53, 77
-    span = 100.0 - low
-    ticks = int(span // step)
-    body = []
-    for i in range(ticks + 1):
-        value = low + span * i / ticks
-        y = canvas.top + canvas.plot_h * (1 - i / ticks)
-        body.append(f'<line x1="{canvas.left}" y1="{y:.1f}" x2="{canvas.left + canvas.plot_w}" y2="{y:.1f}" '
-                    f'stroke="{GRID}" stroke-width="1"/>')
-        body.append(_text(canvas.left - 6, y + 4, f"{value:.0f}%", anchor="end", size=10, fill=MUTED))
+    # Start the axis near the data so a few points of change are visible; the top covers every point.
+    high = max([100.0, *known])
+    low = floor if floor is not None else (max(0.0, min(known) - 5) if known else 0.0)
+    ticks = _rate_ticks(low, high)
+    low, span = ticks[0], ticks[-1] - ticks[0]
+    body = _grid(canvas, ticks, _tick_format(ticks, "%"))
     x_step = canvas.plot_w / max(1, len(points))
     xy: list[tuple[float, float] | None] = []
     for i, (label, point_value) in enumerate(points):
@@ -116,19 +123,27 @@ def rate_trend(points: Sequence[tuple[str, float | None]], *, title: str, floor:
     return _svg(canvas, body, title)
 
 
+def _rate_ticks(low: float, high: float) -> list[float]:
+    """Round percentage ticks from at or below `low` to at or above `high`, 10 or 20 apart: 40, 60, 80, 100
+    rather than 30, 53, 77, and never two alike."""
+    step = 10.0 if high - low <= 50 else 20.0
+    start = math.floor(min(low, high - step) / step) * step
+    end = math.ceil(high / step) * step
+    return [start + step * i for i in range(round((end - start) / step) + 1)]
+
+
 def pareto(bars: Sequence[tuple[str, int, float]], *, title: str, unit: str = "件") -> str:
     """Bars (label, count, cumulative % of all defects) largest first, the cumulative share as a line.
 
-    A last bar labelled 其他… (the folded tail) is not drawn: many small causes would dwarf the few worth
-    attacking. It is named in a note instead, and the line ends below 100% by exactly its share.
+    A last bar labelled 其他… (the folded tail) is drawn too, in grey and with its share, so the line
+    reaches 100% and a tail bigger than the causes named is seen for what it is.
     """
     canvas = Canvas(height=320, right=46, bottom=112)
-    tail = bars[-1] if bars and bars[-1][0].startswith(OTHER) else None
-    bars = bars[:-1] if tail else bars
     if not bars:
         return _svg(canvas, [_text(canvas.width / 2, canvas.height / 2, "本月无不良记录", fill=MUTED)], title)
-    top = _nice_max(max(count for _, count, _ in bars))
-    body = _grid(canvas, top, 4, "{:,.0f}")
+    ticks = nice_ticks(max(count for _, count, _ in bars), integer=True)
+    top = ticks[-1]
+    body = _grid(canvas, ticks, _tick_format(ticks))
     for i in range(5):  # right axis: cumulative share
         y = canvas.top + canvas.plot_h * (1 - i / 4)
         body.append(_text(canvas.left + canvas.plot_w + 6, y + 4, f"{25 * i}%", anchor="start", size=10, fill=MUTED))
@@ -138,12 +153,16 @@ def pareto(bars: Sequence[tuple[str, int, float]], *, title: str, unit: str = "�
     step = canvas.plot_w / len(bars)
     width = step * 0.62
     line = []
+    previous = 0.0
     for i, (label, count, cumulative) in enumerate(bars):
+        tail = i == len(bars) - 1 and label.startswith(OTHER)
         x = canvas.left + step * i + (step - width) / 2
         h = canvas.plot_h * count / top
         body.append(f'<rect x="{x:.1f}" y="{canvas.top + canvas.plot_h - h:.1f}" width="{width:.1f}" height="{h:.1f}" '
-                    f'fill="{BLUE}"/>')
-        body.append(_text(x + width / 2, canvas.top + canvas.plot_h - h - 4, f"{count:,}", size=8))
+                    f'fill="{MUTED if tail else BLUE}"/>')
+        shown = f"{count:,}（{cumulative - previous:.1f}%）" if tail else f"{count:,}"
+        body.append(_text(x + width / 2, canvas.top + canvas.plot_h - h - 4, shown, size=8))
+        previous = cumulative
         cx = x + width / 2
         body.append(_text(cx + 3, canvas.top + canvas.plot_h + 12, label, anchor="end", size=9, rotate=-45))
         line.append((cx, canvas.top + canvas.plot_h * (1 - cumulative / 100)))
@@ -154,11 +173,6 @@ def pareto(bars: Sequence[tuple[str, int, float]], *, title: str, unit: str = "�
     body.append(_text(canvas.left, canvas.top - 8, f"不良数（{unit}）", anchor="start", size=10, fill=MUTED))
     body.append(_text(canvas.left + canvas.plot_w + canvas.right, canvas.top - 8, "累计占比", anchor="end", size=10,
                       fill=ORANGE))
-    if tail is not None:
-        share = tail[2] - bars[-1][2]
-        body.append(_text(canvas.left + canvas.plot_w, canvas.height - 6,
-                          f"未列出：{tail[0]}，合计 {tail[1]:,} {unit}（{share:.1f}%）", anchor="end", size=10,
-                          fill=MUTED))
     return _svg(canvas, body, title)
 
 
@@ -203,7 +217,7 @@ def percent_lines(series: Sequence[tuple[str, Sequence[float]]], *, x_labels: Se
     canvas = Canvas(height=240, right=44, top=34, bottom=26)
     if not series or not x_labels:
         return _svg(canvas, [_text(canvas.width / 2, canvas.height / 2, "暂无数据", fill=MUTED)], title)
-    body = _grid(canvas, 100.0, 4, "{:.0f}%")
+    body = _grid(canvas, [0.0, 25.0, 50.0, 75.0, 100.0], "{:.0f}%")
     step = canvas.plot_w / len(x_labels)
     for i, label in enumerate(x_labels):
         body.append(_text(canvas.left + step * (i + 0.5), canvas.top + canvas.plot_h + 16, label, size=9,

@@ -1,10 +1,9 @@
 """Orders received, due and shipped in a month, and whether order lines met their due dates (交期达成率).
 
-A line is judged on its own due date (KIS keeps a delivery date per SEOrderEntry). It is *done* on the day
-everything of it was finished into stock (all its live work orders done or closed: the rule that moves an
-order to 入库 in domain/services/stages.py, applied to one line) or shipped, whichever came first. This is the
-dated form of the chat's ⚠逾期 flag (domain/services/orders.py), which calls an order late while it is not
-入库 past a due date.
+A line is judged on its own due date (KIS keeps a delivery date per SEOrderEntry) by the one on-time rule of
+domain/services/on_time.py, the rule the chat's ⚠逾期 and the board's 已逾期 use too: done on the day
+everything of it was finished into stock, shipped or closed, whichever came first, and judged as of the
+report day (a line done after that day was still owed then).
 """
 
 from __future__ import annotations
@@ -12,23 +11,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import NamedTuple
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from alerts.rules import DEFECT_STREAK, LATE_START, RULE_LABELS
 from domain.models import Alert, Customer, Product, SalesOrder, SalesOrderLine, ShopException, WorkOrder
+from domain.services import on_time as the_rule
+from domain.services.on_time import LATE, ON_TIME, PENDING
 from domain.uow import UnitOfWork
 from domain.vocab import OrderStatus, WorkOrderStatus
 from reports.month import Month
 
-ON_TIME, LATE, PENDING = "on_time", "late", "pending"
+__all__ = ["LATE", "ON_TIME", "PENDING"]
 # Alerts that explain a delay; exception alerts are left out because the exception itself is listed.
 _REASON_RULES = (LATE_START, DEFECT_STREAK)
 _CHUNK = 500  # ids per IN (...): well inside every driver's parameter limit
-_FINISHED = (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED)
 
 
 @dataclass(frozen=True)
@@ -106,15 +106,13 @@ class LateLine:
 
 
 def verdict(line: LineFact, as_of: date) -> str:
-    """on_time, late, or pending (not done and its due date is today or later)."""
-    if line.done_on is not None:
-        return ON_TIME if line.done_on <= line.due else LATE
-    return LATE if line.due < as_of else PENDING
+    """on_time, late, or pending (not done by the report day, and its due date is that day or later)."""
+    return the_rule.verdict(line.due, line.done_on, as_of)
 
 
 def delay_days(line: LineFact, as_of: date) -> int:
-    """Days past due: to the day it was done, or to the report day if it is still not done."""
-    return max(0, ((line.done_on or as_of) - line.due).days)
+    """Days past due: to the day it was done, or to the report day if it was not done by then."""
+    return the_rule.delay_days(line.due, line.done_on, as_of)
 
 
 def on_time(lines: Iterable[LineFact], as_of: date) -> OnTime:
@@ -157,7 +155,7 @@ def late_lines(lines: Iterable[LineFact], as_of: date, recorded: dict[int, list[
         if line.start_delay_days > 0:
             reasons.append(f"开工比计划晚 {line.start_delay_days} 天")
         out.append(LateLine(line.bill_no, line.entry_id, line.customer, line.item_number, line.product, line.qty,
-                            line.due, line.done_on, delay_days(line, as_of), tuple(reasons)))
+                            line.due, the_rule.seen_by(line.done_on, as_of), delay_days(line, as_of), tuple(reasons)))
     return sorted(out, key=lambda x: (-x.delay_days, x.due, x.bill_no, x.entry_id))
 
 
@@ -172,20 +170,16 @@ class _WorkOrder(NamedTuple):
     planned_start: datetime
 
 
-def _local_day(moment: datetime | None, tz: ZoneInfo) -> date | None:
-    return moment.astimezone(tz).date() if moment is not None else None
-
-
 def due_lines(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> list[LineFact]:
     """Every line of a live (not voided) order due in the month."""
     s = uow.session
     in_month = (SalesOrderLine.due_date >= month.first, SalesOrderLine.due_date <= month.last,
                 SalesOrder.status != OrderStatus.VOIDED)
     rows = s.execute(
-        select(SalesOrderLine.id, SalesOrder.bill_no, SalesOrderLine.entry_id, Customer.name, Product.item_number,
-               Product.name, SalesOrderLine.qty, SalesOrderLine.due_date, SalesOrderLine.shipped_qty,
-               SalesOrder.shipped_at, SalesOrder.status, SalesOrder.updated_at, SalesOrderLine.shipped_at,
-               SalesOrderLine.closed_at)
+        select(SalesOrderLine.id, SalesOrder.id, SalesOrder.bill_no, SalesOrderLine.entry_id, Customer.name,
+               Product.item_number, Product.name, SalesOrderLine.qty, SalesOrderLine.due_date,
+               SalesOrderLine.shipped_qty, SalesOrder.shipped_at, SalesOrder.status, SalesOrder.updated_at,
+               SalesOrderLine.shipped_at, SalesOrderLine.closed_at)
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
         .join(Customer, Customer.id == SalesOrder.customer_id)
         .join(Product, Product.id == SalesOrderLine.product_id)
@@ -201,69 +195,64 @@ def due_lines(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> list[LineFact]:
         .order_by(WorkOrder.code)
     ):
         work_orders[line_id].append(_WorkOrder(code, status, started, finished, planned_start))
+    closed = the_rule.close_dates(s, {r[1]: r[12] for r in rows if r[11] == OrderStatus.CLOSED})
 
     facts = []
-    for (line_id, bill_no, entry_id, customer, item, product, qty, due, shipped_qty, shipped_at, status,
-         updated_at, line_shipped_at, line_closed_at) in rows:
+    for (line_id, order_id, bill_no, entry_id, customer, item, product, qty, due, shipped_qty, shipped_at, _status,
+         _updated, line_shipped_at, line_closed_at) in rows:
         wos = work_orders.get(line_id, [])
-        candidates: list[date] = []
-        if wos and all(w.status in _FINISHED for w in wos):
-            finish_days = [d for w in wos if (d := _local_day(w.finished_at, tz)) is not None]
-            if finish_days:
-                candidates.append(max(finish_days))
-        if line_shipped_at is not None:  # the KIS outbound that completed this very line
-            candidates.append(line_shipped_at.astimezone(tz).date())
-        elif shipped_at is not None and shipped_qty >= qty:
-            candidates.append(shipped_at.astimezone(tz).date())
-        elif line_closed_at is not None:  # closed in KIS (行关闭): no longer owed from that day
-            candidates.append(line_closed_at.astimezone(tz).date())
-        elif status == OrderStatus.CLOSED:
-            # Closed in KIS without a shipment on record: it stopped being owed the day it was closed.
-            candidates.append(updated_at.astimezone(tz).date())
+        record = the_rule.LineRecord(qty, shipped_qty, tuple((w.status, w.finished_at) for w in wos), line_shipped_at,
+                                 shipped_at, line_closed_at, closed.get(order_id))
         start_delay = max(
             ((w.started_at.astimezone(tz).date() - w.planned_start.astimezone(tz).date()).days
              for w in wos if w.started_at is not None),
             default=0,
         )
         facts.append(LineFact(line_id, bill_no, entry_id, customer, item, product, qty, due,
-                              min(candidates) if candidates else None, max(0, start_delay),
-                              tuple(w.code for w in wos)))
+                              the_rule.done_on(record, tz), max(0, start_delay), tuple(w.code for w in wos)))
     return facts
 
 
-def received(uow: UnitOfWork, month: Month) -> Received:
-    """Orders taken in the month (by order date), voided ones left out."""
+def _received_by(month: Month, as_of: date | None) -> tuple[Any, ...]:
+    """Orders taken in the month up to the report day (by order date), voided ones left out."""
+    last = min(month.last, as_of) if as_of is not None else month.last
+    return (SalesOrder.order_date >= month.first, SalesOrder.order_date <= last, SalesOrder.status != OrderStatus.VOIDED)
+
+
+def received(uow: UnitOfWork, month: Month, as_of: date | None = None) -> Received:
+    """Orders taken in the month (by order date, up to the report day), voided ones left out."""
     orders, lines, qty = uow.session.execute(
         select(func.count(func.distinct(SalesOrder.id)), func.count(SalesOrderLine.id),
                func.coalesce(func.sum(SalesOrderLine.qty), 0))
         .select_from(SalesOrder).outerjoin(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-        .where(SalesOrder.order_date >= month.first, SalesOrder.order_date <= month.last,
-               SalesOrder.status != OrderStatus.VOIDED)
+        .where(*_received_by(month, as_of))
     ).one()
     return Received(int(orders), int(lines), int(qty))
 
 
-def received_by_customer(uow: UnitOfWork, month: Month) -> list[CustomerOrders]:
+def received_by_customer(uow: UnitOfWork, month: Month, as_of: date | None = None) -> list[CustomerOrders]:
     rows = uow.session.execute(
         select(Customer.name, func.count(func.distinct(SalesOrder.id)), func.coalesce(func.sum(SalesOrderLine.qty), 0))
         .select_from(SalesOrder)
         .join(Customer, Customer.id == SalesOrder.customer_id)
         .outerjoin(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-        .where(SalesOrder.order_date >= month.first, SalesOrder.order_date <= month.last,
-               SalesOrder.status != OrderStatus.VOIDED)
+        .where(*_received_by(month, as_of))
         .group_by(Customer.name)
     ).all()
     return sorted((CustomerOrders(name, int(n), int(q)) for name, n, q in rows), key=lambda c: (-c.orders, -c.qty,
                                                                                                  c.customer))
 
 
-def shipped(uow: UnitOfWork, month: Month, tz: ZoneInfo) -> Shipped:
-    """Orders whose shipment left in the month, and the pieces on them."""
+def shipped(uow: UnitOfWork, month: Month, tz: ZoneInfo, as_of: date | None = None) -> Shipped:
+    """Orders whose shipment left in the month (up to the end of the report day), and the pieces on them. A
+    voided order shipped nothing that counts: KIS voids the bill, whatever FactoryBot last read of it."""
     start, end = month.utc_bounds(tz)
+    if as_of is not None:
+        end = min(end, datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz))
     orders, qty = uow.session.execute(
         select(func.count(func.distinct(SalesOrder.id)), func.coalesce(func.sum(SalesOrderLine.shipped_qty), 0))
         .select_from(SalesOrder).outerjoin(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-        .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end)
+        .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end, SalesOrder.status != OrderStatus.VOIDED)
     ).one()
     return Shipped(int(orders), int(qty))
 

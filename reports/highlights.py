@@ -46,9 +46,7 @@ def highlights(r: MonthlyReport) -> list[str]:
     else:
         out.append("本月没有现场异常记录。")
     k = r.kis_total
-    if not (k.imported or k.written or k.queued or k.rejected):
-        # No write-back row for the month: the push queues every finished day locally, even while KIS is
-        # down, so the write-back was not in use then. There is no KIS difference to chase.
+    if not r.kis_write_back:
         if k.finished:
             out.append(f"完工入库 {fmt.num(k.finished)} 件；未启用 KIS 回写，本月完工没有经 FactoryBot 写入 KIS。")
     else:

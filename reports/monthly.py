@@ -65,6 +65,15 @@ class MonthlyReport:
         return self.as_of > self.month.last
 
     @property
+    def kis_write_back(self) -> bool:
+        """Whether FactoryBot wrote the month's completions back to KIS: any write-back row for it. The push
+        queues every finished day locally, even while KIS is down, so a month with none had it switched off
+        (no KIS_ODBC), and there is no KIS difference to chase. The cover, the KIS page and the workbook all
+        go by this."""
+        k = self.kis_total
+        return bool(k.imported or k.written or k.queued or k.rejected)
+
+    @property
     def previous(self) -> TrendPoint | None:
         return self.trend[-2] if len(self.trend) > 1 else None
 
@@ -102,8 +111,8 @@ def first_month(uow: UnitOfWork) -> Month | None:
 def _trend_point(uow: UnitOfWork, month: Month, as_of: date, policy: AlertPolicy) -> TrendPoint:
     lines = delivery.due_lines(uow, month, policy.tz)
     quality_total = production.total_quality(production.quality(uow, month))
-    return TrendPoint(month, delivery.received(uow, month).orders, len(lines),
-                      delivery.on_time(lines, as_of).rate_pct, delivery.shipped(uow, month, policy.tz).orders,
+    return TrendPoint(month, delivery.received(uow, month, as_of).orders, len(lines),
+                      delivery.on_time(lines, as_of).rate_pct, delivery.shipped(uow, month, policy.tz, as_of).orders,
                       quality_total.finished_good, quality_total.moulding_defect_pct,
                       len(exceptions.exception_rows(uow, month, policy.tz)))
 
@@ -113,8 +122,8 @@ def build_monthly(uow: UnitOfWork, month: Month, *, as_of: date, policy: AlertPo
     tz = policy.tz
     lines = delivery.due_lines(uow, month, tz)
     on_time = delivery.on_time(lines, as_of)
-    received = delivery.received(uow, month)
-    shipped = delivery.shipped(uow, month, tz)
+    received = delivery.received(uow, month, as_of)
+    shipped = delivery.shipped(uow, month, tz, as_of)
     quality = production.quality(uow, month)
     quality_total = production.total_quality(quality)
     exception_rows = exceptions.exception_rows(uow, month, tz)
@@ -126,7 +135,7 @@ def build_monthly(uow: UnitOfWork, month: Month, *, as_of: date, policy: AlertPo
         month=month,
         as_of=as_of,
         received=received,
-        received_by_customer=delivery.received_by_customer(uow, month),
+        received_by_customer=delivery.received_by_customer(uow, month, as_of),
         shipped=shipped,
         on_time=on_time,
         on_time_by_customer=delivery.on_time_by(lines, as_of, delivery.by_customer),

@@ -102,9 +102,13 @@ def monthly_xlsx(r: MonthlyReport) -> bytes:
                [[kind, g.label, g.count, g.done, g.mean_response_minutes, g.mean_repair_minutes]
                 for kind, groups in (("技术员", r.repairs.by_technician), ("机台", r.repairs.by_press))
                 for g in groups], {5: "0", 6: "0"})
-    _sheet(wb, "KIS月末", ["料号", "产品", "完工入库", "已导入KIS", "已写入待导入", "待写入", "被拒", "差异"],
-           [[k.item_number, k.product, k.finished, k.imported, k.written, k.queued, k.rejected, k.difference]
-            for k in [*r.kis, r.kis_total]])
+    if r.kis_write_back:
+        _sheet(wb, "KIS月末", ["料号", "产品", "完工入库", "已导入KIS", "已写入待导入", "待写入", "被拒", "差异"],
+               [[k.item_number, k.product, k.finished, k.imported, k.written, k.queued, k.rejected, k.difference]
+                for k in [*r.kis, r.kis_total]])
+    else:  # nothing was written back: no difference to reconcile, only the pieces to check in KIS
+        _sheet(wb, "KIS月末", ["料号", "产品", "完工入库", "KIS 回写"],
+               [[k.item_number, k.product, k.finished, "未启用"] for k in [*r.kis, r.kis_total]])
     if r.shifts.shown:
         for title, head, rows in (("按班次", "班次", r.shifts.by_shift), ("按班组", "班组", r.shifts.by_crew)):
             if rows:

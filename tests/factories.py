@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.models import Customer, Operation, Person, Product, SalesOrder, SalesOrderLine, WorkOrder
 from domain.uow import UnitOfWork
@@ -10,6 +11,7 @@ from domain.vocab import Stage
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 TODAY = date(2026, 11, 25)
+TZ = ZoneInfo("Asia/Shanghai")  # the plant's (PlantPolicy's default)
 ROUTE = (("注塑", "注塑车间"), ("修边", "后加工车间"), ("质检", "质检部"), ("包装", "后加工车间"))
 
 PEOPLE = (

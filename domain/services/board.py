@@ -27,6 +27,7 @@ from domain.models import (
     WorkReport,
 )
 from domain.plant_calendar import PlantCalendar
+from domain.services import on_time
 from domain.services.shift_output import press_output, workshop_output
 from domain.services.visibility import visible_workshop
 from domain.uow import UnitOfWork
@@ -298,11 +299,13 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
                 .distinct()):
             people[wo_id].add(name)
     alerts = open_alerts(uow)
+    # The chat's and the monthly report's rule: a line finished into stock on time is not late.
+    done_days = on_time.line_done_days(s, worked | {ln[0] for ln in idle}, tz)
 
     ahead: Mapping[str, LineOutlook] = forecast(uow) if forecast is not None else {}
     scope = visible_workshop(viewer, token_workshop)  # the same rule as the chat's and the order pages'
     rows = []
-    for (wo_id, code, planned, start, _line_id, machine, workshop, bill_no, stage, customer, product, item,
+    for (wo_id, code, planned, start, line_id, machine, workshop, bill_no, stage, customer, product, item,
          due) in wos:
         wo_ops = ops.get(wo_id, [])
         shops = _workshops(workshop, wo_ops)
@@ -311,7 +314,7 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
         done = wo_ops[-1][4] if wo_ops else 0
         percent = min(100, round(100 * done / planned)) if planned else 0
         days_to_due = (due - today).days
-        late = days_to_due < 0
+        late = on_time.is_late(due, done_days.get(line_id), today)
         line = ahead.get(code)
         foreseen = line is not None and line.foreseen
         at_risk = not late and (foreseen or (days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT))
@@ -335,8 +338,9 @@ def build_board(uow: UnitOfWork, *, today: date, tz: tzinfo, viewer: Person | No
         done = sum(ops[wo_id][-1][4] for wo_id, _, _ in made if ops.get(wo_id))
         percent = min(100, round(100 * done / qty)) if qty else 0
         days_to_due = (due - today).days
-        late = days_to_due < 0  # past due and not shipped: late, however much is made
-        at_risk = not late and days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT
+        line_done = on_time.seen_by(done_days.get(line_id), today)
+        late = on_time.is_late(due, line_done, today)  # made on time and waiting to ship: not late
+        at_risk = not late and line_done is None and days_to_due <= AT_RISK_DAYS and percent < AT_RISK_DONE_PCT
         n_exc = sum(exceptions.get(wo_id, 0) for wo_id, _, _ in made)
         status = "late" if late else "exception" if n_exc else "at_risk" if at_risk else "ok"
         # A line whose work is all finished is made and waiting to ship (入库) even while its order's other

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -20,6 +20,7 @@ from domain.models import (
     WorkOrder,
     WorkReport,
 )
+from domain.services import on_time
 from domain.services.people import active_person
 from domain.uow import UnitOfWork
 from domain.vocab import (
@@ -148,7 +149,7 @@ def _order_query() -> Any:
     )
 
 
-def order_progress(uow: UnitOfWork, bill_no: str, *, today: date) -> OrderProgress:
+def order_progress(uow: UnitOfWork, bill_no: str, *, today: date, tz: tzinfo) -> OrderProgress:
     order = uow.session.scalar(_order_query().where(func.upper(SalesOrder.bill_no) == bill_no.strip().upper()))
     if order is None:
         raise NotFound(f"没有找到订单 {bill_no.strip()}，请核对单号。")
@@ -162,10 +163,10 @@ def order_progress(uow: UnitOfWork, bill_no: str, *, today: date) -> OrderProgre
         if wo_ids
         else []
     )
-    return _progress(order, exceptions, today)
+    return _progress(order, exceptions, today, tz)
 
 
-def work_order_detail(uow: UnitOfWork, code: str, *, today: date) -> WorkOrderDetail | None:
+def work_order_detail(uow: UnitOfWork, code: str, *, today: date, tz: tzinfo) -> WorkOrderDetail | None:
     """A work order by its code (WO20261202-04) or its KIS production-task number (WORK000201); None if
     neither is one."""
     wanted = code.strip().upper()
@@ -184,24 +185,24 @@ def work_order_detail(uow: UnitOfWork, code: str, *, today: date) -> WorkOrderDe
         line_qty=line.qty,
         line_due=line.due_date.isoformat(),
         entry_id=line.entry_id,
-        order=_summary(line.order, today),
+        order=_summary(line.order, today, tz),
         planned_start=wo.planned_start,
         planned_finish=wo.planned_finish,
     )
 
 
-def find_by_number(uow: UnitOfWork, number: str, *, today: date) -> OrderProgress | WorkOrderDetail:
+def find_by_number(uow: UnitOfWork, number: str, *, today: date, tz: tzinfo) -> OrderProgress | WorkOrderDetail:
     """What a number typed in chat is: an order's bill number, else a work order's code or KIS task number."""
     try:
-        return order_progress(uow, number, today=today)
+        return order_progress(uow, number, today=today, tz=tz)
     except NotFound:
-        detail = work_order_detail(uow, number, today=today)
+        detail = work_order_detail(uow, number, today=today, tz=tz)
     if detail is None:
         raise NotFound(f"没有找到单号为 {number.strip()} 的订单或工单，请核对单号。")
     return detail
 
 
-def _progress(order: SalesOrder, exceptions: Any, today: date) -> OrderProgress:
+def _progress(order: SalesOrder, exceptions: Any, today: date, tz: tzinfo) -> OrderProgress:
     lines = tuple(_line(line) for line in order.lines)
     due = min((line.due_date for line in order.lines), default=order.order_date)
     stage = Stage(order.stage)
@@ -215,8 +216,8 @@ def _progress(order: SalesOrder, exceptions: Any, today: date) -> OrderProgress:
         stage_index=stage.rank,
         stages=tuple(s.label for s in STAGE_ORDER),
         due_date=due.isoformat(),
-        late=_is_late(order, today),
-        days_late=_days_late(order, today),
+        late=_is_late(order, today, tz),
+        days_late=_days_late(order, today, tz),
         lines=lines,
         open_exceptions=tuple(
             ExceptionInfo(
@@ -283,21 +284,20 @@ def _work_order(wo: WorkOrder) -> WorkOrderProgress:
     )
 
 
-def _is_late(order: SalesOrder, today: date) -> bool:
-    """Past due and not shipped: made and waiting in the warehouse is still a late delivery (as on the board)."""
-    if order.status != OrderStatus.OPEN or Stage(order.stage) == Stage.SHIPPED:
-        return False
-    return any(line.due_date < today for line in order.lines)
+def _is_late(order: SalesOrder, today: date, tz: tzinfo) -> bool:
+    """The one on-time rule (domain/services/on_time.py), as the board and the monthly report judge: a line
+    finished into stock on time is not late while it waits to ship."""
+    return on_time.order_late(order, today, tz)
 
 
-def _days_late(order: SalesOrder, today: date) -> int:
+def _days_late(order: SalesOrder, today: date, tz: tzinfo) -> int:
     """How late a late order is: counted from the earliest due date it has missed."""
-    if not _is_late(order, today):
+    if not _is_late(order, today, tz):
         return 0
     return max(((today - line.due_date).days for line in order.lines if line.due_date < today), default=0)
 
 
-def _summary(order: SalesOrder, today: date) -> OrderSummary:
+def _summary(order: SalesOrder, today: date, tz: tzinfo) -> OrderSummary:
     return OrderSummary(
         bill_no=order.bill_no,
         customer=order.customer.name,
@@ -305,8 +305,8 @@ def _summary(order: SalesOrder, today: date) -> OrderSummary:
         due_date=min((line.due_date for line in order.lines), default=order.order_date).isoformat(),
         qty=sum(line.qty for line in order.lines),
         done_qty=sum(_line_done(line) for line in order.lines),
-        late=_is_late(order, today),
-        days_late=_days_late(order, today),
+        late=_is_late(order, today, tz),
+        days_late=_days_late(order, today, tz),
     )
 
 
@@ -315,7 +315,7 @@ def looks_like_bill_no(text: str) -> bool:
 
 
 def search_orders(
-    uow: UnitOfWork, query: str, *, today: date, limit: int | None = MAX_MATCHES
+    uow: UnitOfWork, query: str, *, today: date, tz: tzinfo, limit: int | None = MAX_MATCHES
 ) -> tuple[list[OrderSummary], int]:
     """Open orders whose customer name or number contains `query`; returns (first matches, total count)."""
     q = query.strip()
@@ -332,11 +332,11 @@ def search_orders(
         )
     )
     orders = uow.session.scalars(base.order_by(SalesOrder.order_date, SalesOrder.bill_no)).unique().all()
-    summaries = sorted((_summary(o, today) for o in orders), key=lambda s: (not s.late, s.due_date))
+    summaries = sorted((_summary(o, today, tz) for o in orders), key=lambda s: (not s.late, s.due_date))
     return (summaries if limit is None else summaries[:limit]), len(summaries)
 
 
-def my_orders(uow: UnitOfWork, userid: str, *, today: date) -> list[OrderSummary]:
+def my_orders(uow: UnitOfWork, userid: str, *, today: date, tz: tzinfo) -> list[OrderSummary]:
     """Open orders the person has reported on; team leads and supervisors also see their workshop's."""
     person = active_person(uow, userid)
     reported = select(WorkReport.work_order_id).where(WorkReport.operator_id == person.id)
@@ -355,4 +355,4 @@ def my_orders(uow: UnitOfWork, userid: str, *, today: date) -> list[OrderSummary
     orders = uow.session.scalars(
         _order_query().where(SalesOrder.id.in_(order_ids), SalesOrder.status == OrderStatus.OPEN)
     ).all()
-    return sorted((_summary(o, today) for o in orders), key=lambda s: (not s.late, s.due_date))[:MAX_MATCHES]
+    return sorted((_summary(o, today, tz) for o in orders), key=lambda s: (not s.late, s.due_date))[:MAX_MATCHES]

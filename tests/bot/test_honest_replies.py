@@ -97,8 +97,9 @@ def test_a_late_order_says_how_late_and_when_it_will_be_made(live):
     _second_line(live, "SEORD000401", qty=4000, due=date(2026, 11, 25), code="WO20261120-02",
                  planned_start=at(20, 8))
     _report(live, "WO20261120-02", "w1", 500, "second-m", at(20, 15))
+    # The first line was made on 11-24, a day after its due date: late by the one on-time rule, though in stock.
     for n, (who, op) in enumerate((("w1", "注塑"), ("t1", "修边"), ("q1", "质检"), ("t1", "包装"))):
-        _report(live, "WO20261120-01", who, 500, f"first-{n}", at(21, 9 + n), op=op)
+        _report(live, "WO20261120-01", who, 500, f"first-{n}", at(24, 9 + n), op=op)
     reply = live.say("sup", "SEORD000401")
     # Was "交期：2026-11-23（已逾期）" over "预计完工：停机中，恢复后最早 11-27 完工 · 至少会逾期 2 天".
     assert "交期：2026-11-23（已逾期 2 天，停机中，恢复后最早 11-27 完工）\n" in reply

@@ -116,11 +116,11 @@ def test_the_budget_holds_at_every_size_and_counts_what_was_left_out(harness):
 
     from bot.views import order_detail_text
     from domain.services.orders import order_progress
-    from tests.factories import TODAY
+    from tests.factories import TODAY, TZ
 
     _big_order(harness, lines=9, work_orders=3)
     with uow_for(harness) as uow:
-        progress = order_progress(uow, "SEORD000900", today=TODAY)
+        progress = order_progress(uow, "SEORD000900", today=TODAY, tz=TZ)
     url = "http://plant.example/board/order/SEORD000900"
     for budget in range(500, 2049, 37):
         text = order_detail_text(progress, board_url=url, max_bytes=budget)

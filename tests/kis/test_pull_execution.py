@@ -361,3 +361,28 @@ def test_without_a_stored_calendar_the_settings_shift_still_decides(plant):
     finally:
         runtime.engine.dispose()
     assert work_order(plant, "WORK000202").planned_finish.astimezone(TZ).strftime("%m-%d %H:%M") == "11-28 20:00"
+
+
+def test_an_order_closed_in_kis_without_shipment_is_done_on_the_day_a_pull_first_saw_it_closed(plant):
+    # KIS keeps no close date on SEOrder: the order is dated by its close event, the first pull that found it
+    # closed, and a later pull that touches it (here: its task closed, moving it to 入库) never re-dates it.
+    seed_kis(plant.kis)
+    with plant.kis.book() as book:
+        book.delete("SEOrderEntry", {"FInterID": 101, "FEntryID": 2})
+    plant.pull()
+    with plant.kis.book() as book:
+        book.update("SEOrder", {"FInterID": 101}, FStatus=3, FClosed=1)  # closed, nothing shipped
+    plant.clock.set(local(2026, 11, 27, 2, 0))
+    assert "关闭 1" in plant.pull().text
+    with plant.kis.book() as book:
+        book.update("ICMO", {"FInterID": 201}, FStatus=3, FCloseDate=kis_dt(2026, 12, 8), FCloserID=16394)
+    plant.clock.set(local(2026, 12, 9, 2, 0))
+    assert "结案 1" in plant.pull().text
+    order = orders(plant)["SEORD000101"]
+    assert (order.status, order.stage, order.updated_at) == (OrderStatus.CLOSED, Stage.STOCKED, local(2026, 12, 9, 2, 0))
+    with plant.uow() as uow:
+        report = build_monthly(uow, Month(2026, 12), as_of=date(2026, 12, 9), policy=plant.alert_policy)
+        line = next(f for f in due_lines(uow, Month(2026, 12), TZ) if f.bill_no == "SEORD000101")
+    # Due 12-05; no longer owed from 11-27, not from the 12-09 pull nor the task's 12-08 close.
+    assert line.done_on == date(2026, 11, 27) and verdict(line, date(2026, 12, 9)) == ON_TIME
+    assert "SEORD000101" not in [late.bill_no for late in report.late]  # SEORD000102 is, unshipped since 12-01

@@ -53,6 +53,18 @@ def test_cli_writes_the_pdf(cli_env: CliRunner, tmp_path) -> None:
     assert "40.0%" in pdf_pages(out)[0]
 
 
+def test_cli_as_of_a_past_day_judges_what_was_done_by_then(cli_env: CliRunner, tmp_path) -> None:
+    # On 10-16 (tests/reports/test_as_of.py): 101-1 on time, 102-1 late (finished only on 10-18), the other
+    # three not yet due; 102, 103 and 104 taken, 101 shipped.
+    out = tmp_path / "report.xlsx"
+    result = cli_env.invoke(main, ["report", "monthly", "2026-10", "--as-of", "2026-10-16", "--format", "xlsx",
+                                   "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "交期达成率 50.0%，应交 5 行，逾期 1 行；接单 3 单，出货 1 单。" in result.output
+    overview = {row[0]: row[1] for row in load_workbook(out)["概览"].iter_rows(min_row=2, values_only=True)}
+    assert (overview["按期（行）"], overview["逾期（行）"], overview["未到期（行）"]) == (1, 1, 3)
+
+
 def test_cli_writes_the_workbook(cli_env: CliRunner, tmp_path) -> None:
     out = tmp_path / "report.xlsx"
     result = cli_env.invoke(main, ["report", "monthly", "2026-10", "--as-of", "2026-11-05", "--format", "xlsx",

@@ -7,12 +7,15 @@ import re
 import subprocess
 import time
 from datetime import date
+from io import BytesIO
 
 import pytest
+from openpyxl import load_workbook
 
 from domain.migrate import upgrade
 from reports.month import Month
 from reports.monthly_pdf import render_monthly_pdf
+from reports.monthly_xlsx import monthly_xlsx
 from tests.reports.bulk_month import fill
 from tests.reports.conftest import pdf_fonts, pdf_pages, report_for
 
@@ -45,6 +48,16 @@ def test_a_month_without_kis_write_back_says_so_on_the_cover(tmp_path) -> None:
     cover = re.sub(r"\s+", "", pdf_pages(_write(tmp_path / "no-kis.pdf", render_monthly_pdf(r)))[0])
     assert f"完工入库{r.kis_total.finished:,}件；未启用KIS回写，本月完工没有经FactoryBot写入KIS。" in cover
     assert "已导入KIS" not in cover and "待月末核对" not in cover
+    # The KIS page agrees with the cover: 未启用, and the month's pieces are not listed as a red 差异.
+    page = next(p for p in pdf_pages(tmp_path / "no-kis.pdf") if "六、月末 KIS 数据" in p)
+    squeezed = re.sub(r"\s+", " ", page)
+    assert "未启用 KIS 回写：本月完工没有经 FactoryBot 写入 KIS，没有需要核对的差异。" in squeezed
+    assert "料号 产品 完工入库 " in squeezed
+    assert re.search(rf"合计 {r.kis_total.finished:,}(?! 0)", squeezed)  # once, not again as 差异
+    assert "差异 =" not in squeezed and "已导入 KIS" not in squeezed and "被拒" not in squeezed
+    sheet = load_workbook(BytesIO(monthly_xlsx(r)))["KIS月末"]
+    assert [c.value for c in sheet[1]] == ["料号", "产品", "完工入库", "KIS 回写"]
+    assert [c.value for c in sheet[sheet.max_row]] == [None, "合计", r.kis_total.finished, "未启用"]
 
 
 def test_the_body_shows_every_section_with_its_figures(hand_pdf) -> None:

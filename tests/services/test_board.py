@@ -63,9 +63,15 @@ def test_every_open_order_has_a_row_even_before_scheduling_and_after_production(
 
         stocked = board(uow, policy, filters=BoardFilters(stage="入库")).rows
         assert stocked and all(not r.work_order and r.finished and r.percent == 100 for r in stocked)
-        # Made but past due and not shipped: late, and as urgent as any late work order.
-        overdue = [r for r in stocked if r.days_to_due < 0]
+        # Made past due and not shipped: late, and as urgent as any late work order; made by the due date
+        # and waiting to ship: not late (the chat's and the monthly report's rule, domain/services/on_time).
+        finished = dict(uow.session.execute(select(WorkOrder.code, WorkOrder.finished_at)
+                                            .where(WorkOrder.code.in_([c for r in stocked for c in r.finished]))).all())
+        made_late = {r.key for r in stocked if r.days_to_due < 0 and date.fromisoformat(r.due_date)
+                     < max(finished[c].astimezone(policy.tz).date() for c in r.finished)}
+        overdue = [r for r in stocked if r.key in made_late]
         assert overdue and all(r.late and r.status == "late" for r in overdue)
+        assert all(not r.late for r in stocked if r.key not in made_late)
         order = [r.key for r in b.rows]
         assert max(order.index(r.key) for r in overdue) < min(i for i, r in enumerate(b.rows) if not r.late)
 

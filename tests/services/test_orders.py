@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,8 +10,8 @@ from domain.models import SalesOrder
 from domain.services.exceptions import open_exception
 from domain.services.orders import looks_like_bill_no, my_orders, order_progress, search_orders
 from domain.services.reporting import report_work
-from domain.vocab import Stage
-from tests.factories import NOW, TODAY, add_order, small_plant
+from domain.vocab import Stage, WorkOrderStatus
+from tests.factories import NOW, TODAY, TZ, add_order, small_plant
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def plant(make_uow):
 
 def test_progress_shows_stage_operations_and_a_new_report(plant, make_uow, policy):
     with make_uow() as uow:
-        before = order_progress(uow, "seord000001", today=TODAY)
+        before = order_progress(uow, "seord000001", today=TODAY, tz=TZ)
     assert before.stage_label == "排产" and before.customer == "美的集团"
     assert [op.name for op in before.lines[0].work_orders[0].operations] == ["注塑", "修边", "质检", "包装"]
     with make_uow() as uow:
@@ -35,7 +35,7 @@ def test_progress_shows_stage_operations_and_a_new_report(plant, make_uow, polic
                        work_order_code="WO20261125-01", description="液压泵漏油")
         uow.commit()
     with make_uow() as uow:
-        after = order_progress(uow, "SEORD000001", today=TODAY)
+        after = order_progress(uow, "SEORD000001", today=TODAY, tz=TZ)
     moulding = after.lines[0].work_orders[0].operations[0]
     assert (moulding.good_qty, moulding.defect_qty, moulding.percent) == (800, 12, 80)
     assert after.stage_label == "生产"
@@ -45,39 +45,47 @@ def test_progress_shows_stage_operations_and_a_new_report(plant, make_uow, polic
 
 def test_unknown_bill_is_a_clear_error(plant, make_uow):
     with make_uow() as uow, pytest.raises(NotFound, match="没有找到订单 SEORD999999"):
-        order_progress(uow, "SEORD999999", today=TODAY)
+        order_progress(uow, "SEORD999999", today=TODAY, tz=TZ)
 
 
 def test_customer_search_lists_open_orders_late_first(plant, make_uow):
     with make_uow() as uow:
-        found, total = search_orders(uow, "格力", today=TODAY)
+        found, total = search_orders(uow, "格力", today=TODAY, tz=TZ)
     assert total == 1 and found[0].bill_no == "SEORD000002" and found[0].late
     with make_uow() as uow, pytest.raises(DomainError, match="至少两个字"):
-        search_orders(uow, "格", today=TODAY)
+        search_orders(uow, "格", today=TODAY, tz=TZ)
     with make_uow() as uow:
-        assert search_orders(uow, "不存在的客户", today=TODAY) == ([], 0)
+        assert search_orders(uow, "不存在的客户", today=TODAY, tz=TZ) == ([], 0)
 
 
-@pytest.mark.parametrize(("stage", "late"), [(Stage.QC, True), (Stage.STOCKED, True), (Stage.SHIPPED, False)])
-def test_a_past_due_order_is_late_until_it_ships(plant, make_uow, stage, late):
-    # Made and waiting in the warehouse past the due date is still a late delivery, as on the board.
+@pytest.mark.parametrize(("finished", "late"), [(None, True), (date(2026, 11, 21), True), (date(2026, 11, 20), False)])
+def test_a_past_due_order_is_late_unless_it_was_made_by_its_due_date(plant, make_uow, finished, late):
+    # The one on-time rule (domain/services/on_time.py): finished into stock on time is not late while it
+    # waits to ship; finished after the due date, or not finished, is.
     with make_uow() as uow:
-        uow.session.scalar(select(SalesOrder).where(SalesOrder.bill_no == "SEORD000002")).stage = stage
+        order = uow.session.scalar(select(SalesOrder).where(SalesOrder.bill_no == "SEORD000002"))
+        line = order.lines[0]
+        line.due_date = date(2026, 11, 20)
+        if finished is not None:
+            order.stage = Stage.STOCKED
+            for wo in line.work_orders:
+                wo.status = WorkOrderStatus.DONE
+                wo.finished_at = datetime(finished.year, finished.month, finished.day, 18, 0, tzinfo=TZ)
         uow.commit()
     with make_uow() as uow:
-        assert order_progress(uow, "SEORD000002", today=TODAY).late is late
+        assert order_progress(uow, "SEORD000002", today=TODAY, tz=TZ).late is late
 
 
 def test_my_orders_are_those_i_reported_on(plant, make_uow, policy):
     with make_uow() as uow:
-        assert my_orders(uow, "w1", today=TODAY) == []
+        assert my_orders(uow, "w1", today=TODAY, tz=TZ) == []
         report_work(uow, policy, work_order_code="WO20261125-02", userid="w1", good_qty=10, defect_qty=0,
                     source_key="x", now=NOW)
         uow.commit()
     with make_uow() as uow:
-        assert [o.bill_no for o in my_orders(uow, "w1", today=TODAY)] == ["SEORD000002"]
+        assert [o.bill_no for o in my_orders(uow, "w1", today=TODAY, tz=TZ)] == ["SEORD000002"]
         # The supervisor of the moulding shop sees both open orders of the shop.
-        assert {o.bill_no for o in my_orders(uow, "sup", today=TODAY)} == {"SEORD000001", "SEORD000002"}
+        assert {o.bill_no for o in my_orders(uow, "sup", today=TODAY, tz=TZ)} == {"SEORD000001", "SEORD000002"}
 
 
 def test_bill_number_shape():
