@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, func, insert, select, update
 
@@ -134,7 +135,7 @@ def collect(uow: UnitOfWork, *, config: KisConfig, today: date, now: datetime) -
                      corrections=len(fixes), correction_qty=sum(fixes))
 
 
-def _at_last_op() -> Select[tuple[WorkReport]]:
+def _at_last_op() -> Select[Any]:
     """Reports at their work order's last operation: the completions KIS receives."""
     last_seq = (select(Operation.work_order_id, func.max(Operation.seq).label("seq"))
                 .group_by(Operation.work_order_id).subquery())
