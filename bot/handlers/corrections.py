@@ -24,7 +24,7 @@ _DEFECT = re.compile(r"不良品?\s*[:：]?\s*(?P<n>\S*?)(?=\s|良品|原因|$)"
 _REASON = re.compile(r"原因\s*[:：]?\s*(?P<text>.*)$", re.DOTALL)
 
 
-@routes.text(UNDO_TEXT, help="撤销：撤回您刚报的最后一条报工（报工后 10 分钟内；或 撤销报工 #报工号）")
+@routes.text(UNDO_TEXT, help="撤销：撤回您刚报的最后一条报工（报工回复里写明几分钟内可撤销；或 撤销报工 #报工号）")
 def undo_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
     wanted = ctx.match.get("id")
     result = undo_report(ctx.uow, ctx.policy, userid=ctx.userid, report_id=int(wanted) if wanted else None,
@@ -100,7 +100,8 @@ def _totals(r: CorrectionResult) -> str:
 
 
 def _points(r: CorrectionResult) -> str:
-    return f"积分 {r.old_points} → {r.new_points}，当日积分 {r.reporter_points_day}"
+    change = f"{r.old_points} → {r.new_points}" if r.new_points != r.old_points else f"{r.new_points}（不变）"
+    return f"积分 {change}，当日积分 {r.reporter_points_day}"
 
 
 def undone_text(r: CorrectionResult) -> str:

@@ -94,7 +94,7 @@ def correct_report(uow: UnitOfWork, policy: PlantPolicy, *, userid: str, report_
         return first
     person = active_person(uow, userid)
     report = _report(uow, report_id)
-    _check_corrector(person, report)
+    _check_corrector(policy, person, report)
     reason = " ".join(reason.split())
     if not reason:
         raise DomainError(f"更正报工需要写明原因，例如：{CORRECT_FORMAT.replace('123', str(report.id))}")
@@ -143,12 +143,12 @@ def _check_not_undone(policy: PlantPolicy, report: WorkReport) -> None:
         raise DomainError(f"报工号 #{report.id} 已于 {_hm(policy, report.undone_at)} 撤销，不能再改；如需报工请重新报。")
 
 
-def _check_corrector(person: Person, report: WorkReport) -> None:
+def _check_corrector(policy: PlantPolicy, person: Person, report: WorkReport) -> None:
     if person.has_role(Role.ADMIN):
         return
     if not person.has_role(*CORRECTORS):
         raise NotAllowed("只有班组长、车间主管或系统管理员可以更正报工；报错了请在 "
-                         f"10 分钟内回复「撤销」，或找班组长更正报工号 #{report.id}。")
+                         f"{policy.undo_minutes} 分钟内回复「撤销」，或找班组长更正报工号 #{report.id}。")
     if person.workshop != report.operation.workshop:
         raise NotAllowed(f"报工号 #{report.id} 是{report.operation.workshop}的报工（工序「{report.operation.name}」），"
                          f"您在{person.workshop or '未分配车间'}，不能更正。")
