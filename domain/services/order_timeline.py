@@ -139,7 +139,8 @@ def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
             events.append(Event(t.finished_at, "repair", f"维修工单 #{t.id} 维修完成"))
 
     for row in s.scalars(select(KisOutbox).where(KisOutbox.work_order_id.in_(wo_ids))):
-        events.append(Event(row.created_at, "kis", f"完工 {row.qty} 件（{codes.get(row.work_order_id, '')} "
+        what = f"完工 {row.qty} 件" if row.qty >= 0 else f"更正 {row.qty} 件（红字）"  # a correction's compensating row
+        events.append(Event(row.created_at, "kis", f"{what}（{codes.get(row.work_order_id, '')} "
                                                    f"{row.work_day}）待回写 KIS"))
         if row.sent_at:
             result = f"已入库 {row.kis_bill_no}" if row.kis_bill_no else (row.kis_message or str(row.status))

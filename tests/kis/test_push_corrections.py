@@ -10,6 +10,7 @@ from sqlalchemy import select
 from domain.models import Operation, ReportCorrection, WorkOrder, WorkReport
 from domain.policy import PlantPolicy
 from domain.services.corrections import correct_report
+from domain.services.order_timeline import order_timeline
 from kis.shaped_db import run_inbound_job
 from reports.kis_month import kis_month_end, kis_total
 from reports.month import Month
@@ -65,6 +66,9 @@ def test_a_correction_after_the_write_back_sends_one_red_row_and_the_month_stays
         november = Month(2026, 11)
         kis = kis_total(kis_month_end(uow, november, quality(uow, november)))
     assert (kis.finished, kis.imported, kis.written, kis.queued, kis.difference) == (4780, 4780, 0, 0, 0)
+    with produced.uow() as uow:
+        timeline = [e.text for e in order_timeline(uow, "SEORD000101")]
+    assert "更正 -20 件（红字）（WORK000201 2026-11-24）待回写 KIS" in timeline
 
 
 def test_a_correction_of_a_day_before_the_look_back_still_reaches_kis_once(produced):  # noqa: F811
