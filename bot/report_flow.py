@@ -20,6 +20,7 @@ from domain.tasks_registry import TaskRef
 from domain.uow import UnitOfWork
 from wecom.cards import Button, button_card
 
+UNDO_KEY_PREFIX = "rpt:undo:"  # the 撤销 button of a done card: rpt:undo:<report id>
 Notify = Callable[[Iterable[str], str], None]
 Enqueue = Callable[[TaskRef], None]  # a registered task, queued once the report has committed
 
@@ -71,7 +72,23 @@ def next_operation_text(r: ReportResult) -> str:
 
 
 def done_headline(r: ReportResult) -> str:
+    if r.good_qty == 0:  # only defects: nothing was made, so nothing is 完成
+        return f"已记录不良 {r.defect_qty} 件（良品 0），今日累计完成 {r.today_good_total} 件"
     return f"已完成! 今日累计完成 {r.today_good_total} 件"
+
+
+def undo_hint(r: ReportResult) -> str:
+    """The report's number, which a lead's 更正 names, and how its reporter takes it back."""
+    hint = f"报工号 #{r.report_id}"
+    if r.undo_minutes > 0:
+        hint += f" · {r.undo_minutes} 分钟内可回复「撤销」撤回"
+    return hint
+
+
+def points_line(r: ReportResult) -> str:
+    if r.good_qty == 0:
+        return f"只报不良不计积分，今日积分 {r.points_today}"
+    return f"积分 +{r.points_earned}，今日积分 {r.points_today}"
 
 
 def report_text(r: ReportResult) -> str:
@@ -80,8 +97,9 @@ def report_text(r: ReportResult) -> str:
         lines.append("（这条报工之前已记录，本次未重复计数）")
     defect = f" 不良 {r.defect_qty}" if r.defect_qty else ""
     lines.append(f"工单 {r.work_order_code} {r.operation}：良品 {r.good_qty}{defect}")
-    lines.append(f"积分 +{r.points_earned}，今日积分 {r.points_today}")
+    lines.append(points_line(r))
     lines.append(_progress_line(r))
+    lines.append(undo_hint(r))
     return "\n".join(lines)
 
 
@@ -157,21 +175,27 @@ def stale_done_text(card_qty: int, now: ReportPrompt) -> str:
     return f"未记录：卡片上的「完成 {card_qty} 件」已过时，{now.done_note}。卡片已更新，请点「填写数量」。"
 
 
+def undo_key(report_id: int) -> str:
+    return f"{UNDO_KEY_PREFIX}{report_id}"
+
+
 def done_card(r: ReportResult, *, task_id: str, detail_link: str | None = None) -> dict[str, object]:
-    """What the scan card turns into after 完成: the day's total, the points, the operation's progress."""
+    """What the scan card turns into after 完成: the day's total, the points, the operation's progress, and
+    撤销 for the reporter (the card is theirs alone)."""
     defect = f"，不良 {r.defect_qty} 件" if r.defect_qty else ""
+    buttons = [Button("今日明细", "me:today", style=2), Button("报异常", f"exc:start:{r.work_order_code}", style=3)]
+    if r.undo_minutes > 0:
+        buttons.insert(0, Button("撤销", undo_key(r.report_id), style=2))
     return button_card(
         task_id=task_id,
         title=done_headline(r),
         desc=f"{r.work_order_code} {r.operation} 良品 {r.good_qty} 件{defect}",
         rows=[
-            ("本次积分", f"+{r.points_earned}"),
+            ("报工号", f"#{r.report_id}" + (f"（{r.undo_minutes} 分钟内可撤销）" if r.undo_minutes > 0 else "")),
+            ("本次积分", "只报不良不计积分" if r.good_qty == 0 else f"+{r.points_earned}"),
             ("今日积分", str(r.points_today)),
             ("工序进度", _progress_line(r)),
         ],
-        buttons=[
-            Button("今日明细", "me:today", style=2),
-            Button("报异常", f"exc:start:{r.work_order_code}", style=3),
-        ],
+        buttons=buttons,
         url=detail_link,
     )

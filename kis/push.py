@@ -3,7 +3,8 @@ the KIS job made of them comes back.
 
 A completion is the good quantity reported at a work order's last operation. Rows are made per work order
 and production day once the day is over, each under a source key that is also the staging table's primary
-key (FSourceKey); a report that arrives later for a day already written adds a supplementary row (…:2).
+key (FSourceKey); a report that arrives later for a day already written adds a supplementary row (…:2), and
+a report undone or corrected after its day was queued a compensating one (negative when the figure went down).
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Select, and_, func, insert, select, update
 
 from domain.models import (
     KisOutbox,
     Operation,
     Person,
     Product,
+    ReportCorrection,
     SalesOrder,
     SalesOrderLine,
+    SyncState,
     WorkOrder,
     WorkReport,
 )
@@ -44,12 +48,20 @@ class Collected:
     qty: int
     first_day: date | None  # production days of the rows queued
     last_day: date | None
+    corrections: int = 0  # of the rows, those that correct what was queued before (a 撤销 or 更正 since)
+    correction_qty: int = 0  # their quantity, negative when the figure went down
 
 
 def collect(uow: UnitOfWork, *, config: KisConfig, today: date, now: datetime) -> Collected:
     """Queue the finished days' completions not queued yet. Idempotent: it queues only the difference.
 
-    today: the production day now (KisConfig.production_day); the days before it are finished."""
+    today: the production day now (KisConfig.production_day); the days before it are finished.
+
+    A day whose total went down after it was queued (a report undone or corrected) gets a compensating row
+    with the negative difference under the next key (FB:<wo>:<day>:<n+1>), a 红字 receipt for the KIS job;
+    one that went up, a supplementary row. Days before the look-back are no longer compared with the outbox:
+    for them the corrections not yet seen (ReportCorrection.kis_seen_at) say what changed, each counted once,
+    since every correction of a finished day is stamped seen by the run that took it into account."""
     row = sync_state.get(uow, sync_state.PUSH)
     last_day = today - timedelta(days=1)
     lookback = max(config.lookback.days, 1)
@@ -65,26 +77,12 @@ def collect(uow: UnitOfWork, *, config: KisConfig, today: date, now: datetime) -
         return Collected(0, 0, None, None)
 
     s = uow.session
-    last_seq = (select(Operation.work_order_id, func.max(Operation.seq).label("seq"))
-                .group_by(Operation.work_order_id).subquery())
-    at_last_op = (
-        select(WorkReport)
-        .join(Operation, Operation.id == WorkReport.operation_id)
-        .join(last_seq, and_(last_seq.c.work_order_id == Operation.work_order_id, last_seq.c.seq == Operation.seq))
-        .where(WorkReport.work_day >= first, WorkReport.work_day <= last_day)
-    )
     done = s.execute(
-        at_last_op.with_only_columns(WorkReport.work_order_id, WorkReport.work_day, func.sum(WorkReport.good_qty),
-                                     func.sum(WorkReport.defect_qty))
+        _at_last_op().with_only_columns(WorkReport.work_order_id, WorkReport.work_day, func.sum(WorkReport.good_qty),
+                                        func.sum(WorkReport.defect_qty))
+        .where(WorkReport.work_day >= first, WorkReport.work_day <= last_day)
         .group_by(WorkReport.work_order_id, WorkReport.work_day)
     ).all()
-    operators: dict[tuple[int, date], list[str]] = defaultdict(list)
-    for wo_id, day, name in s.execute(
-        at_last_op.join(Person, Person.id == WorkReport.operator_id)
-        .with_only_columns(WorkReport.work_order_id, WorkReport.work_day, Person.name).distinct()
-        .order_by(WorkReport.work_order_id, WorkReport.work_day, Person.name)
-    ):
-        operators[(wo_id, day)].append(name)
     queued = {
         (wo_id, day): (int(q or 0), int(d or 0), int(n))
         for wo_id, day, q, d, n in s.execute(
@@ -94,35 +92,102 @@ def collect(uow: UnitOfWork, *, config: KisConfig, today: date, now: datetime) -
             .group_by(KisOutbox.work_order_id, KisOutbox.work_day)
         )
     }
-    codes: dict[int, str] = {}
-    wanted = sorted({wo_id for wo_id, *_ in done})
-    for part in chunks(wanted):
-        codes.update((i, c) for i, c in s.execute(select(WorkOrder.id, WorkOrder.code).where(WorkOrder.id.in_(part))))
-
-    rows = qty = 0
-    new: list[dict[str, object]] = []
-    days: list[date] = []
+    # (work order, day) → (good, defect) to queue, and whether it corrects what was queued before
+    wanted: dict[tuple[int, date], tuple[int, int, bool]] = {}
     for wo_id, day, good, defect in done:
         have_qty, have_defect, n = queued.get((wo_id, day), (0, 0, 0))
         more = int(good or 0) - have_qty
-        if more <= 0:
-            continue  # nothing new (a smaller total after a correction is left to the people who corrected it)
-        names = "、".join(operators.get((wo_id, day), []))
-        days.append(day)
+        if more > 0:
+            wanted[(wo_id, day)] = (more, max(int(defect or 0) - have_defect, 0), False)
+        elif more < 0:  # fewer than were queued: a report was undone or corrected since
+            wanted[(wo_id, day)] = (more, int(defect or 0) - have_defect, True)
+    for (wo_id, day), (good, defect) in _late_corrections(uow, before=first).items():
+        if good:
+            wanted[(wo_id, day)] = (good, defect, True)
+    # Every correction of a finished day is accounted for now: by the difference above, or by itself.
+    s.execute(update(ReportCorrection)
+              .where(ReportCorrection.kis_seen_at.is_(None),
+                     ReportCorrection.work_report_id.in_(select(WorkReport.id).where(WorkReport.work_day <= last_day)))
+              .values(kis_seen_at=now).execution_options(synchronize_session=False))
+    if not wanted:
+        _raise_watermark(row, config, last_day)
+        return Collected(0, 0, None, None)
+
+    codes: dict[int, str] = {}
+    for part in chunks(sorted({wo_id for wo_id, _ in wanted})):
+        codes.update((i, c) for i, c in s.execute(select(WorkOrder.id, WorkOrder.code).where(WorkOrder.id.in_(part))))
+    names = _operators(uow, sorted(wanted))
+    new: list[dict[str, object]] = []
+    for (wo_id, day), (qty, defect, _fix) in sorted(wanted.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        n = queued[(wo_id, day)][2] if (wo_id, day) in queued else _queued_rows(uow, wo_id, day)
+        who = "、".join(names.get((wo_id, day), []))
         new.append(dict(
-            source_key=source_key(codes[wo_id], day, n + 1), work_order_id=wo_id, work_day=day, qty=more,
-            defect_qty=max(int(defect or 0) - have_defect, 0),
-            operator=names if len(names) <= OPERATOR_WIDTH else names[: OPERATOR_WIDTH - 1] + "…",
+            source_key=source_key(codes[wo_id], day, n + 1), work_order_id=wo_id, work_day=day, qty=qty,
+            defect_qty=defect, operator=who if len(who) <= OPERATOR_WIDTH else who[: OPERATOR_WIDTH - 1] + "…",
             status=OutboxStatus.PENDING, attempts=0, created_at=now,
         ))
-        rows += 1
-        qty += more
     for start in range(0, len(new), 1000):
         s.execute(insert(KisOutbox), new[start : start + 1000])
+    _raise_watermark(row, config, last_day)
+    days = [day for _, day in wanted]
+    fixes = [qty for qty, _d, fix in wanted.values() if fix]
+    return Collected(len(new), sum(qty for qty, _d, _f in wanted.values()), min(days), max(days),
+                     corrections=len(fixes), correction_qty=sum(fixes))
+
+
+def _at_last_op() -> Select[Any]:
+    """Reports at their work order's last operation: the completions KIS receives."""
+    last_seq = (select(Operation.work_order_id, func.max(Operation.seq).label("seq"))
+                .group_by(Operation.work_order_id).subquery())
+    return (select(WorkReport)
+            .join(Operation, Operation.id == WorkReport.operation_id)
+            .join(last_seq, and_(last_seq.c.work_order_id == Operation.work_order_id, last_seq.c.seq == Operation.seq)))
+
+
+def _late_corrections(uow: UnitOfWork, *, before: date) -> dict[tuple[int, date], tuple[int, int]]:
+    """Corrections not seen yet of completions on days before the look-back: (work order, day) → the change
+    in (good, defect) they made."""
+    out: dict[tuple[int, date], tuple[int, int]] = {}
+    for wo_id, day, good, defect in uow.session.execute(
+        _at_last_op().join(ReportCorrection, ReportCorrection.work_report_id == WorkReport.id)
+        .with_only_columns(WorkReport.work_order_id, WorkReport.work_day,
+                           func.sum(ReportCorrection.new_good - ReportCorrection.old_good),
+                           func.sum(ReportCorrection.new_defect - ReportCorrection.old_defect))
+        .where(ReportCorrection.kis_seen_at.is_(None), WorkReport.work_day < before)
+        .group_by(WorkReport.work_order_id, WorkReport.work_day)
+    ):
+        out[(wo_id, day)] = (int(good or 0), int(defect or 0))
+    return out
+
+
+def _queued_rows(uow: UnitOfWork, work_order_id: int, day: date) -> int:
+    return uow.session.scalar(select(func.count()).select_from(KisOutbox).where(
+        KisOutbox.work_order_id == work_order_id, KisOutbox.work_day == day)) or 0
+
+
+def _operators(uow: UnitOfWork, pairs: list[tuple[int, date]]) -> dict[tuple[int, date], list[str]]:
+    """Who reported the last step of each (work order, day), by name."""
+    out: dict[tuple[int, date], list[str]] = defaultdict(list)
+    if not pairs:
+        return out
+    wanted = set(pairs)
+    for part in chunks(sorted({wo_id for wo_id, _ in pairs})):
+        for wo_id, day, name in uow.session.execute(
+            _at_last_op().join(Person, Person.id == WorkReport.operator_id)
+            .with_only_columns(WorkReport.work_order_id, WorkReport.work_day, Person.name).distinct()
+            .where(WorkReport.work_order_id.in_(part), WorkReport.work_day >= min(d for _, d in pairs),
+                   WorkReport.work_day <= max(d for _, d in pairs))
+            .order_by(WorkReport.work_order_id, WorkReport.work_day, Person.name)
+        ):
+            if (wo_id, day) in wanted:
+                out[(wo_id, day)].append(name)
+    return out
+
+
+def _raise_watermark(row: SyncState, config: KisConfig, last_day: date) -> None:
     seen = datetime.combine(last_day, datetime.min.time(), tzinfo=config.tz).astimezone(UTC)
     if row.watermark is None or seen > row.watermark:
         row.watermark = seen
-    return Collected(rows, qty, min(days, default=None), max(days, default=None))
 
 
 @dataclass(frozen=True)

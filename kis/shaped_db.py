@@ -242,8 +242,9 @@ def run_inbound_job(cnxn: pyodbc.Connection | KisConnection, staging_table: str,
     (kis/sql/reference_importer.sql) without making bills: each new row (FStatus 0), in its own transaction,
     becomes 1 with a 产品入库 bill number and no message, or 9 with the reason and no bill number. It refuses
     the same things, with the same words: an item unknown or disabled (t_ICItem.FDeleted) in KIS, an order line
-    or production task that KIS does not have or has voided, a quantity that is not positive.
-    Returns (imported, rejected)."""
+    or production task that KIS does not have or has voided, a quantity of 0, and a negative one (a 红字 receipt
+    correcting an earlier row) larger than what was received before for the task (or, without one, the order
+    line), which the script checks against ICMO.FCommitQty. Returns (imported, rejected)."""
     cur = cnxn.cursor()
     cur.execute(f"SELECT COUNT(*) FROM {staging_table} WHERE FKisBillNo IS NOT NULL")
     issued = int(cur.fetchone()[0])
@@ -258,7 +259,7 @@ def run_inbound_job(cnxn: pyodbc.Connection | KisConnection, staging_table: str,
         if row is None:  # taken by another run meanwhile, as the script's locked re-check would find
             cnxn.commit()
             continue
-        reason = _refusal(cur, *row)
+        reason = _refusal(cur, *row) or _over_return(cur, staging_table, *row)
         if reason is None:
             issued += 1
             cur.execute(f"UPDATE {staging_table} SET FStatus = 1, FKisBillNo = ?, FMessage = NULL "
@@ -291,6 +292,23 @@ def _refusal(cur: Any, order_bill: str, entry_id: Any, icmo_bill: str | None, nu
         return f"销售订单 {order_bill} 第 {int(entry_id)} 行在 KIS 中不存在或已作废"
     if icmo_bill is not None and task is None:
         return f"生产任务单 {icmo_bill} 在 KIS 中不存在或已作废"
-    if Decimal(str(qty)) <= 0:
-        return "入库数量必须大于 0"
+    if Decimal(str(qty)) == 0:
+        return "入库数量不能为 0"
+    return None
+
+
+def _over_return(cur: Any, staging_table: str, order_bill: str, entry_id: Any, icmo_bill: str | None, number: str,
+                 qty: Any) -> str | None:
+    """A red row may take back at most what was received: the imported rows of its task (or order line)."""
+    if Decimal(str(qty)) >= 0:
+        return None
+    if icmo_bill is not None:
+        cur.execute(f"SELECT COALESCE(SUM(FQty), 0) FROM {staging_table} WHERE FStatus = 1 AND FICMOBillNo = ?",
+                    icmo_bill)
+    else:
+        cur.execute(f"SELECT COALESCE(SUM(FQty), 0) FROM {staging_table} WHERE FStatus = 1 AND FICMOBillNo IS NULL "
+                    "AND FOrderBillNo = ? AND FOrderEntryID = ? AND FItemNumber = ?", order_bill, int(entry_id), number)
+    received = Decimal(str(cur.fetchone()[0]))
+    if received + Decimal(str(qty)) < 0:
+        return f"红字入库数量 {-Decimal(str(qty)):.0f} 超过已入库数量 {received:.0f}"
     return None

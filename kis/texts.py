@@ -83,6 +83,8 @@ def push_text(r: PushResult) -> str:
     if c and c.rows:
         span = f"{c.first_day} 至 {c.last_day}" if c.first_day != c.last_day else f"{c.last_day}"
         out.append(f"  新增待回写 {_n(c.rows)} 行（良品 {_n(c.qty)} 件，生产日 {span}）")
+        if c.corrections:  # a report undone or corrected after its day was queued
+            out.append(f"  其中更正 {_n(c.corrections)} 行（良品 {_n(c.correction_qty)} 件）")
     else:
         out.append("  没有新的完工需要回写")
     line = f"  写入 KIS 中间表 {_n(r.written)} 行"

@@ -2,7 +2,10 @@
 
 Finished pieces are the products' finished good (reports.production: last operation, by production day);
 written back are the completion rows of the KIS outbox (kis_outbox) for the same production days, by their
-status. A non-zero 差异 is what finance reconciles before closing the month in KIS.
+status. A report undone or corrected after its day was written back leaves a compensating row (negative when
+the figure went down, kis/push.collect), summed with the rest, so the month stays exact: once it is pushed
+and imported, the 差异 of the corrected day is 0 again. A non-zero 差异 is what finance reconciles before
+closing the month in KIS.
 """
 
 from __future__ import annotations

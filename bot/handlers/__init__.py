@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.handlers import (
     alerts,
+    corrections,
     crew,
     exceptions,
     fallback,
@@ -26,7 +27,7 @@ from wecom.menu import build_menu
 
 # Shop-floor intents come before orders: its customer-name search would take any short text.
 ROUTES = [
-    help.routes, scan_report.routes, text_report.routes, exceptions.routes, alerts.routes, repairs.routes,
+    help.routes, scan_report.routes, text_report.routes, corrections.routes, exceptions.routes, alerts.routes, repairs.routes,
     my_day.routes,
     shifts.routes, crew.routes, handover.routes,
     labels.routes,

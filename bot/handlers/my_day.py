@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.routing import Ctx, Routes
 from domain.policy import PlantPolicy
-from domain.services.my_day import DaySummary, day_summary
+from domain.services.my_day import DaySummary, ReportLine, day_summary
 from wecom.inbound import Inbound
 from wecom.replies import Reply, Text
 
@@ -13,13 +13,27 @@ routes = Routes("my_day")
 MAX_LINES = 15
 
 
+def _qty(good: int, defect: int) -> str:
+    return f"良品 {good}" + (f" 不良 {defect}" if defect else "")
+
+
+def report_line(r: ReportLine) -> str:
+    """One report of the day with its 报工号, which 撤销 and a lead's 更正 name."""
+    was = f"原{_qty(*r.original)}" if r.original else ""
+    if r.undone:
+        points = f" {r.points:+d}分" if r.points else ""
+        return f"· {r.work_order_code} {r.operation} 已撤销（{was}）{points} #{r.report_id}"
+    note = f"（已更正，{was}）" if r.original else ""
+    return f"· {r.work_order_code} {r.operation} {_qty(r.good_qty, r.defect_qty)} {r.points:+d}分{note} #{r.report_id}"
+
+
 def today_text(s: DaySummary) -> str:
     if not s.reports:
         return f"{s.name}，今天（{s.day}）还没有报工记录。\n今日积分 {s.points_today}，本月积分 {s.points_month}。"
-    lines = [f"{s.name} 今天（{s.day}）报工 {len(s.reports)} 次："]
+    undone = sum(1 for r in s.reports if r.undone)
+    lines = [f"{s.name} 今天（{s.day}）报工 {len(s.reports)} 次" + (f"（撤销 {undone} 次）" if undone else "") + "："]
     for r in s.reports[-MAX_LINES:]:
-        defect = f" 不良 {r.defect_qty}" if r.defect_qty else ""
-        lines.append(f"· {r.work_order_code} {r.operation} 良品 {r.good_qty}{defect} +{r.points}分")
+        lines.append(report_line(r))
     if len(s.reports) > MAX_LINES:
         lines.insert(1, f"（只显示最近 {MAX_LINES} 条）")
     defect_total = f"，不良 {s.defect_total} 件" if s.defect_total else ""

@@ -1,5 +1,5 @@
 """An order's story in time: what KIS pulls did to it, reports, exceptions and their photos, alerts and
-their handling, repairs, what was written back to KIS, and its shipping."""
+their handling, repairs, undone and corrected reports, what was written back to KIS, and its shipping."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from domain.models import (
     OrderEvent,
     Person,
     RepairTicket,
+    ReportCorrection,
     SalesOrder,
     SalesOrderLine,
     ShopException,
@@ -38,13 +39,50 @@ class Photo:
 @dataclass(frozen=True)
 class Event:
     at: datetime
-    kind: str  # order | report | exception | alert | repair | kis | ship
+    kind: str  # order | report | correction | exception | alert | repair | kis | ship
     text: str
     photos: list[Photo] = field(default_factory=list)
 
 
 def _who(person: Person | None) -> str:
     return person.name if person else "系统"
+
+
+def _qty(good: int, defect: int) -> str:
+    return f"良品 {good}" + (f" 不良 {defect}" if defect else "")
+
+
+def _reports(uow: UnitOfWork, wo_ids: list[int]) -> list[Event]:
+    """Each report as it was made, and each undo and correction of it: who, when, why, old and new."""
+    s = uow.session
+    changes: dict[int, list[tuple[ReportCorrection, str]]] = {}
+    for c, by in s.execute(select(ReportCorrection, Person.name).join(Person, Person.id == ReportCorrection.by_id)
+                           .join(WorkReport, WorkReport.id == ReportCorrection.work_report_id)
+                           .where(WorkReport.work_order_id.in_(wo_ids)).order_by(ReportCorrection.id)):
+        changes.setdefault(c.work_report_id, []).append((c, by))
+    events = []
+    for rid, at, code, op, good, defect, name, undone in s.execute(
+            select(WorkReport.id, WorkReport.reported_at, WorkOrder.code, Operation.name, WorkReport.good_qty,
+                   WorkReport.defect_qty, Person.name, WorkReport.undone_at)
+            .join(WorkOrder, WorkOrder.id == WorkReport.work_order_id)
+            .join(Operation, Operation.id == WorkReport.operation_id)
+            .join(Person, Person.id == WorkReport.operator_id)
+            .where(WorkReport.work_order_id.in_(wo_ids))):
+        mine = changes.get(rid, [])
+        if mine:  # the report as it was made; what it is now follows in its corrections
+            good, defect = mine[0][0].old_good, mine[0][0].old_defect
+        mark = "，已撤销" if undone is not None else "，已更正" if mine else ""
+        events.append(Event(at, "report", f"{name} 报工 {code} {op}：{_qty(good, defect)}（报工号 #{rid}{mark}）"))
+        for c, by in mine:
+            if c.kind == "undo":
+                text = f"{by} 撤销 报工 #{rid}（{code} {op}）：{_qty(c.old_good, c.old_defect)} → 0"
+            else:
+                change = f"良品 {c.old_good} → {c.new_good}"
+                if c.old_defect or c.new_defect:
+                    change += f"，不良 {c.old_defect} → {c.new_defect}"
+                text = f"{by} 更正 报工 #{rid}（{name} {code} {op}）：{change}，原因：{c.reason}"
+            events.append(Event(c.at, "correction", text))
+    return events
 
 
 def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
@@ -58,15 +96,7 @@ def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
     wo_ids = list(s.scalars(select(WorkOrder.id).join(SalesOrderLine).where(SalesOrderLine.order_id == order.id)))
     codes = dict(s.execute(select(WorkOrder.id, WorkOrder.code).where(WorkOrder.id.in_(wo_ids))).all())
 
-    for at, code, op, good, defect, name in s.execute(
-            select(WorkReport.reported_at, WorkOrder.code, Operation.name, WorkReport.good_qty, WorkReport.defect_qty,
-                   Person.name)
-            .join(WorkOrder, WorkOrder.id == WorkReport.work_order_id)
-            .join(Operation, Operation.id == WorkReport.operation_id)
-            .join(Person, Person.id == WorkReport.operator_id)
-            .where(WorkReport.work_order_id.in_(wo_ids))):
-        bad = f"，不良 {defect}" if defect else ""
-        events.append(Event(at, "report", f"{name} 报工 {code} {op}：良品 {good}{bad}"))
+    events += _reports(uow, wo_ids)
 
     exc_ids = []
     for exc in s.scalars(select(ShopException).where(ShopException.work_order_id.in_(wo_ids))):
@@ -109,7 +139,8 @@ def order_timeline(uow: UnitOfWork, bill_no: str) -> list[Event]:
             events.append(Event(t.finished_at, "repair", f"维修工单 #{t.id} 维修完成"))
 
     for row in s.scalars(select(KisOutbox).where(KisOutbox.work_order_id.in_(wo_ids))):
-        events.append(Event(row.created_at, "kis", f"完工 {row.qty} 件（{codes.get(row.work_order_id, '')} "
+        what = f"完工 {row.qty} 件" if row.qty >= 0 else f"更正 {row.qty} 件（红字）"  # a correction's compensating row
+        events.append(Event(row.created_at, "kis", f"{what}（{codes.get(row.work_order_id, '')} "
                                                    f"{row.work_day}）待回写 KIS"))
         if row.sent_at:
             result = f"已入库 {row.kis_bill_no}" if row.kis_bill_no else (row.kis_message or str(row.status))

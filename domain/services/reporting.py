@@ -42,6 +42,7 @@ class ReportResult:
     points_earned: int
     points_today: int
     stage: Stage
+    undo_minutes: int = 0  # how long the reporter may take it back with 撤销 (PlantPolicy.undo_minutes)
 
 
 @dataclass(frozen=True)
@@ -496,4 +497,5 @@ def _result(
         points_earned=report.points,
         points_today=int(today_points),
         stage=Stage(wo.line.order.stage),
+        undo_minutes=policy.undo_minutes,
     )

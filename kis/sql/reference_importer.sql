@@ -10,6 +10,8 @@
     FStatus = 1  已入库：已生成产品入库单，单号写在 FKisBillNo，FMessage 置空
     FStatus = 9  失败：未生成单据，原因写在 FMessage（最长 255 字），FKisBillNo 置空
   被拒的行修正原因（例如启用物料）后，把 FStatus 改回 0，下一次运行会重新导入。
+  数量为负的行是更正：FactoryBot 中报工被撤销或更正后，已回写的完工数量减少，对应生成红字产品入库单
+  （FROB = -1，数量为负），并相应减少生产任务单的已入库数量 FCommitQty；红字数量不能超过已入库数量。
 
   每一行在自己的事务里处理（SET XACT_ABORT ON + TRY/CATCH）：成功则单据与状态一起提交；
   任何错误都整行回滚，并把该行标为 9 和错误信息，不影响其他行。
@@ -38,6 +40,7 @@ DECLARE @OrderBillNo VARCHAR(50), @OrderEntryID INT, @ICMOBillNo VARCHAR(50), @I
 DECLARE @Qty DECIMAL(28, 10), @Day DATETIME;
 DECLARE @ItemID INT, @ItemName NVARCHAR(255), @ItemDeleted INT, @UnitID INT;
 DECLARE @OrderInterID INT, @ICMOInterID INT, @ICMOQty DECIMAL(28, 10), @ICMOCommitted DECIMAL(28, 10);
+DECLARE @LineReceived DECIMAL(28, 10), @ROB INT;
 DECLARE @InterID INT, @BillNo VARCHAR(50), @Prefix VARCHAR(20), @CurNo INT, @Format VARCHAR(20);
 DECLARE @Digits VARCHAR(20), @NextDigits VARCHAR(20);
 
@@ -54,6 +57,7 @@ BEGIN
     SET @UnitID = NULL;
     SET @OrderInterID = NULL;
     SET @ICMOInterID = NULL;
+    SET @LineReceived = 0;
     BEGIN TRY
         BEGIN TRANSACTION;
         -- 锁住这一行并确认它仍是新行：两个作业同时运行时，只有一个会处理它。
@@ -75,6 +79,13 @@ BEGIN
                 SELECT @ICMOInterID = FInterID, @ICMOQty = FQty, @ICMOCommitted = COALESCE(FCommitQty, 0)
                 FROM ICMO
                 WHERE FBillNo = @ICMOBillNo AND FTranType = 85 AND FCancellation = 0;
+            -- 没有生产任务单的红字行：按销售订单行已入库的数量核对。
+            IF @Qty < 0 AND @ICMOBillNo IS NULL
+                SELECT @LineReceived = COALESCE(SUM(e.FQty), 0)
+                FROM ICStockBillEntry e
+                JOIN ICStockBill b ON b.FInterID = e.FInterID
+                WHERE b.FTranType = 2 AND b.FCancellation = 0 AND e.FOrderInterID = @OrderInterID
+                  AND e.FOrderEntryID = @OrderEntryID AND e.FItemID = @ItemID;
 
             IF @ItemID IS NULL
                 SET @Reason = N'物料 ' + @ItemNumber + N' 在 KIS 中不存在';
@@ -84,13 +95,21 @@ BEGIN
                 SET @Reason = N'销售订单 ' + @OrderBillNo + N' 第 ' + CAST(@OrderEntryID AS NVARCHAR(10)) + N' 行在 KIS 中不存在或已作废';
             ELSE IF @ICMOBillNo IS NOT NULL AND @ICMOInterID IS NULL
                 SET @Reason = N'生产任务单 ' + @ICMOBillNo + N' 在 KIS 中不存在或已作废';
-            ELSE IF @Qty <= 0
-                SET @Reason = N'入库数量必须大于 0';
+            ELSE IF @Qty = 0
+                SET @Reason = N'入库数量不能为 0';
+            ELSE IF @Qty < 0 AND @ICMOInterID IS NOT NULL AND @ICMOCommitted + @Qty < 0
+                SET @Reason = N'红字入库数量 ' + CAST(CAST(-@Qty AS DECIMAL(28, 0)) AS NVARCHAR(40))
+                              + N' 超过已入库数量 ' + CAST(CAST(@ICMOCommitted AS DECIMAL(28, 0)) AS NVARCHAR(40));
+            ELSE IF @Qty < 0 AND @ICMOInterID IS NULL AND @LineReceived + @Qty < 0
+                SET @Reason = N'红字入库数量 ' + CAST(CAST(-@Qty AS DECIMAL(28, 0)) AS NVARCHAR(40))
+                              + N' 超过已入库数量 ' + CAST(CAST(@LineReceived AS DECIMAL(28, 0)) AS NVARCHAR(40));
             ELSE IF @ICMOInterID IS NOT NULL AND @ICMOCommitted + @Qty > @ICMOQty * (1 + @OverPct / 100)
                 SET @Reason = N'入库数量超过生产任务单 ' + @ICMOBillNo + N' 的计划数量';
 
             IF @Reason IS NULL
             BEGIN
+                -- 红字（更正减少的数量）：FROB = -1，数量为负。
+                SET @ROB = CASE WHEN @Qty < 0 THEN -1 ELSE 1 END;
                 -- 金蝶自己的内码分配；第 4 个参数为制单人（按用户预留号段）。
                 EXEC GetICMaxNum 'ICStockBill', @InterID OUTPUT, 1, @BillerID;
                 -- 核对：启用了编码规则（t_BillCodeRule）的账套，单号应按规则生成。
@@ -109,7 +128,7 @@ BEGIN
 
                 INSERT INTO ICStockBill (FInterID, FBillNo, FBrNo, FTranType, FDate, FDeptID, FStatus, FCancellation, FROB,
                                          FUpStockWhenSave, FSelTranType, FBillerID, FCheckerID, FUUID)
-                VALUES (@InterID, @BillNo, '0', 2, @Day, @DeptID, 0, 0, 1,
+                VALUES (@InterID, @BillNo, '0', 2, @Day, @DeptID, 0, 0, @ROB,
                         0, 85, @BillerID, NULL, NEWID());
                 INSERT INTO ICStockBillEntry (FInterID, FEntryID, FBrNo, FItemID, FUnitID, FQty, FAuxQty, FQtyMust, FAuxQtyMust,
                                               FPrice, FAmount, FDCStockID, FBatchNo, FSourceTranType, FSourceInterId,
@@ -119,7 +138,7 @@ BEGIN
                         0, 0, @StockID, '', CASE WHEN @ICMOInterID IS NULL THEN 0 ELSE 85 END, @ICMOInterID,
                         CASE WHEN @ICMOInterID IS NULL THEN 0 ELSE 1 END, @ICMOBillNo, @ICMOInterID, @ICMOBillNo,
                         @OrderInterID, @OrderEntryID, 1058, 14036);
-                -- 核对：生产任务单的已入库数量，金蝶自己的下推也会更新它。
+                -- 核对：生产任务单的已入库数量，金蝶自己的下推也会更新它（红字行使它减少）。
                 IF @ICMOInterID IS NOT NULL
                     UPDATE ICMO SET FCommitQty = COALESCE(FCommitQty, 0) + @Qty WHERE FInterID = @ICMOInterID;
                 -- 核对：金蝶刷新单据关联数据的过程（集成商的产品入库过程都调用它）。

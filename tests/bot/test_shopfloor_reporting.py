@@ -124,6 +124,7 @@ def test_typed_report_answers_with_the_day_total_and_points(live):
         f"工单 {WO} 注塑：良品 800 不良 12",
         "积分 +19，今日积分 19",  # 800 good: 576 standard minutes at 1000 a 720-minute day
         "工序「注塑」累计良品 800，剩余 200",
+        "报工号 #1 · 10 分钟内可回复「撤销」撤回",
     ]
     assert live.say("w1", f"报工 {WO} 150 3").startswith("已完成! 今日累计完成 950 件")
     assert op_totals(live, "注塑") == (950, 15)
