@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 
 from bot.deps import BotDeps
-from bot.report_flow import ReportRequest, done_headline, record_report
+from bot.report_flow import ReportRequest, done_headline, points_line, record_report, undo_hint
 from bot.report_parse import parse_qty
 from bot.routing import Outgoing
 from bot.web_auth import current_userid, login_required, page
@@ -110,4 +110,5 @@ def submit_report() -> Any:
     deps.core.send_later(outbox)
     for name in tasks:
         deps.core.queue.enqueue(name)
-    return render_template("report_done.html", r=result, headline=done_headline(result))
+    return render_template("report_done.html", r=result, headline=done_headline(result), points=points_line(result),
+                           undo=undo_hint(result))

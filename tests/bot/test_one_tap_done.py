@@ -219,3 +219,14 @@ def test_the_form_on_tomorrows_work_order_says_so(live):
     set_clock(live, local(15))
     _, page, _ = form_page(live, "w1", TOMORROWS)
     assert '<div class="card" id="early">计划 11-26 开工，提前开工请按实际数量填写</div>' in page
+
+
+def test_a_form_report_of_defects_only_is_not_called_done_and_earns_nothing(live):
+    client, _, inputs = form_page(live, "w1")
+    done = client.post("/forms/report", data={"wo": label(), "token": inputs["token"]["value"], "good": "0",
+                                              "defect": "5"})
+    page = done.get_data(as_text=True)
+    # The old page said "已完成! 今日累计完成 0 件" and "积分 +0".
+    assert done.status_code == 200 and "已完成!" not in page and "积分 +" not in page
+    assert "已记录不良 5 件（良品 0）" in page and "只报不良不计积分，今日积分 0" in page
+    assert "10 分钟内可回复「撤销」撤回" in page
