@@ -28,7 +28,7 @@ from domain.points import day_points
 from domain.policy import PlantPolicy
 from domain.services.people import active_person
 from domain.services.reporting import MAX_QTY_PER_REPORT, day_work
-from domain.services.stages import QC_OPERATION, advance, advance_when_made
+from domain.services.stages import advance, advance_when_made, all_at_qc
 from domain.uow import UnitOfWork
 from domain.vocab import OperationStatus, Role, Stage, WorkOrderStatus
 
@@ -264,11 +264,11 @@ def rederive(wo: WorkOrder, now: datetime) -> None:
 
 def restage(order: SalesOrder, now: datetime) -> None:
     """The order's stage after a correction: forward as a report moves it, and back from 入库 or 质检 when
-    what put it there was taken back (never below 生产, and never once shipped)."""
+    what put it there was taken back (never below 生产, and never once shipped). 质检 is the reporting rule's
+    (stages.all_at_qc): only when no line still owed is being made."""
     live = [w for line in order.lines for w in line.work_orders if w.status != WorkOrderStatus.VOIDED]
-    ops = [o for w in live for o in w.operations]
-    qc_started = any(o.name == QC_OPERATION and o.status != OperationStatus.PENDING for o in ops)
-    if qc_started:
+    at_qc = all_at_qc(order)
+    if at_qc:
         advance(order, Stage.QC, now)
     if advance_when_made(order, now):
         return
@@ -276,8 +276,8 @@ def restage(order: SalesOrder, now: datetime) -> None:
     made = bool(live) and all(w.status in (WorkOrderStatus.DONE, WorkOrderStatus.CLOSED) for w in live)
     back = stage
     if stage == Stage.STOCKED and not made:
-        back = Stage.QC if qc_started else Stage.PRODUCTION
-    elif stage == Stage.QC and not qc_started:
+        back = Stage.QC if at_qc else Stage.PRODUCTION
+    elif stage == Stage.QC and not at_qc:
         back = Stage.PRODUCTION
     if back != stage:
         order.stage, order.updated_at = back, now

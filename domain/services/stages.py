@@ -25,7 +25,7 @@ def advance_after_report(uow: UnitOfWork, wo: WorkOrder, op: Operation, now: dat
     advance(order, Stage.PRODUCTION, now)
     # Any step can be the one that brings the last line into inspection (trimming finishing under a 质检
     # already begun), so every report asks.
-    if _all_at_qc(order):
+    if all_at_qc(order):
         advance(order, Stage.QC, now)
     advance_when_made(order, now)
 
@@ -46,7 +46,7 @@ def _at_qc(wo: WorkOrder) -> bool:
             and all(o.status == OperationStatus.DONE for o in ops[:qc]))
 
 
-def _all_at_qc(order: SalesOrder) -> bool:
+def all_at_qc(order: SalesOrder) -> bool:
     """质检 is the order's stage only when no line it still owes is being made: the least advanced line
     decides, so a second line still moulding keeps the order in 生产."""
     work_orders = _owed_work_orders(order)
@@ -84,7 +84,7 @@ def derived_stage(order: SalesOrder) -> Stage:
     if all(w.status == WorkOrderStatus.DONE for w in work_orders):
         return Stage.STOCKED
     ops = [o for w in work_orders for o in w.operations]
-    if _all_at_qc(order) and any(o.name == QC_OPERATION and o.status != OperationStatus.PENDING for o in ops):
+    if all_at_qc(order) and any(o.name == QC_OPERATION and o.status != OperationStatus.PENDING for o in ops):
         return Stage.QC
     if any(o.status != OperationStatus.PENDING for o in ops):
         return Stage.PRODUCTION

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.errors import DomainError
-from domain.models import PointsEntry, ReportCorrection, SalesOrder, WorkOrder, WorkReport
+from domain.models import Operation, PointsEntry, ReportCorrection, SalesOrder, SalesOrderLine, WorkOrder, WorkReport
 from domain.services.corrections import correct_report, undo_report
 from domain.services.reporting import report_work
 from domain.vocab import Stage, WorkOrderStatus
-from tests.factories import NOW, small_plant
+from tests.factories import NOW, ROUTE, small_plant
 
 WO = "WO20261125-01"
 
@@ -126,3 +126,29 @@ def test_an_admin_corrects_anywhere_and_an_undone_report_is_not_corrected(plant,
         correct(make_uow, policy, rid, 280, key="c2")
     with pytest.raises(DomainError, match="没有报工号 #99"):
         correct(make_uow, policy, 99, 280, key="c3")
+
+
+def test_a_correction_keeps_the_stage_of_the_least_advanced_line(plant, make_uow, policy):
+    # A second line of the same order is still moulding: 质检 begun on the first line is not the order's stage,
+    # and a correction of that 质检 report must not move the order there (it did, by any 质检 begun).
+    with make_uow() as uow:
+        order = uow.session.scalar(select(SalesOrder))
+        first = order.lines[0]
+        line = SalesOrderLine(order=order, entry_id=2, product=first.product, qty=500, due_date=first.due_date)
+        wo = WorkOrder(code="WO20261125-02", line=line, product=first.product, planned_qty=500, daily_plan_qty=500,
+                       planned_start=NOW, planned_finish=NOW + timedelta(days=1), workshop="注塑车间")
+        for seq, (name, shop) in enumerate(ROUTE, 1):
+            wo.operations.append(Operation(seq=seq, name=name, workshop=shop))
+        uow.session.add_all([line, wo])
+        uow.commit()
+    for seq, (who, name) in enumerate((("w1", "注塑"), ("t1", "修边"))):
+        report(make_uow, policy, who=who, good=1000, key=f"r{seq}", op=name)
+    qc = report(make_uow, policy, who="q1", good=300, key="qc", op="质检")
+    with make_uow() as uow:
+        report_work(uow, policy, work_order_code="WO20261125-02", userid="w1", good_qty=100, defect_qty=0,
+                    source_key="second", now=NOW)
+        uow.commit()
+        assert uow.session.scalar(select(SalesOrder.stage)) == Stage.PRODUCTION
+    correct(make_uow, policy, qc, 290, 10, who="admin")
+    with make_uow() as uow:
+        assert uow.session.scalar(select(SalesOrder.stage)) == Stage.PRODUCTION
