@@ -43,13 +43,14 @@ def order_detail_text(p: OrderProgress, forecast: OrderForecast | None = None, t
     work orders, as many as fit; the rest are summed up in one line pointing at the board.
     """
     # A late order says how late and when it will now be made, in place of the forecast's 会逾期.
-    late = f"（{overdue_text(p.days_late or 1, forecast)}）" if p.late else ""
+    late = f"（{overdue_text(p.days_late or 1, None if p.late_done else forecast, done=p.late_done)}）" if p.late else ""
     out = [
         f"订单 {p.bill_no} · {p.customer}",
         f"阶段：{stage_strip(p)}",
         f"交期：{p.due_date}{late}",
     ]
-    if forecast is not None and not p.late:
+    # A lateness already over (every late line made) leaves the forecast of the lines still in work to say.
+    if forecast is not None and (not p.late or p.late_done):
         out.append(order_forecast_text(forecast, today))
     for exc in p.open_exceptions[:MAX_EXCEPTIONS_SHOWN]:
         on = f" {exc.work_order_code}" if exc.work_order_code else ""
@@ -100,7 +101,7 @@ def work_order_text(d: WorkOrderDetail, forecast: OrderForecast | None, today: d
     line = next((ln for ln in forecast.lines if ln.line.entry_id == d.entry_id), None) if forecast else None
     if line is not None and not line.done:
         out.append(f"本行{eta_text(line)}")
-    late = f"（{overdue_text(o.days_late or 1, forecast)}）" if o.late else ""
+    late = f"（{overdue_text(o.days_late or 1, None if o.late_done else forecast, done=o.late_done)}）" if o.late else ""
     out.append(f"订单 {o.bill_no} · {o.customer} 【{o.stage_label}】 交期 {o.due_date}{late}")
     out.append(f"发送「{o.bill_no}」查看整张订单。")
     return "\n".join(out)

@@ -41,9 +41,12 @@ def order_finish_text(order: OrderForecast) -> str:
     return f"停机中，恢复后最早 {max(known):%m-%d} 完工" if known and len(known) == len(days) else "停机中"
 
 
-def overdue_text(days_late: int, order: OrderForecast | None = None) -> str:
+def overdue_text(days_late: int, order: OrderForecast | None = None, *, done: bool = False) -> str:
     """An order past its due date: 已逾期 5 天，预计 12-10 完工 — how late it is and when it will now finish,
-    in place of any 会逾期 (which speaks of a lateness still to come)."""
+    in place of any 会逾期 (which speaks of a lateness still to come). done: its late lines were all made (or
+    shipped), so the delay is final: 逾期 5 天完工."""
+    if done:
+        return f"逾期 {days_late} 天完工"
     late = f"已逾期 {days_late} 天"
     return f"{late}，{order_finish_text(order)}" if order is not None else late
 

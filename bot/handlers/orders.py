@@ -14,13 +14,15 @@ from wecom.replies import Reply, Text
 
 routes = Routes("orders")
 
-BILL = r"(?:订单\s*|查询?\s*)?(?P<bill>[A-Za-z]{2,10}\d{3,}[A-Za-z0-9-]*)"
+# A space typed inside the number (WO 20261204-04, SEORD 000560) is the same number.
+BILL = r"(?:订单\s*|查询?\s*)?(?P<bill>[A-Za-z]{2,10}\s?\d{3,}(?:\s?-\s?\d+)?[A-Za-z0-9-]*)"
 
 
 @routes.text(BILL, read_only=True,
              help="发送订单号（如 SEORD000123）或工单号（如 WO20261125-01）：查看阶段、各工序进度、交期和异常")
 def order_by_bill(msg: TextMsg, ctx: Ctx) -> Reply:
-    found = orders.find_by_number(ctx.uow, ctx.match["bill"], today=ctx.today, tz=ctx.policy.tz)
+    number = "".join(ctx.match["bill"].split())
+    found = orders.find_by_number(ctx.uow, number, today=ctx.today, tz=ctx.policy.tz)
     bill_no = found.bill_no if isinstance(found, orders.OrderProgress) else found.order.bill_no
     # The board's rule: an order outside the asker's workshop is refused here as on its order page, and a
     # work order is seen by whoever may see its order.

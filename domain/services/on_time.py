@@ -135,11 +135,29 @@ def record_of(line: SalesOrderLine, order_closed_at: datetime | None = None) -> 
 
 def order_late(order: SalesOrder, today: date, tz: tzinfo) -> bool:
     """The chat's ⚠逾期: some line of the order is late today (a voided order owes nothing)."""
+    return order_delay(order, today, tz) is not None
+
+
+@dataclass(frozen=True)
+class OrderDelay:
+    """How late a late order is, as the monthly report counts a line's delay: to the day the line was done,
+    or to today while it is still owed. `done`: every late line is done (the delay is final)."""
+
+    days: int
+    done: bool
+
+
+def order_delay(order: SalesOrder, today: date, tz: tzinfo) -> OrderDelay | None:
+    """None when no line of the order is late today (a voided order owes nothing)."""
     if order.status == OrderStatus.VOIDED:
-        return False
+        return None
     closed_at = None
     if order.status == OrderStatus.CLOSED:
         session = object_session(order)
         closed_at = (close_dates(session, {order.id: order.updated_at}) if session is not None
                      else {order.id: order.updated_at})[order.id]
-    return any(is_late(line.due_date, done_on(record_of(line, closed_at), tz), today) for line in order.lines)
+    late = [(line.due_date, done) for line in order.lines
+            if is_late(line.due_date, done := done_on(record_of(line, closed_at), tz), today)]
+    if not late:
+        return None
+    return OrderDelay(max(delay_days(due, done, today) for due, done in late), all(d is not None for _, d in late))

@@ -107,7 +107,8 @@ class OrderProgress:
     late: bool
     lines: tuple[LineProgress, ...]
     open_exceptions: tuple[ExceptionInfo, ...]
-    days_late: int = 0  # days past the earliest due date, while late
+    days_late: int = 0  # how late, while late (on_time.order_delay)
+    late_done: bool = False  # every late line is done: the delay is final
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +124,7 @@ class OrderSummary:
     done_qty: int
     late: bool
     days_late: int = 0
+    late_done: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ def _progress(order: SalesOrder, exceptions: Any, today: date, tz: tzinfo) -> Or
         due_date=due.isoformat(),
         late=_is_late(order, today, tz),
         days_late=_days_late(order, today, tz),
+        late_done=_late_done(order, today, tz),
         lines=lines,
         open_exceptions=tuple(
             ExceptionInfo(
@@ -291,10 +294,16 @@ def _is_late(order: SalesOrder, today: date, tz: tzinfo) -> bool:
 
 
 def _days_late(order: SalesOrder, today: date, tz: tzinfo) -> int:
-    """How late a late order is: counted from the earliest due date it has missed."""
-    if not _is_late(order, today, tz):
-        return 0
-    return max(((today - line.due_date).days for line in order.lines if line.due_date < today), default=0)
+    """How late a late order is, by the one rule (on_time.order_delay): a line done late counts to the day it
+    was done, one still owed to today; 0 when it is not late."""
+    delay = on_time.order_delay(order, today, tz)
+    return delay.days if delay is not None else 0
+
+
+def _late_done(order: SalesOrder, today: date, tz: tzinfo) -> bool:
+    """Late, and every late line is done: the lateness is over and final (逾期 5 天完工)."""
+    delay = on_time.order_delay(order, today, tz)
+    return delay is not None and delay.done
 
 
 def _summary(order: SalesOrder, today: date, tz: tzinfo) -> OrderSummary:
@@ -307,6 +316,7 @@ def _summary(order: SalesOrder, today: date, tz: tzinfo) -> OrderSummary:
         done_qty=sum(_line_done(line) for line in order.lines),
         late=_is_late(order, today, tz),
         days_late=_days_late(order, today, tz),
+        late_done=_late_done(order, today, tz),
     )
 
 

@@ -97,9 +97,9 @@ def test_a_late_order_says_how_late_and_when_it_will_be_made(live):
     _second_line(live, "SEORD000401", qty=4000, due=date(2026, 11, 25), code="WO20261120-02",
                  planned_start=at(20, 8))
     _report(live, "WO20261120-02", "w1", 500, "second-m", at(20, 15))
-    # The first line was made on 11-24, a day after its due date: late by the one on-time rule, though in stock.
-    for n, (who, op) in enumerate((("w1", "注塑"), ("t1", "修边"), ("q1", "质检"), ("t1", "包装"))):
-        _report(live, "WO20261120-01", who, 500, f"first-{n}", at(24, 9 + n), op=op)
+    # The first line, due 11-23, is moulded and trimmed but not inspected: still owed, two days late.
+    for n, (who, op) in enumerate((("w1", "注塑"), ("t1", "修边"))):
+        _report(live, "WO20261120-01", who, 500, f"first-{n}", at(21, 9 + n), op=op)
     reply = live.say("sup", "SEORD000401")
     # Was "交期：2026-11-23（已逾期）" over "预计完工：停机中，恢复后最早 11-27 完工 · 至少会逾期 2 天".
     assert "交期：2026-11-23（已逾期 2 天，停机中，恢复后最早 11-27 完工）\n" in reply
@@ -135,6 +135,11 @@ def test_what_a_phone_keyboard_types_is_understood(live):
     assert wide.startswith("订单 SEORD000001 · 美的集团\n")  # was 没有找到与「ＳＥＯＲＤ０００００１」相关的订单
     assert live.say("w1", "seord000001  ") == wide
     assert live.say("w1", "查询\u3000ｓｅｏｒｄ０００００１") == wide
+    # A space inside the number (was 没有找到与「SEORD 000001」相关的订单或客户).
+    assert live.say("w1", "SEORD 000001") == wide
+    work_order = live.say("w1", "WO20261125-01")
+    assert work_order.startswith("工单 WO20261125-01 · ")
+    assert live.say("w1", "WO 20261125-01") == live.say("w1", "wo20261125 - 01") == work_order
 
 
 def test_a_greeting_shows_the_help(live):

@@ -52,7 +52,9 @@ def test_a_line_finished_into_stock_on_time_is_on_time_in_chat_board_pdf_and_xls
 
     # Chat: the order's reply and the customer's list.
     assert "交期：2026-11-20\n" in harness.say("boss", "SEORD000512") + "\n"
-    assert "交期：2026-11-20（已逾期 5 天，已全部完工）" in harness.say("boss", "SEORD000513")
+    # Made a day late and waiting to ship: the delay is final, as the monthly report counts it (to the day the
+    # line was done, not to today).
+    assert "交期：2026-11-20（逾期 1 天完工）" in harness.say("boss", "SEORD000513")
     listed = harness.say("boss", "海尔")
     assert "· SEORD000512 海尔智家 【入库】100% 交期 2026-11-20\n" in listed
     assert "· SEORD000513 海尔智家 【入库】100% 交期 2026-11-20 ⚠逾期\n" in listed
