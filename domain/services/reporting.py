@@ -386,7 +386,11 @@ def _one_tap(uow: UnitOfWork, policy: PlantPolicy, wo: WorkOrder, op: Operation,
     # Nothing of a work order was made before it began: its planned start, or its first report if it was
     # started ahead of plan (the earliest moment it is known to have run). The shift's start bounds both.
     since = wo.planned_start if wo.started_at is None else min(wo.planned_start, wo.started_at)
-    out = shift_output.plausible_output(cal, shift, rate=rate, since=since, now=now)
+    # The press moulds one job at a time: at the first operation, minutes it spent this shift on its other
+    # work orders were not this one's.
+    busy = (shift_output.press_minutes_elsewhere(uow, cal, shift, machine=wo.machine, work_order_id=wo.id)
+            if wo.machine and op.seq == wo.operations[0].seq else 0.0)
+    out = shift_output.plausible_output(cal, shift, rate=rate, since=since, now=now, busy_minutes=busy)
     if out.minutes <= 0:
         if not shift.working:
             return 0, "今天是休息日" + NO_ONE_TAP
@@ -400,6 +404,8 @@ def _one_tap(uow: UnitOfWork, policy: PlantPolicy, wo: WorkOrder, op: Operation,
     if remaining <= left:
         return remaining, f"一键完成记剩余的 {remaining} 件良品"
     note = f"一键完成记 {left} 件良品：本班按标准产能至今约 {out.made} 件"
+    if busy > 0:
+        note += f"（机台 {wo.machine} 本班另有其他工单约 {round(busy)} 分钟）"
     return left, note + (f"，已报 {reported} 件" if reported else "")
 
 

@@ -118,6 +118,28 @@ def operation_shift_qty(uow: UnitOfWork, calendar: PlantCalendar, shift: Shift, 
     return int(total or 0)
 
 
+def press_minutes_elsewhere(uow: UnitOfWork, calendar: PlantCalendar, shift: Shift, *, machine: str,
+                            work_order_id: int) -> float:
+    """Standard minutes the press spent in the shift on its other work orders: the pieces (good and defect)
+    reported at their first operation (the moulding, the step the press does), each at its work order's
+    standard rate. One press moulds one job at a time, so these minutes are not this work order's."""
+    first_seq = (select(Operation.work_order_id, func.min(Operation.seq).label("seq"))
+                 .group_by(Operation.work_order_id).subquery())
+    rows = uow.session.execute(
+        select(WorkOrder.daily_plan_qty, func.sum(WorkReport.good_qty + WorkReport.defect_qty))
+        .join(Operation, Operation.id == WorkReport.operation_id)
+        .join(first_seq, and_(first_seq.c.work_order_id == Operation.work_order_id, first_seq.c.seq == Operation.seq))
+        .join(WorkOrder, WorkOrder.id == Operation.work_order_id)
+        .where(WorkOrder.machine == machine, WorkOrder.id != work_order_id, _report_in_shift(calendar, shift))
+        .group_by(WorkOrder.id, WorkOrder.daily_plan_qty))
+    minutes = 0.0
+    for daily, pieces in rows:
+        rate = standard_rate(calendar, int(daily or 0), shift.day)
+        if rate > 0:
+            minutes += int(pieces or 0) / rate
+    return minutes
+
+
 @dataclass(frozen=True)
 class PlausibleOutput:
     """What a press could have made for one work order in the shift so far, at its standard rate."""
@@ -128,10 +150,15 @@ class PlausibleOutput:
 
 
 def plausible_output(calendar: PlantCalendar, shift: Shift, *, rate: float, since: datetime,
-                     now: datetime) -> PlausibleOutput:
+                     now: datetime, busy_minutes: float = 0.0) -> PlausibleOutput:
     """since: the moment the shift's count starts (its start, or the work order's start if later). Breaks,
-    rest days and the time after the shift's end add no minutes (calendar.working_minutes)."""
+    rest days and the time after the shift's end add no minutes (calendar.working_minutes). busy_minutes:
+    the shift's minutes the press spent on other work orders (press_minutes_elsewhere), which this one
+    cannot have had."""
     begin = max(since, shift.start)
-    minutes = calendar.working_minutes(begin, min(now, shift.end))
+    end = min(now, shift.end)
+    minutes = calendar.working_minutes(begin, end)
+    if busy_minutes > 0:
+        minutes = max(0.0, min(minutes, calendar.working_minutes(shift.start, end) - busy_minutes))
     # The float product of a whole day's rate and minutes may fall a hair under the plan: counted as reached.
     return PlausibleOutput(int(rate * minutes + 1e-6), minutes, begin)

@@ -230,3 +230,20 @@ def test_a_form_report_of_defects_only_is_not_called_done_and_earns_nothing(live
     assert done.status_code == 200 and "已完成!" not in page and "积分 +" not in page
     assert "已记录不良 5 件（良品 0）" in page and "只报不良不计积分，今日积分 0" in page
     assert "10 分钟内可回复「撤销」撤回" in page
+
+
+def test_a_press_running_another_job_this_shift_offers_only_its_free_minutes(live):
+    # Both work orders on P01 at 12 000 a day (16.7 a minute). By 12:00 the shift has run 240 minutes, and
+    # the press moulded 2000 pieces (120 minutes) of WO-01 in them: WO-02 can have had only the other 120.
+    plan(live, WO)
+    plan(live, TOMORROWS, start=local(8))
+    with uow_for(live) as uow:
+        uow.session.scalar(select(WorkOrder).where(WorkOrder.code == TOMORROWS)).machine = "P01"
+        uow.commit()
+    set_clock(live, local(11))
+    assert live.say("w2", f"报工 {WO} 良品 2000").startswith("已完成!")
+    set_clock(live, local(12))
+    _, card = live.scan("w1", label(TOMORROWS))
+    # The old card offered 完成 4000 件: the whole shift at WO-02's rate, as if the press had done nothing else.
+    assert buttons(card)[0] == "完成 2000 件"
+    assert "（机台 P01 本班另有其他工单约 120 分钟）" in card["sub_title_text"]
