@@ -51,6 +51,7 @@ REPORTER = {0: "w1", 1: "t1"}
 PLAN = 1000
 POLICY = PlantPolicy()
 TOLERANCE = POLICY.tolerance(PLAN)
+START = local(2026, 11, 23, 9, 0)  # a working morning of PlantPolicy()'s one 08:00-20:00 shift
 
 moulding = st.tuples(st.just("report"), st.just(0), st.integers(0, 500), st.integers(0, 40))
 packing = st.tuples(st.just("report"), st.just(1), st.integers(0, 300), st.integers(0, 20))
@@ -99,9 +100,11 @@ def fresh_world(conn_str: str, folder: Path, wo_code: str) -> World:
         add_people(uow)
         add_order(uow, qty=PLAN, wo_code=wo_code, bill_no=f"SE{wo_code[-8:]}", route=ROUTE)
         uow.commit()
-    clock = Clock(local(2026, 11, 23, 9, 0))
+    clock = Clock(START)
+    # KIS_PUSH_START: the write-back starts with the first day of the sequence (without it, a first push
+    # later than the look-back takes earlier days to be in KIS already, as README says).
     config = KisConfig.from_settings(Settings(database_url="sqlite://", kis_odbc=conn_str, kis_timeout=5,
-                                              kis_lookback_days=3))
+                                              kis_lookback_days=3, kis_push_start=START.date()))
     jobs = KisJobs(factory, config, AlertPolicy(), clock=clock)
     return World(factory, jobs, clock, conn_str)
 
