@@ -64,6 +64,9 @@ def passive_card(h, resp) -> dict:
 
 
 def test_the_card_s_undo_button_takes_the_report_back_and_updates_the_card(bot):
+    with uow_for(bot) as uow:  # a plan whose 2 hours since 08:00 cover the 1000 pieces: 完成 finishes 注塑
+        uow.session.scalar(select(WorkOrder).where(WorkOrder.code == WO)).daily_plan_qty = 12000
+        uow.commit()
     _, card = bot.scan("w1", qr_payload.encode(WO, LABEL_KEY.encode()))
     done = passive_card(bot, bot.tap("w1", card, "完成"))
     assert [b["text"] for b in done["button_list"]] == ["撤销", "今日明细", "报异常"]
@@ -128,7 +131,7 @@ def test_a_correction_without_reason_or_by_the_wrong_person_is_refused(bot):
     _moulded_and_trimmed(bot)
     assert bot.say("sup", "更正 #1 良品 590") == ("更正报工需要写明原因，例如：更正 报工号 1 良品 780 不良 20 原因 点数错误")
     assert bot.say("w2", "更正 #1 良品 590 原因 点错") == (
-        "只有班组长、车间主管或系统管理员可以更正报工；报错了请在 10 分钟内回复「撤销」，或找班组长更正报工号 #1。")
+        "只有班组长、车间主管或系统管理员可以更正报工；请找班组长更正报工号 #1。")  # not w2's report to undo
     assert bot.say("lead", "更正 #1 良品 590 原因 点错") == (
         "报工号 #1 是注塑车间的报工（工序「注塑」），您在后加工车间，不能更正。")
     assert bot.say("sup", "更正 良品 590 原因 点错").startswith("请写明要更正的报工号")
