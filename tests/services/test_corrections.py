@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.errors import DomainError
-from domain.models import Operation, PointsEntry, ReportCorrection, SalesOrder, SalesOrderLine, WorkOrder, WorkReport
+from domain.models import (
+    Operation,
+    PointsEntry,
+    ReportCorrection,
+    SalesOrder,
+    SalesOrderLine,
+    WorkOrder,
+    WorkReport,
+)
 from domain.services.corrections import correct_report, undo_report
 from domain.services.reporting import report_work
 from domain.vocab import Stage, WorkOrderStatus
