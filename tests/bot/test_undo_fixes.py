@@ -73,6 +73,8 @@ def test_tomorrow_s_work_order_says_its_planned_day_again_after_an_undo(bot):
     early = "（工单计划 11-26 开工，本次按提前开工记录）"
     assert bot.say("w1", f"报工 {WO} 良品 300").endswith(early)
     bot.say("w1", "撤销")
+    _, card = bot.scan("w1", qr_payload.encode(WO, LABEL_KEY.encode()))
+    assert card["sub_title_text"].startswith("计划 11-26 开工")
     assert bot.say("w1", f"报工 {WO} 良品 100").endswith(early)
 
 
