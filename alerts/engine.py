@@ -180,7 +180,9 @@ def evaluate_kis_sync(uow: UnitOfWork, policy: AlertPolicy, now: datetime, resul
 
 
 def _unstarted(uow: UnitOfWork, policy: AlertPolicy, now: datetime) -> list[rules.UnstartedWorkOrder]:
-    reported = exists().where(WorkReport.work_order_id == WorkOrder.id)
+    # Started means a report still counted: an undone one (or one corrected to nothing) did not start it.
+    reported = exists().where(WorkReport.work_order_id == WorkOrder.id, WorkReport.undone_at.is_(None),
+                              WorkReport.good_qty + WorkReport.defect_qty > 0)
     rows = uow.session.execute(
         select(WorkOrder.code, SalesOrder.bill_no, Product.name, WorkOrder.workshop, WorkOrder.machine,
                WorkOrder.planned_start)

@@ -119,7 +119,7 @@ class ChatSession:
             reply = xmltodict.parse(self.crypto.open_reply(resp.text))["xml"]
             if reply.get("MsgType") == "update_template_card":
                 self.cards.append(_card_from_xml(reply.get("TemplateCard") or {}))
-            out.append(describe_reply(reply))
+            out.append(describe_reply(reply, self.fake_url, self.userid))
         return out
 
     def active_messages(self, wait: float) -> list[str]:
@@ -144,14 +144,15 @@ class ChatSession:
 
 
 def _card_from_xml(card: dict[str, Any]) -> dict[str, Any]:
-    """The tappable part of a card that came back as passive-reply XML."""
+    """The tappable part of a card that came back as passive-reply XML, in message/send shape."""
     buttons = card.get("ButtonList") or []
     buttons = buttons if isinstance(buttons, list) else [buttons]
     return {"task_id": card.get("TaskId", ""),
-            "button_list": [{"text": b.get("Text", ""), "key": b.get("Key", "")} for b in buttons if isinstance(b, dict)]}
+            "button_list": [{"text": b.get("Text", ""), "key": b.get("Key", ""), "url": b.get("Url", ""),
+                             "type": int(b.get("Type") or 0)} for b in buttons if isinstance(b, dict)]}
 
 
-def describe_reply(reply: dict[str, Any]) -> str:
+def describe_reply(reply: dict[str, Any], fake_url: str = "", userid: str = "") -> str:
     kind = reply.get("MsgType")
     if kind == "text":
         return reply.get("Content", "")
@@ -163,7 +164,10 @@ def describe_reply(reply: dict[str, Any]) -> str:
         rows = card.get("HorizontalContentList") or []
         rows = rows if isinstance(rows, list) else [rows]
         facts = "；".join(f"{r.get('KeyName') or r.get('Keyname')}: {r.get('Value')}" for r in rows if isinstance(r, dict))
-        return "[卡片已更新] " + " ".join(str(x) for x in (main.get("Title", ""), main.get("Desc", ""), facts) if x)
+        text = "[卡片已更新] " + " ".join(str(x) for x in (main.get("Title", ""), main.get("Desc", ""), facts) if x)
+        # Its buttons as a sent card's are shown: the 撤销 on a 完成 card is only ever on an updated card.
+        buttons = " ".join(_button_text(b, fake_url, userid) for b in _card_from_xml(card)["button_list"])
+        return text + (f"\n  按钮：{buttons}（/tap 按钮文字 点击）" if buttons else "")
     return f"[{kind}]"
 
 

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from bot.report_flow import UNDO_KEY_PREFIX
 from bot.routing import Ctx, Routes
 from domain.errors import DomainError
-from domain.services.corrections import CORRECT_FORMAT, CorrectionResult, correct_report, undo_report
+from domain.services.conversation import CANCEL_WORDS
+from domain.services.corrections import (
+    CORRECT_FORMAT,
+    CorrectionResult,
+    change_text,
+    correct_report,
+    undo_report,
+)
+from domain.services.people import workshop_leads
 from wecom.cards import Button, button_card
 from wecom.inbound import CardClick, TextMsg
 from wecom.replies import Reply, Text, UpdateCard
@@ -29,7 +37,15 @@ def undo_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
     wanted = ctx.match.get("id")
     result = undo_report(ctx.uow, ctx.policy, userid=ctx.userid, report_id=int(wanted) if wanted else None,
                          source_key=ctx.key, now=ctx.now)
+    _tell_next_leads(ctx, result)
     return Text(undone_text(result))
+
+
+# A bare 取消 (算了, 不用了) answers a question the bot asked; with none open it cancels nothing, and must not
+# fall through to the customer search. yields: an open question's answer route takes it first.
+@routes.text("|".join(sorted(CANCEL_WORDS)), read_only=True, yields=True)
+def nothing_to_cancel(msg: TextMsg, ctx: Ctx) -> Reply:
+    return Text("没有需要取消的操作。")
 
 
 @routes.card(key_prefix=UNDO_KEY_PREFIX)
@@ -37,6 +53,7 @@ def undo_from_card(msg: CardClick, ctx: Ctx) -> Reply:
     result = undo_report(ctx.uow, ctx.policy, userid=ctx.userid, report_id=ctx.card_record_id(),
                          # Keyed by the card and button: a second tap on the same card is the same undo.
                          source_key=f"card:{msg.task_id}:{msg.event_key}", now=ctx.now)
+    _tell_next_leads(ctx, result)
     return UpdateCard(undone_card(result, task_id=msg.task_id))
 
 
@@ -48,7 +65,24 @@ def correct_by_text(msg: TextMsg, ctx: Ctx) -> Reply:
                             source_key=ctx.key, now=ctx.now)
     if not result.duplicate and result.reporter_userid != ctx.userid:
         ctx.send_text([result.reporter_userid], reporter_notice(result))
+    _tell_next_leads(ctx, result)
     return Text(corrected_text(result))
+
+
+def _tell_next_leads(ctx: Ctx, r: CorrectionResult) -> None:
+    """Take back the 「请安排…」 notice a finished operation sent: once, with the change (a repeat of the
+    same undo or correction is a duplicate and sends nothing)."""
+    if r.duplicate or r.reopened_next is None:
+        return
+    leads = workshop_leads(ctx.uow, r.reopened_next_workshop)
+    if leads:
+        ctx.send_text(leads, reopened_text(r))
+
+
+def reopened_text(r: CorrectionResult) -> str:
+    what = "撤销" if r.kind == "undo" else "更正"
+    return (f"{what}：工单 {r.work_order_code} {r.operation} 退回 {r.operation_good_total}/{r.operation_planned_qty} 件"
+            f"（报工号 #{r.report_id} 已{what}），请暂缓安排{r.reopened_next}")
 
 
 @dataclass(frozen=True)
@@ -88,10 +122,7 @@ def _qty_text(good: int, defect: int) -> str:
 
 
 def _change(r: CorrectionResult) -> str:
-    parts = [f"良品 {r.old_good} → {r.new_good}"]
-    if r.old_defect or r.new_defect:
-        parts.append(f"不良 {r.old_defect} → {r.new_defect}")
-    return "，".join(parts)
+    return change_text(r.old_good, r.old_defect, r.new_good, r.new_defect)
 
 
 def _totals(r: CorrectionResult) -> str:

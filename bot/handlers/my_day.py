@@ -23,7 +23,8 @@ def report_line(r: ReportLine) -> str:
     if r.undone:
         points = f" {r.points:+d}分" if r.points else ""
         return f"· {r.work_order_code} {r.operation} 已撤销（{was}）{points} #{r.report_id}"
-    note = f"（已更正，{was}）" if r.original else ""
+    # A correction brought back to the figure first reported leaves nothing to say.
+    note = f"（已更正，{was}）" if r.original and r.original != (r.good_qty, r.defect_qty) else ""
     return f"· {r.work_order_code} {r.operation} {_qty(r.good_qty, r.defect_qty)} {r.points:+d}分{note} #{r.report_id}"
 
 
@@ -42,9 +43,14 @@ def today_text(s: DaySummary) -> str:
     return "\n".join(lines)
 
 
+def counted(s: DaySummary) -> int:
+    """Reports still counted: not undone, and not corrected to nothing."""
+    return sum(1 for r in s.reports if not r.undone and r.good_qty + r.defect_qty > 0)
+
+
 def points_text(s: DaySummary, policy: PlantPolicy) -> str:
     return (f"{s.name}的积分：今日 {s.points_today} 分，本月 {s.points_month} 分。\n"
-            f"今天报工 {len(s.reports)} 次，完成 {s.good_total} 件。\n"
+            f"今天报工 {counted(s)} 次，完成 {s.good_total} 件。\n"
             f"计分规则：{policy.points_rule.describe(policy.points_daily_cap)}")
 
 

@@ -16,7 +16,7 @@ the report counted as nothing, like an undo, but keeps it 更正 with its reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -63,6 +63,10 @@ class CorrectionResult:
     operation_done: bool
     work_order_status: WorkOrderStatus
     reporter_points_day: int  # the reporter's points of the report's production day, after the change
+    # Set when this change reopened a done operation: the next operation, whose leads were told to arrange it.
+    reopened_next: str | None = None
+    reopened_next_workshop: str | None = None
+    operation_planned_qty: int = 0  # what the reopened operation has to make (the plan, or what it was passed)
 
 
 def undo_report(uow: UnitOfWork, policy: PlantPolicy, *, userid: str, report_id: int | None, source_key: str,
@@ -72,15 +76,16 @@ def undo_report(uow: UnitOfWork, policy: PlantPolicy, *, userid: str, report_id:
     if first is not None:
         return first
     person = active_person(uow, userid)
-    report = _latest_counted(uow, person) if report_id is None else _report(uow, report_id)
+    report = _latest(uow, person) if report_id is None else _report(uow, report_id)
     if report.operator_id != person.id:
         raise NotAllowed(f"报工号 #{report.id} 是{report.operator.name}的报工，只有报工人本人可以撤销；"
-                         f"如需更正请找班组长或车间主管。")
+                         + _ask_for_correction(policy, person, report))
     _check_not_undone(policy, report)
+    _check_not_corrected(uow, report)
     if now - report.reported_at > timedelta(minutes=policy.undo_minutes):
         raise DomainError(
-            f"报工号 #{report.id} 报于 {_hm(policy, report.reported_at)}，已超过 {policy.undo_minutes} 分钟，"
-            f"不能自行撤销。请找班组长或车间主管更正（更正 报工号 {report.id} 良品 数量 不良 数量 原因 …）。")
+            f"报工号 #{report.id} 报于 {_when(policy, report.reported_at, now)}，已超过 {policy.undo_minutes} 分钟，"
+            "不能自行撤销。" + _ask_for_correction(policy, person, report))
     return _apply(uow, policy, report, person, kind=UNDO, good=0, defect=0, reason="", source_key=source_key,
                   now=now)
 
@@ -127,15 +132,35 @@ def _report(uow: UnitOfWork, report_id: int) -> WorkReport:
     return report
 
 
-def _latest_counted(uow: UnitOfWork, person: Person) -> WorkReport:
+def _latest(uow: UnitOfWork, person: Person) -> WorkReport:
+    """A bare 撤销 names the person's most recent report, and only it: once that is undone, a second 撤销
+    does not walk back through the earlier ones (those need their number)."""
     report = uow.session.scalar(
-        select(WorkReport)
-        .where(WorkReport.operator_id == person.id, WorkReport.undone_at.is_(None),
-               WorkReport.good_qty + WorkReport.defect_qty > 0)
+        select(WorkReport).where(WorkReport.operator_id == person.id)
         .order_by(WorkReport.reported_at.desc(), WorkReport.id.desc()).limit(1))
     if report is None:
         raise NotFound("您没有可以撤销的报工。")
+    if report.undone_at is not None:
+        raise DomainError(f"您最近的报工 #{report.id} 已撤销；如需撤销更早的报工，请发送「撤销报工 #编号」")
     return report
+
+
+def _check_not_corrected(uow: UnitOfWork, report: WorkReport) -> None:
+    """A lead's correction stands: an undo by the reporter would silently throw it away."""
+    by = uow.session.scalar(
+        select(Person.name).join(ReportCorrection, ReportCorrection.by_id == Person.id)
+        .where(ReportCorrection.work_report_id == report.id, ReportCorrection.kind == CORRECT,
+               ReportCorrection.by_id != report.operator_id)
+        .order_by(ReportCorrection.id.desc()).limit(1))
+    if by is not None:
+        raise NotAllowed(f"报工号 #{report.id} 已由 {by} 更正，不能自行撤销；如有误请找班组长再次更正")
+
+
+def _ask_for_correction(policy: PlantPolicy, person: Person, report: WorkReport) -> str:
+    """Where an undo is refused: one who may correct the report is shown how; anyone else is sent to one."""
+    if _corrector_refusal(policy, person, report) is None:
+        return f"如需更正请发送：更正 报工号 {report.id} 良品 数量 不良 数量 原因 …"
+    return f"请找班组长或车间主管更正（更正 报工号 {report.id} 良品 数量 不良 数量 原因 …）。"
 
 
 def _check_not_undone(policy: PlantPolicy, report: WorkReport) -> None:
@@ -144,18 +169,42 @@ def _check_not_undone(policy: PlantPolicy, report: WorkReport) -> None:
 
 
 def _check_corrector(policy: PlantPolicy, person: Person, report: WorkReport) -> None:
+    refusal = _corrector_refusal(policy, person, report)
+    if refusal is not None:
+        raise NotAllowed(refusal)
+
+
+def _corrector_refusal(policy: PlantPolicy, person: Person, report: WorkReport) -> str | None:
+    """Why `person` may not correct `report` (None: they may)."""
     if person.has_role(Role.ADMIN):
-        return
+        return None
     if not person.has_role(*CORRECTORS):
-        raise NotAllowed("只有班组长、车间主管或系统管理员可以更正报工；报错了请在 "
-                         f"{policy.undo_minutes} 分钟内回复「撤销」，或找班组长更正报工号 #{report.id}。")
+        # Only the reporter can take it back themselves; anyone else can only ask a lead.
+        own = f"报错了请在 {policy.undo_minutes} 分钟内回复「撤销」，或" if report.operator_id == person.id else "请"
+        return f"只有班组长、车间主管或系统管理员可以更正报工；{own}找班组长更正报工号 #{report.id}。"
     if person.workshop != report.operation.workshop:
-        raise NotAllowed(f"报工号 #{report.id} 是{report.operation.workshop}的报工（工序「{report.operation.name}」），"
-                         f"您在{person.workshop or '未分配车间'}，不能更正。")
+        return (f"报工号 #{report.id} 是{report.operation.workshop}的报工（工序「{report.operation.name}」），"
+                f"您在{person.workshop or '未分配车间'}，不能更正。")
+    return None
 
 
 def _hm(policy: PlantPolicy, moment: datetime) -> str:
     return moment.astimezone(policy.tz).strftime("%H:%M")
+
+
+def _when(policy: PlantPolicy, moment: datetime, now: datetime) -> str:
+    """The time of day, with the date when it was not today."""
+    local = moment.astimezone(policy.tz)
+    same_day = local.date() == now.astimezone(policy.tz).date()
+    return local.strftime("%H:%M" if same_day else "%m-%d %H:%M")
+
+
+def change_text(old_good: int, old_defect: int, new_good: int, new_defect: int) -> str:
+    """What a correction changed, and only that: `良品 500 → 480，不良 0 → 20`."""
+    parts = [f"良品 {old_good} → {new_good}"] if old_good != new_good else []
+    if old_defect != new_defect:
+        parts.append(f"不良 {old_defect} → {new_defect}")
+    return "，".join(parts) or f"良品 {new_good}（未变）"
 
 
 def _apply(uow: UnitOfWork, policy: PlantPolicy, report: WorkReport, by: Person, *, kind: str, good: int,
@@ -179,7 +228,8 @@ def _apply(uow: UnitOfWork, policy: PlantPolicy, report: WorkReport, by: Person,
     new_op_good = op.good_qty + good - old_good
     new_op_defect = op.defect_qty + defect - old_defect
     _check_room(policy, wo, ops, idx, new_op_good, new_op_defect,
-                grows=good > old_good if idx == 0 else good + defect > old_good + old_defect)
+                grows=good > old_good if idx == 0 else good + defect > old_good + old_defect, undo=kind == UNDO)
+    was_done = op.status == OperationStatus.DONE
 
     op.good_qty, op.defect_qty = new_op_good, new_op_defect
     report.good_qty, report.defect_qty = good, defect
@@ -198,11 +248,16 @@ def _apply(uow: UnitOfWork, policy: PlantPolicy, report: WorkReport, by: Person,
     rederive(wo, now)
     restage(wo.line.order, now)
     session.flush()
-    return _result(uow, correction, duplicate=False)
+    result = _result(uow, correction, duplicate=False)
+    if was_done and op.status != OperationStatus.DONE and nxt is not None:
+        # The next operation's leads were told to arrange it when this one finished: they hear it is open.
+        result = replace(result, reopened_next=nxt.name, reopened_next_workshop=nxt.workshop,
+                         operation_planned_qty=wo.planned_qty if idx == 0 else ops[idx - 1].good_qty)
+    return result
 
 
 def _check_room(policy: PlantPolicy, wo: WorkOrder, ops: list[Operation], idx: int, good: int, defect: int, *,
-                grows: bool) -> None:
+                grows: bool, undo: bool = False) -> None:
     """The operation's totals after the correction, under a report's guards and the next operation's take.
     grows: it takes more than before (good for the first operation, good and defect after it)."""
     op = ops[idx]
@@ -220,9 +275,12 @@ def _check_room(policy: PlantPolicy, wo: WorkOrder, ops: list[Operation], idx: i
         nxt = ops[idx + 1]
         taken = nxt.good_qty + nxt.defect_qty
         if good < taken:
+            verb = "撤销" if undo else "更正"
+            # A worker cannot 更正: an undo sends them to a lead, who corrects the next operation first.
+            then = (f"请找班组长先更正「{nxt.name}」的报工。" if undo else f"请先更正「{nxt.name}」的报工。")
             raise DomainError(
-                f"不能更正：下道工序「{nxt.name}」已报 良品 {nxt.good_qty} 不良 {nxt.defect_qty}，共 {taken} 件，"
-                f"工序「{op.name}」的良品不能少于 {taken} 件（更正后为 {good} 件）。请先更正「{nxt.name}」的报工。")
+                f"不能{verb}：下道工序「{nxt.name}」已报 良品 {nxt.good_qty} 不良 {nxt.defect_qty}，共 {taken} 件，"
+                f"工序「{op.name}」的良品不能少于 {taken} 件（{verb}后为 {good} 件）。{then}")
 
 
 def _repoint(uow: UnitOfWork, policy: PlantPolicy, report: WorkReport, wo: WorkOrder) -> int:
@@ -254,17 +312,28 @@ def rederive(wo: WorkOrder, now: datetime) -> None:
         else:
             op.status = OperationStatus.IN_PROGRESS if op.good_qty or op.defect_qty else OperationStatus.PENDING
             op.finished_at = None
+            if op.status == OperationStatus.PENDING:  # nothing of it counts any more: it never began
+                op.started_at = None
         prev = op
     all_done = all(o.status == OperationStatus.DONE for o in wo.operations)
     if all_done and wo.status in (WorkOrderStatus.PLANNED, WorkOrderStatus.IN_PROGRESS):
         wo.status, wo.finished_at = WorkOrderStatus.DONE, now
     elif all_done_before and not all_done and wo.status == WorkOrderStatus.DONE:
         wo.status, wo.finished_at = WorkOrderStatus.IN_PROGRESS, None
+    if wo.status == WorkOrderStatus.IN_PROGRESS and not _counted(wo):
+        # Every report of it was taken back: it is planned again, so its planned start (and the 未开工
+        # alert) apply as if it had never begun.
+        wo.status, wo.started_at = WorkOrderStatus.PLANNED, None
+
+
+def _counted(wo: WorkOrder) -> bool:
+    return any(o.good_qty or o.defect_qty for o in wo.operations)
 
 
 def restage(order: SalesOrder, now: datetime) -> None:
     """The order's stage after a correction: forward as a report moves it, and back from 入库 or 质检 when
-    what put it there was taken back (never below 生产, and never once shipped). 质检 is the reporting rule's
+    what put it there was taken back, to 排产 when nothing of it counts any more (never below 排产, and
+    never once shipped). 质检 is the reporting rule's
     (stages.all_at_qc): only when no line still owed is being made."""
     live = [w for line in order.lines for w in line.work_orders if w.status != WorkOrderStatus.VOIDED]
     at_qc = all_at_qc(order)
@@ -279,6 +348,8 @@ def restage(order: SalesOrder, now: datetime) -> None:
         back = Stage.QC if at_qc else Stage.PRODUCTION
     elif stage == Stage.QC and not at_qc:
         back = Stage.PRODUCTION
+    if back == Stage.PRODUCTION and not any(_counted(w) for w in live):
+        back = Stage.SCHEDULED  # nothing of it is made any more: back to 排产, never further
     if back != stage:
         order.stage, order.updated_at = back, now
 

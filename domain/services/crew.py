@@ -136,7 +136,10 @@ def _members(uow: UnitOfWork, calendar: PlantCalendar, crew: Crew, people: dict[
     counted = {pid: (int(n), int(g), int(d)) for pid, n, g, d in uow.session.execute(
         select(WorkReport.operator_id, func.count(), func.coalesce(func.sum(WorkReport.good_qty), 0),
                func.coalesce(func.sum(WorkReport.defect_qty), 0))
-        .where(in_shift, WorkReport.operator_id.in_(ids)).group_by(WorkReport.operator_id))} if ids else {}
+        # Only reports still counted: an undone one (or one corrected to nothing) is no report of the shift.
+        .where(in_shift, WorkReport.operator_id.in_(ids), WorkReport.undone_at.is_(None),
+               WorkReport.good_qty + WorkReport.defect_qty > 0)
+        .group_by(WorkReport.operator_id))} if ids else {}
     out = []
     for userid in crew.people:
         p = people.get(userid)

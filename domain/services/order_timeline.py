@@ -25,6 +25,7 @@ from domain.models import (
     WorkOrder,
     WorkReport,
 )
+from domain.services.corrections import change_text
 from domain.services.order_events import event_text
 from domain.uow import UnitOfWork
 
@@ -77,9 +78,7 @@ def _reports(uow: UnitOfWork, wo_ids: list[int]) -> list[Event]:
             if c.kind == "undo":
                 text = f"{by} 撤销 报工 #{rid}（{code} {op}）：{_qty(c.old_good, c.old_defect)} → 0"
             else:
-                change = f"良品 {c.old_good} → {c.new_good}"
-                if c.old_defect or c.new_defect:
-                    change += f"，不良 {c.old_defect} → {c.new_defect}"
+                change = change_text(c.old_good, c.old_defect, c.new_good, c.new_defect)
                 text = f"{by} 更正 报工 #{rid}（{name} {code} {op}）：{change}，原因：{c.reason}"
             events.append(Event(c.at, "correction", text))
     return events

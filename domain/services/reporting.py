@@ -400,7 +400,7 @@ def _one_tap(uow: UnitOfWork, policy: PlantPolicy, wo: WorkOrder, op: Operation,
     reported = shift_output.operation_shift_qty(uow, cal, shift, op.id)
     left = out.made - reported
     if left <= 0:
-        return 0, f"本班已报 {reported} 件，已达按标准产能推算的 {out.made} 件" + NO_ONE_TAP
+        return 0, f"本班已报 {reported} 件，{'已超过' if left < 0 else '已达'}按标准产能推算的 {out.made} 件" + NO_ONE_TAP
     if remaining <= left:
         return remaining, f"一键完成记剩余的 {remaining} 件良品"
     note = f"一键完成记 {left} 件良品：本班按标准产能至今约 {out.made} 件"

@@ -96,3 +96,10 @@ def test_someone_in_no_crew_is_told_so(crews):
 
 def test_a_plant_without_crews_says_so(live):
     assert live.say("lead", "我的班组").startswith("本厂还没有设置班组（管理员可用 factorybot calendar crews 设置班组和轮班）。")
+
+
+def test_an_undone_report_is_not_counted_in_the_crew(crews, clock):
+    crews.say("w1", f"报工 {WO} 良品 300")
+    crews.say("w1", f"报工 {WO} 良品 200")
+    crews.say("w1", "撤销")
+    assert "· 张三 报工 1 次 良品 300" in crews.say("lead2", "我的班组").splitlines()  # was 报工 2 次

@@ -97,8 +97,8 @@ def test_nothing_plausible_left_offers_no_done_and_says_why(live):
     morning(live, daily=2000)
     text, card = live.scan("w1", label())
     assert buttons(card) == ["填写数量", "报异常"]
-    assert card["sub_title_text"] == "本班已报 1345 件，已达按标准产能推算的 333 件，暂不能一键完成，请点「填写数量」"
-    assert text == (f"已识别工单 {WO}（注塑）：本班已报 1345 件，已达按标准产能推算的 333 件，暂不能一键完成，"
+    assert card["sub_title_text"] == "本班已报 1345 件，已超过按标准产能推算的 333 件，暂不能一键完成，请点「填写数量」"
+    assert text == (f"已识别工单 {WO}（注塑）：本班已报 1345 件，已超过按标准产能推算的 333 件，暂不能一键完成，"
                     "请在下方卡片上点「填写数量」。")
 
 

@@ -130,7 +130,7 @@ def test_a_correction_without_reason_or_by_the_wrong_person_is_refused(bot):
     _moulded_and_trimmed(bot)
     assert bot.say("sup", "更正 #1 良品 590") == ("更正报工需要写明原因，例如：更正 报工号 1 良品 780 不良 20 原因 点数错误")
     assert bot.say("w2", "更正 #1 良品 590 原因 点错") == (
-        "只有班组长、车间主管或系统管理员可以更正报工；报错了请在 10 分钟内回复「撤销」，或找班组长更正报工号 #1。")
+        "只有班组长、车间主管或系统管理员可以更正报工；请找班组长更正报工号 #1。")  # not w2's report to undo
     assert bot.say("lead", "更正 #1 良品 590 原因 点错") == (
         "报工号 #1 是注塑车间的报工（工序「注塑」），您在后加工车间，不能更正。")
     assert bot.say("sup", "更正 良品 590 原因 点错").startswith("请写明要更正的报工号")

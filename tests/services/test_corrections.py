@@ -129,6 +129,9 @@ def test_undoing_the_finishing_report_takes_the_order_back_from_stocked(plant, m
 def test_an_admin_corrects_anywhere_and_an_undone_report_is_not_corrected(plant, make_uow, policy):
     rid = report(make_uow, policy, good=300)
     assert correct(make_uow, policy, rid, 290, who="admin").new_good == 290
+    with pytest.raises(DomainError, match="已由 管理员 更正，不能自行撤销"):  # the correction stands
+        undo(make_uow, policy, rid)
+    rid = report(make_uow, policy, good=200, key="k2")
     undo(make_uow, policy, rid)
     with pytest.raises(DomainError, match="已于 10:00 撤销"):
         correct(make_uow, policy, rid, 280, key="c2")
