@@ -76,7 +76,10 @@ _MOULDING_SINCE = (
     select(WorkOrder.id, WorkOrder.machine).distinct()
     .join(WorkReport, WorkReport.work_order_id == WorkOrder.id)
     .join(Operation, and_(Operation.id == WorkReport.operation_id, Operation.seq == 1))
-    .where(WorkReport.reported_at >= bindparam("since"), WorkReport.good_qty > 0)
+    # The production day bound lets the work_day index find the few recent reports (a report after `since`
+    # is on its production day or a later one); reported_at alone has no index.
+    .where(WorkReport.work_day >= bindparam("since_day"), WorkReport.reported_at >= bindparam("since"),
+           WorkReport.good_qty > 0)
 )
 
 _TROUBLES = select(ShopException.work_order_id, ShopException.type).where(
@@ -139,7 +142,8 @@ def load_snapshot(uow: UnitOfWork, policy: ForecastPolicy, now: datetime, *,
         if wo_id is not None:  # always: the query leaves out exceptions without a work order
             troubles[wo_id].append(kind)
 
-    moulding = conn.execute(_MOULDING_SINCE, {"since": now - timedelta(minutes=policy.press_stopped_minutes)}).all()
+    since = now - timedelta(minutes=policy.press_stopped_minutes)
+    moulding = conn.execute(_MOULDING_SINCE, {"since": since, "since_day": cal.production_day(since)}).all()
     running_ids = {wo_id for wo_id, _ in moulding}
     running_presses = {machine for _, machine in moulding if machine}
 

@@ -208,6 +208,7 @@ def _progress(order: SalesOrder, exceptions: Any, today: date, tz: tzinfo) -> Or
     lines = tuple(_line(line) for line in order.lines)
     due = min((line.due_date for line in order.lines), default=order.order_date)
     stage = Stage(order.stage)
+    late, days_late, late_done = _lateness(order, today, tz)
     return OrderProgress(
         bill_no=order.bill_no,
         customer=order.customer.name,
@@ -218,9 +219,7 @@ def _progress(order: SalesOrder, exceptions: Any, today: date, tz: tzinfo) -> Or
         stage_index=stage.rank,
         stages=tuple(s.label for s in STAGE_ORDER),
         due_date=due.isoformat(),
-        late=_is_late(order, today, tz),
-        days_late=_days_late(order, today, tz),
-        late_done=_late_done(order, today, tz),
+        late=late, days_late=days_late, late_done=late_done,
         lines=lines,
         open_exceptions=tuple(
             ExceptionInfo(
@@ -287,26 +286,17 @@ def _work_order(wo: WorkOrder) -> WorkOrderProgress:
     )
 
 
-def _is_late(order: SalesOrder, today: date, tz: tzinfo) -> bool:
-    """The one on-time rule (domain/services/on_time.py), as the board and the monthly report judge: a line
-    finished into stock on time is not late while it waits to ship."""
-    return on_time.order_late(order, today, tz)
-
-
-def _days_late(order: SalesOrder, today: date, tz: tzinfo) -> int:
-    """How late a late order is, by the one rule (on_time.order_delay): a line done late counts to the day it
-    was done, one still owed to today; 0 when it is not late."""
+def _lateness(order: SalesOrder, today: date, tz: tzinfo) -> tuple[bool, int, bool]:
+    """late, days_late and late_done of an order, from one reading of the one on-time rule
+    (domain/services/on_time.py, read once: it loads the lines' work orders), as the board and the monthly report judge: a line finished into stock on
+    time is not late while it waits to ship; a line done late counts to the day it was done (逾期 5 天完工),
+    one still owed to today."""
     delay = on_time.order_delay(order, today, tz)
-    return delay.days if delay is not None else 0
-
-
-def _late_done(order: SalesOrder, today: date, tz: tzinfo) -> bool:
-    """Late, and every late line is done: the lateness is over and final (逾期 5 天完工)."""
-    delay = on_time.order_delay(order, today, tz)
-    return delay is not None and delay.done
+    return (False, 0, False) if delay is None else (True, delay.days, delay.done)
 
 
 def _summary(order: SalesOrder, today: date, tz: tzinfo) -> OrderSummary:
+    late, days_late, late_done = _lateness(order, today, tz)
     return OrderSummary(
         bill_no=order.bill_no,
         customer=order.customer.name,
@@ -314,9 +304,7 @@ def _summary(order: SalesOrder, today: date, tz: tzinfo) -> OrderSummary:
         due_date=min((line.due_date for line in order.lines), default=order.order_date).isoformat(),
         qty=sum(line.qty for line in order.lines),
         done_qty=sum(_line_done(line) for line in order.lines),
-        late=_is_late(order, today, tz),
-        days_late=_days_late(order, today, tz),
-        late_done=_late_done(order, today, tz),
+        late=late, days_late=days_late, late_done=late_done,
     )
 
 
