@@ -170,3 +170,10 @@ def test_today_and_points_show_the_workers_own_day(live):
     points = live.say("w1", "我的积分")
     assert points.startswith("张三的积分：今日 12 分，本月 12 分。")
     assert "还没有报工记录" in live.say("w2", "今天")
+
+
+def test_a_report_of_three_pieces_earns_no_point_for_reporting(live):
+    # The issue saw 良品 3 → +1: any report earned a point whatever its size. 3 pieces of a 1000-a-day work
+    # order are 2 standard minutes, nowhere near the 30 a point is worth.
+    reply = live.say("w1", f"报工 {WO} 良品 3")
+    assert "积分 +0，今日积分 0" in reply.splitlines()
