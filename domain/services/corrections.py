@@ -27,7 +27,7 @@ from domain.models import Operation, Person, PointsEntry, ReportCorrection, Sale
 from domain.points import day_points
 from domain.policy import PlantPolicy
 from domain.services.people import active_person
-from domain.services.reporting import MAX_QTY_PER_REPORT, day_work
+from domain.services.reporting import MAX_QTY_PER_REPORT, day_work, operation_done
 from domain.services.stages import advance, advance_when_made, all_at_qc
 from domain.uow import UnitOfWork
 from domain.vocab import OperationStatus, Role, Stage, WorkOrderStatus
@@ -302,11 +302,7 @@ def rederive(wo: WorkOrder, now: datetime) -> None:
     all_done_before = all(o.status == OperationStatus.DONE for o in wo.operations)
     prev: Operation | None = None
     for op in wo.operations:
-        if prev is None:
-            done = op.good_qty >= wo.planned_qty
-        else:
-            done = prev.status == OperationStatus.DONE and op.good_qty + op.defect_qty >= prev.good_qty
-        if done:
+        if operation_done(wo, op, prev):
             if op.status != OperationStatus.DONE:
                 op.status, op.finished_at = OperationStatus.DONE, now
         else:

@@ -450,16 +450,21 @@ def _over_message(wo: WorkOrder, op: Operation, cap: Capacity, taken: int) -> st
     )
 
 
+def operation_done(wo: WorkOrder, op: Operation, prev: Operation | None) -> bool:
+    """Whether an operation's quantities finish it: the first once it has the plan's good pieces, a later one
+    once the previous is done and it has used all the previous made. Reports (here) and corrections
+    (domain/services/corrections.py) judge by this one rule."""
+    if prev is None:
+        return op.good_qty >= wo.planned_qty
+    return prev.status == OperationStatus.DONE and op.good_qty + op.defect_qty >= prev.good_qty
+
+
 def _refresh_done(wo: WorkOrder, now: datetime) -> None:
     """Operations only ever move to done; a later step is done once it has used all the previous one made."""
     prev: Operation | None = None
     for op in wo.operations:
         if op.status != OperationStatus.DONE:
-            if prev is None:
-                done = op.good_qty >= wo.planned_qty
-            else:
-                done = prev.status == OperationStatus.DONE and op.good_qty + op.defect_qty >= prev.good_qty
-            if done:
+            if operation_done(wo, op, prev):
                 op.status = OperationStatus.DONE
                 op.finished_at = now
             elif op.good_qty or op.defect_qty:
